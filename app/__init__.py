@@ -1,0 +1,1 @@
+"""cocreate: co-creating nature-based solutions across a network of cities."""

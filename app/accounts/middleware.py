@@ -1,0 +1,71 @@
+"""Loads the signed-in user for every request and derives the session's CSRF token."""
+
+import secrets
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.accounts import service as account_service
+from app.config import Settings
+from app.db import SessionFactory
+from app.security import csrf_token_for
+
+
+class AuthContextMiddleware:
+    """Sets ``state.user`` and ``state.auth_session`` from the session cookie (None when absent,
+    expired or revoked) and ``state.csrf_token``. A visitor who is not signed in gets an anonymous
+    id cookie, so forms such as login and register are CSRF-protected too."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, session_factory: SessionFactory) -> None:
+        self.app = app
+        self.settings = settings
+        self.session_factory = session_factory
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        state = scope.setdefault("state", {})
+        settings = self.settings
+        token = connection.cookies.get(settings.session_cookie_name)
+        loaded = None
+        if token:
+            async with self.session_factory() as session:
+                loaded = await account_service.load_session(session=session, token=token, settings=settings)
+        state["user"] = loaded.user if loaded else None
+        state["auth_session"] = loaded.auth_session if loaded else None
+        set_cookies: list[str] = []
+        if loaded:
+            state["csrf_token"] = csrf_token_for(settings.secret_key, token)
+        else:
+            if token:
+                set_cookies.append(expired_cookie(settings.session_cookie_name))
+            anon = connection.cookies.get(settings.anon_cookie_name)
+            if not anon or len(anon) > 64:
+                anon = secrets.token_urlsafe(24)
+                set_cookies.append(cookie_header(settings, settings.anon_cookie_name, anon))
+            state["csrf_token"] = csrf_token_for(settings.secret_key, "anon:" + anon)
+
+        async def send_with_cookies(message: Message) -> None:
+            if message["type"] == "http.response.start" and set_cookies:
+                headers = MutableHeaders(scope=message)
+                for value in set_cookies:
+                    headers.append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookies)
+
+
+def cookie_header(settings: Settings, name: str, value: str, max_age: int | None = None) -> str:
+    parts = [f"{name}={value}", "Path=/", "HttpOnly", "SameSite=Lax"]
+    if settings.is_production:
+        parts.append("Secure")
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    return "; ".join(parts)
+
+
+def expired_cookie(name: str) -> str:
+    return f"{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"

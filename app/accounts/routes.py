@@ -1,0 +1,370 @@
+"""Register, log in and out, the profile, and the language switch."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app import i18n, ratelimit
+from app.accounts import service as account_service
+from app.accounts.middleware import expired_cookie
+from app.deps import (
+    ClientAddress,
+    CurrentAuthSession,
+    CurrentUser,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+)
+from app.forms import FormError
+from app.i18n import _
+from app.network import service as network_service
+from app.templating import flash, render
+
+router = APIRouter()
+
+FormStr = Annotated[str, Form()]
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A local path to go back to; anything that could leave the site becomes ``default``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _log_in(request: Request, response: Response, token: str, settings) -> None:
+    response.set_cookie(
+        settings.session_cookie_name,
+        token,
+        max_age=settings.session_max_age_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.is_production,
+        path="/",
+    )
+
+
+@router.get("/register")
+async def register_form(request: Request, user: OptionalUser):
+    if user:
+        return RedirectResponse("/", status_code=303)
+    return render(request, "accounts/register.html", {"form": {}, "errors": {}})
+
+
+@router.post("/register")
+async def register(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+    email: FormStr = "",
+    display_name: FormStr = "",
+    password: FormStr = "",
+    time_zone: FormStr = "",
+):
+    language = i18n.get_language()
+    if not i18n.is_time_zone(time_zone):
+        time_zone = "Asia/Shanghai" if language == "zh" else "UTC"
+    try:
+        user = await account_service.create(
+            session=session,
+            email=email,
+            display_name=display_name,
+            password=password,
+            locale=language,
+            time_zone=time_zone,
+        )
+    except FormError as error:
+        form = {"email": email, "display_name": display_name}
+        return render(
+            request,
+            "accounts/register.html",
+            {"form": form, "errors": error.errors},
+            status_code=422,
+        )
+    token, _session = await account_service.start_session(
+        session=session,
+        user=user,
+        settings=settings,
+        address=address,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    response = RedirectResponse("/", status_code=303)
+    _log_in(request, response, token, settings)
+    i18n.set_context(user.locale, user.time_zone)
+    flash(request, response, _("Welcome to cocreate, %(name)s!", name=user.display_name), "success")
+    return response
+
+
+@router.get("/login")
+async def login_form(request: Request, user: OptionalUser, next: str = "/"):
+    if user:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "accounts/login.html", {"form": {"next": safe_next(next)}, "errors": {}})
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+    current_session: CurrentAuthSession,
+    email: FormStr = "",
+    password: FormStr = "",
+    next: FormStr = "/",
+):
+    form = {"email": email[:300], "next": safe_next(next)}
+    try:
+        user = await account_service.authenticate(
+            session=session, email=email, password=password, address=address
+        )
+    except ratelimit.RateLimited as limited:
+        minutes = max(1, round(limited.retry_after / 60))
+        message = i18n.ngettext(
+            "Too many failed attempts. Try again in %(num)s minute.",
+            "Too many failed attempts. Try again in %(num)s minutes.",
+            minutes,
+        )
+        return render(
+            request,
+            "accounts/login.html",
+            {"form": form, "errors": {"__all__": message}},
+            status_code=429,
+            headers={"Retry-After": str(limited.retry_after)},
+        )
+    if user is None:
+        message = _("That email and password do not match an account.")
+        return render(
+            request,
+            "accounts/login.html",
+            {"form": form, "errors": {"__all__": message}},
+            status_code=422,
+        )
+    if current_session is not None:
+        await account_service.end_session(session=session, auth_session_id=current_session.id)
+    token, _session = await account_service.start_session(
+        session=session,
+        user=user,
+        settings=settings,
+        address=address,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    response = RedirectResponse(form["next"], status_code=303)
+    _log_in(request, response, token, settings)
+    i18n.set_context(user.locale, user.time_zone)
+    flash(request, response, _("You are logged in."), "success")
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    current_session: CurrentAuthSession,
+):
+    if current_session is not None:
+        await account_service.end_session(session=session, auth_session_id=current_session.id)
+    response = RedirectResponse("/", status_code=303)
+    response.headers.append("set-cookie", expired_cookie(settings.session_cookie_name))
+    flash(request, response, _("You are logged out."), "info")
+    return response
+
+
+async def _profile_page(
+    request,
+    session,
+    settings,
+    user,
+    auth_session,
+    *,
+    form=None,
+    errors=None,
+    password_errors=None,
+    status_code=200,
+):
+    organisations = await network_service.list_organisations(session=session)
+    sessions = await account_service.live_sessions(session=session, user_id=user.id, settings=settings)
+    form = form or {
+        "display_name": user.display_name,
+        "locale": user.locale,
+        "time_zone": user.time_zone,
+        "organisation_id": user.organisation_id,
+    }
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "form": form,
+            "errors": errors or {},
+            "password_errors": password_errors or {},
+            "organisation_options": [
+                (o.id, o.name_zh if i18n.get_language() == "zh" and o.name_zh else o.name)
+                for o in organisations
+            ],
+            "language_options": [(key, meta[2]) for key, meta in i18n.LANGUAGES.items()],
+            "time_zones": i18n.time_zones(),
+            "sessions": sessions,
+            "this_session_id": auth_session.id if auth_session else None,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/profile")
+async def profile(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    auth_session: CurrentAuthSession,
+):
+    return await _profile_page(request, session, settings, user, auth_session)
+
+
+def _parse_id(value: str) -> int | str | None:
+    value = value.strip()
+    if not value:
+        return None
+    return int(value) if value.isdigit() and len(value) < 12 else "invalid"
+
+
+@router.post("/profile")
+async def update_profile(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    auth_session: CurrentAuthSession,
+    display_name: FormStr = "",
+    locale: FormStr = "",
+    time_zone: FormStr = "",
+    organisation_id: FormStr = "",
+):
+    organisation = _parse_id(organisation_id)
+    organisations = await network_service.list_organisations(session=session)
+    user = await account_service.get(session=session, user_id=user.id)
+    try:
+        await account_service.update_profile(
+            session=session,
+            user=user,
+            display_name=display_name,
+            locale=locale,
+            time_zone=time_zone,
+            organisation_id=-1 if organisation == "invalid" else organisation,
+            valid_organisation_ids={o.id for o in organisations},
+        )
+    except FormError as error:
+        form = {
+            "display_name": display_name,
+            "locale": locale,
+            "time_zone": time_zone,
+            "organisation_id": organisation if isinstance(organisation, int) else None,
+        }
+        await session.refresh(user)
+        return await _profile_page(
+            request,
+            session,
+            settings,
+            user,
+            auth_session,
+            form=form,
+            errors=error.errors,
+            status_code=422,
+        )
+    i18n.set_context(user.locale, user.time_zone)
+    response = RedirectResponse("/profile", status_code=303)
+    flash(request, response, _("Your profile is saved."), "success")
+    return response
+
+
+@router.post("/profile/password")
+async def change_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+    auth_session: CurrentAuthSession,
+    current_password: FormStr = "",
+    new_password: FormStr = "",
+    confirm_password: FormStr = "",
+):
+    user = await account_service.get(session=session, user_id=user.id)
+    try:
+        ended = await account_service.change_password(
+            session=session,
+            user=user,
+            current_password=current_password,
+            new_password=new_password,
+            confirm_password=confirm_password,
+            keep_session_id=auth_session.id if auth_session else None,
+        )
+    except FormError as error:
+        return await _profile_page(
+            request,
+            session,
+            settings,
+            user,
+            auth_session,
+            password_errors=error.errors,
+            status_code=422,
+        )
+    response = RedirectResponse("/profile", status_code=303)
+    message = _("Your password is changed.")
+    if ended:
+        message += " " + i18n.ngettext(
+            "%(num)s other session was logged out.",
+            "%(num)s other sessions were logged out.",
+            ended,
+        )
+    flash(request, response, message, "success")
+    return response
+
+
+@router.post("/profile/sessions/end-others")
+async def end_other_sessions(
+    request: Request, session: SessionDep, user: CurrentUser, auth_session: CurrentAuthSession
+):
+    ended = await account_service.end_other_sessions(
+        session=session, user_id=user.id, keep_id=auth_session.id if auth_session else None
+    )
+    response = RedirectResponse("/profile", status_code=303)
+    flash(
+        request,
+        response,
+        i18n.ngettext(
+            "%(num)s other session was logged out.",
+            "%(num)s other sessions were logged out.",
+            ended,
+        ),
+        "success",
+    )
+    return response
+
+
+@router.post("/language")
+async def switch_language(
+    request: Request,
+    session: SessionDep,
+    user: OptionalUser,
+    language: FormStr = "",
+    next: FormStr = "/",
+):
+    if language not in i18n.LANGUAGES:
+        language = i18n.DEFAULT_LANGUAGE
+    if user is not None:
+        user = await account_service.get(session=session, user_id=user.id)
+        await account_service.set_language(session=session, user=user, language=language)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        i18n.LANGUAGE_COOKIE,
+        language,
+        max_age=365 * 86400,
+        samesite="lax",
+        httponly=True,
+        secure=request.app.state.settings.is_production,
+        path="/",
+    )
+    return response

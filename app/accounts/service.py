@@ -1,0 +1,296 @@
+"""Accounts: registration, login with throttling, server-side sessions, profile and password."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import i18n, ratelimit
+from app.accounts.models import AuthSession, Role, User
+from app.accounts.passwords import MAX_LENGTH, password_problem
+from app.config import Settings
+from app.db import utcnow
+from app.forms import FormError, clean_text
+from app.i18n import _
+from app.security import (
+    hash_password,
+    new_token,
+    password_needs_rehash,
+    token_digest,
+    verify_password,
+)
+
+DISPLAY_NAME_MAX = 80
+EMAIL_MAX = 254
+LOGIN_WINDOW = timedelta(minutes=15)
+LOGIN_LIMIT_PER_ACCOUNT = 5
+LOGIN_LIMIT_PER_ADDRESS = 30
+# A session's last_seen_at is written at most this often, so browsing does not write on every page.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def clean_email(value: str | None, errors: dict[str, str]) -> str:
+    email = normalize_email(value or "")
+    if not email:
+        errors["email"] = _("Enter your email address.")
+    elif len(email) > EMAIL_MAX:
+        errors["email"] = _("Use at most %(max)s characters.", max=EMAIL_MAX)
+    else:
+        try:
+            email = normalize_email(validate_email(email, check_deliverability=False).normalized)
+        except EmailNotValidError:
+            errors["email"] = _("Enter a valid email address, like name@example.org.")
+    return email
+
+
+def clean_display_name(value: str | None, errors: dict[str, str]) -> str:
+    return clean_text(value, field="display_name", errors=errors, max_length=DISPLAY_NAME_MAX)
+
+
+async def get_by_email(*, session: AsyncSession, email: str) -> User | None:
+    return (await session.exec(select(User).where(User.email == normalize_email(email)))).first()
+
+
+async def get(*, session: AsyncSession, user_id: int) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    email: str | None,
+    display_name: str | None,
+    password: str,
+    locale: str = i18n.DEFAULT_LANGUAGE,
+    time_zone: str = "UTC",
+    role: Role = Role.CITIZEN,
+) -> User:
+    """A new account, or FormError with a message per bad field. Nothing is saved on error."""
+    errors: dict[str, str] = {}
+    email = clean_email(email, errors)
+    name = clean_display_name(display_name, errors)
+    problem = password_problem(password, email=email, display_name=name)
+    if problem:
+        errors["password"] = problem
+    if "email" not in errors and await get_by_email(session=session, email=email):
+        errors["email"] = _("An account with this email address already exists. Log in instead?")
+    if errors:
+        raise FormError(errors)
+    user = User(
+        email=email,
+        display_name=name,
+        password_hash=hash_password(password),
+        locale=locale if locale in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE,
+        time_zone=time_zone if i18n.is_time_zone(time_zone) else "UTC",
+        role=role,
+    )
+    session.add(user)
+    try:
+        await session.commit()
+    except IntegrityError:
+        # Two registrations with one address raced past the check above; the constraint decided.
+        await session.rollback()
+        raise FormError(
+            {"email": _("An account with this email address already exists. Log in instead?")}
+        ) from None
+    await session.refresh(user)
+    return user
+
+
+async def authenticate(*, session: AsyncSession, email: str, password: str, address: str) -> User | None:
+    """The user these credentials belong to, or None (the same for an unknown email and a wrong
+    password). Raises RateLimited when this account or this address failed too often recently."""
+    email = normalize_email(email)[:EMAIL_MAX]
+    for bucket, key, limit in (
+        ("login-account", email, LOGIN_LIMIT_PER_ACCOUNT),
+        ("login-address", address, LOGIN_LIMIT_PER_ADDRESS),
+    ):
+        wait = await ratelimit.retry_after(
+            session=session, bucket=bucket, key=key, limit=limit, window=LOGIN_WINDOW
+        )
+        if wait is not None:
+            raise ratelimit.RateLimited(wait)
+    user = await get_by_email(session=session, email=email) if email else None
+    # No stored password can be longer than the policy allows, so a longer one is simply wrong.
+    candidate = user.password_hash if user and len(password) <= MAX_LENGTH else None
+    if not verify_password(candidate, password[:MAX_LENGTH]) or not user.is_active:
+        await ratelimit.hit(session=session, bucket="login-account", key=email)
+        await ratelimit.hit(session=session, bucket="login-address", key=address)
+        await session.commit()
+        return None
+    await ratelimit.clear(session=session, bucket="login-account", key=email)
+    if password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    session.add(user)
+    await session.commit()
+    return user
+
+
+async def start_session(
+    *, session: AsyncSession, user: User, settings: Settings, address: str, user_agent: str
+) -> tuple[str, AuthSession]:
+    """A new login session; returns the cookie token (only its digest is stored)."""
+    token = new_token()
+    now = utcnow()
+    auth_session = AuthSession(
+        user_id=user.id,
+        token_hash=token_digest(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(days=settings.session_max_age_days),
+        ip_address=address[:45],
+        user_agent=user_agent[:300],
+    )
+    session.add(auth_session)
+    await session.commit()
+    return token, auth_session
+
+
+def session_is_live(auth_session: AuthSession, settings: Settings, now: datetime) -> bool:
+    return (
+        auth_session.revoked_at is None
+        and now < auth_session.expires_at
+        and now - auth_session.last_seen_at < timedelta(minutes=settings.session_idle_minutes)
+    )
+
+
+@dataclass
+class LoadedSession:
+    auth_session: AuthSession
+    user: User
+
+
+async def load_session(*, session: AsyncSession, token: str, settings: Settings) -> LoadedSession | None:
+    """The live session behind a cookie token and its user, touching its idle clock; else None."""
+    row = (
+        await session.exec(
+            select(AuthSession, User)
+            .join(User, col(User.id) == AuthSession.user_id)
+            .where(AuthSession.token_hash == token_digest(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    auth_session, user = row
+    now = utcnow()
+    if not user.is_active or not session_is_live(auth_session, settings, now):
+        return None
+    if now - auth_session.last_seen_at > TOUCH_INTERVAL:
+        auth_session.last_seen_at = now
+        session.add(auth_session)
+        await session.commit()
+    return LoadedSession(auth_session=auth_session, user=user)
+
+
+async def end_session(*, session: AsyncSession, auth_session_id: int) -> None:
+    await session.exec(
+        update(AuthSession)
+        .where(col(AuthSession.id) == auth_session_id, col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+    await session.commit()
+
+
+async def end_other_sessions(*, session: AsyncSession, user_id: int, keep_id: int | None) -> int:
+    """Revokes every live session of the user but ``keep_id``; returns how many ended."""
+    statement = update(AuthSession).where(
+        col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)
+    )
+    if keep_id is not None:
+        statement = statement.where(col(AuthSession.id) != keep_id)
+    result = await session.exec(statement.values(revoked_at=utcnow()))
+    await session.commit()
+    return result.rowcount
+
+
+async def live_sessions(*, session: AsyncSession, user_id: int, settings: Settings) -> list[AuthSession]:
+    now = utcnow()
+    rows = await session.exec(
+        select(AuthSession)
+        .where(
+            AuthSession.user_id == user_id,
+            col(AuthSession.revoked_at).is_(None),
+            AuthSession.expires_at > now,
+            AuthSession.last_seen_at > now - timedelta(minutes=settings.session_idle_minutes),
+        )
+        .order_by(col(AuthSession.last_seen_at).desc())
+    )
+    return list(rows.all())
+
+
+async def update_profile(
+    *,
+    session: AsyncSession,
+    user: User,
+    display_name: str | None,
+    locale: str | None,
+    time_zone: str | None,
+    organisation_id: int | None,
+    valid_organisation_ids: set[int],
+) -> User:
+    errors: dict[str, str] = {}
+    name = clean_display_name(display_name, errors)
+    if locale not in i18n.LANGUAGES:
+        errors["locale"] = _("Choose one of the languages offered.")
+    if not time_zone or not i18n.is_time_zone(time_zone):
+        errors["time_zone"] = _("Choose a time zone from the list, for example Asia/Shanghai.")
+    if organisation_id is not None and organisation_id not in valid_organisation_ids:
+        errors["organisation_id"] = _("Choose an organisation from the list.")
+    if errors:
+        raise FormError(errors)
+    user.display_name = name
+    user.locale = locale
+    user.time_zone = time_zone
+    user.organisation_id = organisation_id
+    user.updated_at = utcnow()
+    session.add(user)
+    await session.commit()
+    return user
+
+
+async def set_language(*, session: AsyncSession, user: User, language: str) -> None:
+    user.locale = language
+    session.add(user)
+    await session.commit()
+
+
+async def change_password(
+    *,
+    session: AsyncSession,
+    user: User,
+    current_password: str,
+    new_password: str,
+    confirm_password: str,
+    keep_session_id: int | None,
+) -> int:
+    """Sets a new password and ends the user's other sessions; returns how many were ended."""
+    errors: dict[str, str] = {}
+    if not verify_password(user.password_hash, current_password):
+        errors["current_password"] = _("This is not your current password.")
+    problem = password_problem(new_password, email=user.email, display_name=user.display_name)
+    if problem:
+        errors["new_password"] = problem
+    elif new_password != confirm_password:
+        errors["confirm_password"] = _("The two new passwords are not the same.")
+    if errors:
+        raise FormError(errors)
+    user.password_hash = hash_password(new_password)
+    user.updated_at = utcnow()
+    session.add(user)
+    await session.commit()
+    return await end_other_sessions(session=session, user_id=user.id, keep_id=keep_session_id)
+
+
+async def set_role(*, session: AsyncSession, user: User, role: Role) -> User:
+    user.role = role
+    session.add(user)
+    await session.commit()
+    return user

@@ -1,0 +1,81 @@
+"""Settings read from the environment (prefix ``COCREATE_``) and an optional ``.env`` file."""
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = BASE_DIR / "templates"
+STATIC_DIR = BASE_DIR / "static"
+MIGRATIONS_DIR = BASE_DIR / "migrations"
+PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
+
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
+
+HTMX_VERSION = "2.0.11"
+HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
+HTMX_CDN_URL = f"https://cdn.jsdelivr.net/npm/htmx.org@{HTMX_VERSION}/dist/htmx.min.js"
+LEAFLET_VERSION = "1.9.4"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the app; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COCREATE_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    secret_key: str = ""
+    database_url: str = ""
+    data_dir: Path = BASE_DIR / "var"
+    assets: Literal["cdn", "local"] = "cdn"
+    map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_attribution: str = "&copy; OpenStreetMap contributors"
+    session_idle_minutes: int = Field(default=60 * 24 * 7, gt=0)
+    session_max_age_days: int = Field(default=30, gt=0)
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    trusted_proxies: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.env == "production" and len(self.secret_key) < 32:
+            raise ConfigurationError(
+                "COCREATE_SECRET_KEY must be set to a random value of at least 32 characters when "
+                'COCREATE_ENV=production. Make one with: python3 -c "import secrets; '
+                'print(secrets.token_urlsafe(48))"'
+            )
+        if not self.secret_key:
+            self.secret_key = DEVELOPMENT_SECRET_KEY
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'cocreate.db'}"
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @cached_property
+    def map_tile_origin(self) -> str:
+        """The scheme and host of the tile server, for the CSP's img-src."""
+        parts = urlsplit(self.map_tile_url.replace("{s}.", ""))
+        host = parts.netloc
+        if "{s}" in self.map_tile_url:
+            host = "*." + host
+        return f"{parts.scheme}://{host}" if parts.scheme else ""
+
+    @property
+    def session_cookie_name(self) -> str:
+        return "__Host-cocreate_session" if self.is_production else "cocreate_session"
+
+    @property
+    def anon_cookie_name(self) -> str:
+        return "__Host-cocreate_anon" if self.is_production else "cocreate_anon"

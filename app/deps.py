@@ -1,0 +1,58 @@
+"""Annotated dependencies shared by every domain's routes."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts.models import AuthSession, User
+from app.accounts.permissions import can_administer
+from app.config import Settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.session_factory() as session:
+        yield session
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+class LoginRequired(Exception):
+    """Raised for a page that needs a signed-in user; answered with a redirect to the login page."""
+
+
+def optional_user(request: Request) -> User | None:
+    return getattr(request.state, "user", None)
+
+
+def current_user(request: Request) -> User:
+    user = getattr(request.state, "user", None)
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+def current_auth_session(request: Request) -> AuthSession | None:
+    return getattr(request.state, "auth_session", None)
+
+
+def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+    if not can_administer(user):
+        raise HTTPException(status_code=403)
+    return user
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+AdminUser = Annotated[User, Depends(admin_user)]
+CurrentAuthSession = Annotated[AuthSession | None, Depends(current_auth_session)]
+ClientAddress = Annotated[str, Depends(client_address)]

@@ -1,0 +1,25 @@
+"""What every HTML form shares: an error type carrying messages by field, and small field checks."""
+
+from app.i18n import _
+
+
+class FormError(Exception):
+    """Input that breaks a rule; ``errors`` maps a field name to the message shown beside it."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def clean_text(
+    value: str | None, *, field: str, errors: dict[str, str], max_length: int, required: bool = True
+) -> str:
+    """Stripped text, or an error under ``field`` when it is missing or too long."""
+    text = (value or "").strip()
+    if required and not text:
+        errors[field] = _("This field is required.")
+    elif len(text) > max_length:
+        errors[field] = _(
+            "Use at most %(max)s characters (you wrote %(count)s).", max=max_length, count=len(text)
+        )
+    return text

@@ -1,0 +1,181 @@
+"""Languages: negotiation, Babel catalogs, and formatting of dates in the reader's language and zone.
+
+The current language and time zone live in context variables set once per request by
+``LocaleMiddleware``; ``gettext`` and the formatters read them, so templates, services and flash
+messages all speak the reader's language without passing it around.
+"""
+
+import io
+from contextvars import ContextVar
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from babel import Locale
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from starlette.datastructures import Headers
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.config import BASE_DIR
+
+TRANSLATIONS_DIR = BASE_DIR / "app" / "translations"
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_COOKIE = "cocreate_lang"
+
+# Our language key -> (Babel locale for formatting, catalog directory, name in its own language)
+LANGUAGES: dict[str, tuple[str, str, str]] = {
+    "en": ("en", "en", "English"),
+    "zh": ("zh_Hans_CN", "zh_Hans", "中文"),
+}
+
+_language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
+_time_zone: ContextVar[str] = ContextVar("time_zone", default="UTC")
+
+
+def N_(message: str) -> str:
+    """Marks a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The catalog for ``language``, compiled in memory from its .po file (no build step)."""
+    _, directory, _ = LANGUAGES[language]
+    po_path = TRANSLATIONS_DIR / directory / "LC_MESSAGES" / "messages.po"
+    if not po_path.exists():
+        return NullTranslations()
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=LANGUAGES[language][0])
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def get_language() -> str:
+    return _language.get()
+
+
+def get_time_zone() -> str:
+    return _time_zone.get()
+
+
+def babel_locale() -> Locale:
+    return Locale.parse(LANGUAGES[get_language()][0])
+
+
+def set_context(language: str, time_zone: str = "UTC") -> None:
+    _language.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    _time_zone.set(time_zone if is_time_zone(time_zone) else "UTC")
+
+
+def raw_gettext(message: str) -> str:
+    """The translation, unformatted (Jinja's newstyle gettext fills in the variables itself)."""
+    return translations(get_language()).ugettext(message)
+
+
+def raw_ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(get_language()).ungettext(singular, plural, n)
+
+
+def gettext(message: str, **variables) -> str:
+    text = raw_gettext(message)
+    return text % variables if variables else text
+
+
+def ngettext(singular: str, plural: str, n: int, **variables) -> str:
+    variables.setdefault("num", n)
+    return raw_ngettext(singular, plural, n) % variables
+
+
+_ = gettext
+
+
+def language_from_accept(header: str) -> str | None:
+    """The first supported language in an Accept-Language header, by quality then order."""
+    choices: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            choices.append((-quality, position, primary))
+    return min(choices)[2] if choices else None
+
+
+def negotiate(*, user_language: str | None, cookie: str | None, accept_language: str) -> str:
+    for candidate in (user_language, cookie, language_from_accept(accept_language)):
+        if candidate in LANGUAGES:
+            return candidate
+    return DEFAULT_LANGUAGE
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    return tuple(sorted(zone for zone in available_timezones() if "/" in zone or zone == "UTC"))
+
+
+def is_time_zone(name: str) -> bool:
+    if name not in time_zones():
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def format_datetime(value: datetime | None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    return babel_dates.format_datetime(
+        value, format=format, tzinfo=ZoneInfo(get_time_zone()), locale=babel_locale()
+    )
+
+
+def format_date(value: datetime | None, format: str = "medium") -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(get_time_zone()))
+    return babel_dates.format_date(local, format=format, locale=babel_locale())
+
+
+def format_country(code: str) -> str:
+    """A country's name in the reader's language, from its ISO 3166 code."""
+    return babel_locale().territories.get(code.upper(), code)
+
+
+def format_number(value: int | float) -> str:
+    return babel_numbers.format_decimal(value, locale=babel_locale())
+
+
+class LocaleMiddleware:
+    """Chooses the language (the user's setting, then the cookie, then Accept-Language) and zone."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        connection = HTTPConnection(scope)
+        user = scope.get("state", {}).get("user")
+        language = negotiate(
+            user_language=getattr(user, "locale", None),
+            cookie=connection.cookies.get(LANGUAGE_COOKIE),
+            accept_language=Headers(scope=scope).get("accept-language", ""),
+        )
+        set_context(language, getattr(user, "time_zone", "UTC"))
+        scope.setdefault("state", {})["language"] = language
+        await self.app(scope, receive, send)

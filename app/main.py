@@ -1,0 +1,116 @@
+"""create_app(): settings, database, middleware, routers, static files and error pages."""
+
+import logging
+from contextlib import asynccontextmanager
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.accounts.middleware import AuthContextMiddleware
+from app.accounts.routes import router as accounts_router
+from app.config import STATIC_DIR, Settings
+from app.db import SessionFactory, create_engine, create_session_factory
+from app.deps import LoginRequired
+from app.i18n import N_, LocaleMiddleware, gettext
+from app.network.routes import router as network_router
+from app.security import SecurityHeadersMiddleware, verify_csrf
+from app.templating import create_environment, render
+
+logger = logging.getLogger("cocreate")
+
+ERROR_TEXTS = {
+    400: (N_("Bad request"), N_("The request could not be understood.")),
+    403: (N_("Not allowed"), N_("You do not have permission to do this.")),
+    404: (N_("Page not found"), N_("There is nothing at this address. It may have been moved.")),
+    405: (N_("Not allowed"), N_("This address does not accept that kind of request.")),
+    413: (N_("Too large"), N_("What you sent is larger than this site accepts.")),
+    422: (N_("Check your input"), N_("Some of what you sent is not valid.")),
+    429: (N_("Too many requests"), N_("Slow down a little and try again in a moment.")),
+    500: (N_("Something went wrong"), N_("We could not finish this request. Please try again.")),
+}
+CSRF_TEXT = N_("Your form expired or came from another site. Go back, reload the page and try again.")
+
+
+def error_page(request: Request, status_code: int, headers: dict | None = None, detail: str = ""):
+    title, message = ERROR_TEXTS.get(status_code, ERROR_TEXTS[400 if status_code < 500 else 500])
+    if status_code == 403 and detail == "csrf":
+        message = CSRF_TEXT
+    return render(
+        request,
+        "errors/error.html",
+        {"status_code": status_code, "title": gettext(title), "message": gettext(message)},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def create_app(settings: Settings | None = None, session_factory: SessionFactory | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = None
+    if session_factory is None:
+        engine = create_engine(settings)
+        session_factory = create_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        if engine is not None:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="cocreate",
+        lifespan=lifespan,
+        dependencies=[Depends(verify_csrf)],
+        max_body_size=settings.max_body_bytes,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None if settings.is_production else "/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.templates = create_environment(settings)
+
+    app.add_middleware(LocaleMiddleware)
+    app.add_middleware(AuthContextMiddleware, settings=settings, session_factory=session_factory)
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(network_router)
+    app.include_router(accounts_router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz():
+        try:
+            async with session_factory() as session:
+                await session.exec(text("SELECT 1"))
+        except Exception:
+            logger.exception("health check failed")
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        return error_page(request, exc.status_code, exc.headers, str(exc.detail or ""))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        return error_page(request, 422)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        if request.method != "GET":
+            target = "/"
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+
+    @app.exception_handler(500)
+    async def server_error(request: Request, exc: Exception):
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_page(request, 500)
+
+    return app

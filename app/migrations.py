@@ -1,0 +1,35 @@
+"""Running Alembic from code: the CLI, the tests and `make run` share these."""
+
+from alembic import command
+from alembic.config import Config
+
+from app.config import BASE_DIR, MIGRATIONS_DIR
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    config = Config(str(BASE_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if database_url:
+        config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str | None = None, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str | None = None, revision: str = "base") -> None:
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def upgrade_on(connection, revision: str = "head") -> None:
+    """Upgrade over an open (sync) connection, for callers already inside an event loop."""
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+def downgrade_on(connection, revision: str = "base") -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)

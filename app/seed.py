@@ -1,0 +1,101 @@
+"""Demo data: the network of cities from the bundled CSV, a few organisations and demo accounts."""
+
+from dataclasses import dataclass
+
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts import service as account_service
+from app.accounts.models import Role, User
+from app.config import PACKAGE_DATA_DIR
+from app.network import service as network_service
+from app.network.models import OrganisationKind
+
+DEMO_NETWORK_CSV = PACKAGE_DATA_DIR / "network_demo.csv"
+DEMO_PASSWORD = "green-corridor-2026"  # noqa: S105 (printed by seed-demo; development only)
+
+# (name, Chinese name, kind, (country, city) or None, website)
+DEMO_ORGANISATIONS = [
+    (
+        "IKED",
+        "IKED 国际知识经济与企业发展组织",
+        OrganisationKind.FACILITATOR,
+        ("SE", "Stockholm"),
+        "https://www.iked.org",
+    ),
+    (
+        "Centre for Social Studies, University of Coimbra",
+        "科英布拉大学社会研究中心",
+        OrganisationKind.RESEARCH_CENTRE,
+        None,
+        "https://www.ces.uc.pt",
+    ),
+    ("Chinese Society for Urban Studies", "中国城市科学研究会", OrganisationKind.NGO, None, ""),
+    ("Porto City Council", "波尔图市政府", OrganisationKind.CITY_AUTHORITY, ("PT", "Porto"), ""),
+    ("Nantes Métropole", "南特大都会", OrganisationKind.CITY_AUTHORITY, ("FR", "Nantes"), ""),
+    ("Sofia Municipality", "索非亚市政府", OrganisationKind.CITY_AUTHORITY, ("BG", "Sofia"), ""),
+    (
+        "Shenzhen Municipal Government",
+        "深圳市人民政府",
+        OrganisationKind.CITY_AUTHORITY,
+        ("CN", "Shenzhen"),
+        "",
+    ),
+    (
+        "Hefei University of Technology",
+        "合肥工业大学",
+        OrganisationKind.UNIVERSITY,
+        ("CN", "Hefei"),
+        "",
+    ),
+]
+
+# (email, display name, role, language, time zone)
+DEMO_USERS = [
+    ("admin@example.org", "Admin", Role.ADMIN, "en", "Europe/Stockholm"),
+    ("facilitator@example.org", "Ingrid (IKED)", Role.FACILITATOR, "en", "Europe/Stockholm"),
+    ("ana@example.org", "Ana Silva", Role.CITIZEN, "en", "Europe/Lisbon"),
+    ("wei@example.org", "李伟", Role.CITIZEN, "zh", "Asia/Shanghai"),
+]
+
+
+@dataclass
+class SeedReport:
+    cities: network_service.ImportReport
+    organisations: int
+    users_created: list[str]
+
+
+async def is_empty(*, session: AsyncSession) -> bool:
+    users = (await session.exec(select(func.count()).select_from(User))).one()
+    return users == 0 and await network_service.count_cities(session=session) == 0
+
+
+async def seed_demo(*, session: AsyncSession, with_users: bool) -> SeedReport:
+    """Loads the demo network; idempotent, so running it twice changes nothing."""
+    parsed = network_service.parse_cities_csv(DEMO_NETWORK_CSV.read_bytes())
+    cities = await network_service.import_cities(session=session, rows=parsed.rows)
+    for name, name_zh, kind, place, website in DEMO_ORGANISATIONS:
+        city = None
+        if place:
+            city = await network_service.find_city(session=session, country_code=place[0], name_en=place[1])
+        await network_service.upsert_organisation(
+            session=session, name=name, name_zh=name_zh, kind=kind, city=city, website=website
+        )
+    await session.commit()
+    created = []
+    if with_users:
+        for email, name, role, language, zone in DEMO_USERS:
+            if await account_service.get_by_email(session=session, email=email):
+                continue
+            await account_service.create(
+                session=session,
+                email=email,
+                display_name=name,
+                password=DEMO_PASSWORD,
+                locale=language,
+                time_zone=zone,
+                role=role,
+            )
+            created.append(email)
+    return SeedReport(cities=cities, organisations=len(DEMO_ORGANISATIONS), users_created=created)

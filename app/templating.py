@@ -1,0 +1,155 @@
+"""The Jinja environment, ``render()`` for a page or the block an HTMX swap needs, and flash messages."""
+
+import base64
+import hashlib
+import hmac
+import json
+from functools import cache
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app import i18n
+from app.config import (
+    HTMX_CDN_URL,
+    HTMX_SRI,
+    HTMX_VERSION,
+    LEAFLET_VERSION,
+    STATIC_DIR,
+    TEMPLATES_DIR,
+    Settings,
+)
+
+FLASH_COOKIE = "cocreate_flash"
+
+HTMX_CONFIG = json.dumps(
+    {
+        "allowEval": False,
+        "allowScriptTags": True,
+        "includeIndicatorStyles": False,
+        "selfRequestsOnly": True,
+        "historyCacheSize": 0,
+        "responseHandling": [
+            {"code": "204", "swap": False},
+            {"code": "[23]..", "swap": True},
+            {"code": "[45]..", "swap": True, "error": True},
+        ],
+    },
+    separators=(",", ":"),
+)
+
+
+@cache
+def static_version(path: str) -> str:
+    """A short content hash, so a changed asset gets a new URL and caches can keep the old one."""
+    file = STATIC_DIR / path
+    return hashlib.sha256(file.read_bytes()).hexdigest()[:10] if file.is_file() else "0"
+
+
+def static_url(path: str) -> str:
+    return f"/static/{path}?v={static_version(path)}"
+
+
+def create_environment(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(("html", "xml")),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=not settings.is_production,
+    )
+    env.install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
+    env.globals.update(
+        static_url=static_url,
+        settings=settings,
+        languages=i18n.LANGUAGES,
+        htmx_config=HTMX_CONFIG,
+        htmx_url=HTMX_CDN_URL if settings.assets == "cdn" else None,
+        htmx_sri=HTMX_SRI,
+        htmx_local=f"vendor/htmx-{HTMX_VERSION}/htmx.min.js",
+        leaflet_dir=f"vendor/leaflet-{LEAFLET_VERSION}",
+    )
+    env.filters.update(
+        datetime=i18n.format_datetime,
+        date=i18n.format_date,
+        number=i18n.format_number,
+        country=i18n.format_country,
+    )
+    return env
+
+
+def _sign(secret_key: str, payload: bytes) -> str:
+    return hmac.new(secret_key.encode(), b"flash:" + payload, hashlib.sha256).hexdigest()
+
+
+def flash(request: Request, response: Response, message: str, category: str = "info") -> None:
+    """Queues a message for the next page this browser renders (a signed cookie, no server state)."""
+    messages = [*_read_flashes(request), {"category": category, "message": message}]
+    payload = base64.urlsafe_b64encode(json.dumps(messages).encode())
+    value = f"{payload.decode()}.{_sign(request.app.state.settings.secret_key, payload)}"
+    response.set_cookie(
+        FLASH_COOKIE,
+        value,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.settings.is_production,
+        path="/",
+    )
+
+
+def _read_flashes(request: Request) -> list[dict[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE, "")
+    payload, _, signature = raw.encode().partition(b".")
+    if not payload or not hmac.compare_digest(
+        _sign(request.app.state.settings.secret_key, payload), signature.decode()
+    ):
+        return []
+    try:
+        messages = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, json.JSONDecodeError):
+        return []
+    return [m for m in messages if isinstance(m, dict)][:10]
+
+
+def is_htmx_fragment_request(request: Request) -> bool:
+    """True for an HTMX request that swaps part of a page (boosted navigation wants the whole page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def render(
+    request: Request,
+    template_name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """The whole page, or only ``block`` of it when HTMX asks for a fragment."""
+    env: Environment = request.app.state.templates
+    template = env.get_template(template_name)
+    state = request.state
+    flashes = _read_flashes(request)
+    values = {
+        "request": request,
+        "current_user": getattr(state, "user", None),
+        "csrf_token": getattr(state, "csrf_token", ""),
+        "csp_nonce": getattr(state, "csp_nonce", ""),
+        "language": i18n.get_language(),
+        "html_lang": "zh-Hans" if i18n.get_language() == "zh" else i18n.get_language(),
+        "flashes": flashes,
+        **(context or {}),
+    }
+    if block and is_htmx_fragment_request(request):
+        html = "".join(template.blocks[block](template.new_context(values)))
+    else:
+        html = template.render(values)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    response.headers["Vary"] = "HX-Request, Cookie, Accept-Language"
+    response.headers.setdefault("Cache-Control", "no-store")
+    if flashes:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response

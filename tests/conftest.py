@@ -1,0 +1,180 @@
+"""Test fixtures: the schema is migrated once per run; each test runs in a transaction rolled back
+at its end. The suite runs on SQLite, or on PostgreSQL when COCREATE_TEST_DATABASE_URL is set."""
+
+import os
+import re
+
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import migrations
+from app.accounts import service as account_service
+from app.accounts.models import Role, User
+from app.config import Settings
+from app.db import create_engine
+from app.main import create_app
+
+TEST_DATABASE_URL = os.environ.get("COCREATE_TEST_DATABASE_URL", "")
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production-0123456789"
+PASSWORD = "a walk in the park"
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL' if TEST_DATABASE_URL.startswith('postgresql') else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DATABASE_URL:
+        return TEST_DATABASE_URL
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def make_settings(database_url: str, **overrides) -> Settings:
+    values = {
+        "database_url": database_url,
+        "secret_key": TEST_SECRET_KEY,
+        "env": "development",
+        "assets": "local",
+        "data_dir": "/nonexistent-data-dir",
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url):
+    engine = create_engine(make_settings(database_url))
+    async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        await connection.run_sync(migrations.upgrade_on)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine):
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection):
+    return async_sessionmaker(
+        bind=connection,
+        class_=AsyncSession,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def session(session_factory):
+    async with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def app(settings, session_factory):
+    return create_app(settings, session_factory)
+
+
+def client_for(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 50000)),
+        base_url="http://testserver",
+    )
+
+
+@pytest.fixture
+async def client(app):
+    async with client_for(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def other_client(app):
+    async with client_for(app) as client:
+        yield client
+
+
+@pytest.fixture
+def query_counter(connection):
+    """Counts the SQL statements run on the test connection while it is active."""
+
+    class Counter:
+        count = 0
+
+    def count(*_args):
+        Counter.count += 1
+
+    event.listen(connection.sync_connection, "before_cursor_execute", count)
+    yield Counter
+    event.remove(connection.sync_connection, "before_cursor_execute", count)
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:
+    response = await client.get(path)
+    match = CSRF_RE.search(response.text)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+async def post_form(client: httpx.AsyncClient, url: str, data: dict | None = None, **kwargs):
+    token = await csrf_token(client)
+    return await client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+_counter = iter(range(1, 1_000_000))
+
+
+async def make_user(
+    session,
+    *,
+    role: Role = Role.CITIZEN,
+    email: str | None = None,
+    display_name: str = "Test Citizen",
+    locale: str = "en",
+    time_zone: str = "UTC",
+) -> User:
+    return await account_service.create(
+        session=session,
+        email=email or f"user{next(_counter)}@example.org",
+        display_name=display_name,
+        password=PASSWORD,
+        locale=locale,
+        time_zone=time_zone,
+        role=role,
+    )
+
+
+async def log_in(client: httpx.AsyncClient, user: User, password: str = PASSWORD):
+    response = await post_form(client, "/login", {"email": user.email, "password": password})
+    assert response.status_code == 303, response.text
+    return response
+
+
+@pytest.fixture
+async def user(session):
+    return await make_user(session)
+
+
+@pytest.fixture
+async def admin(session):
+    return await make_user(session, role=Role.ADMIN, display_name="Admin")
