@@ -18,7 +18,7 @@ from app.db import SessionFactory, create_engine, create_session_factory
 from app.deps import LoginRequired
 from app.i18n import N_, LocaleMiddleware, gettext
 from app.network.routes import router as network_router
-from app.security import SecurityHeadersMiddleware, verify_csrf
+from app.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, verify_csrf
 from app.templating import create_environment, render
 
 logger = logging.getLogger("cocreate")
@@ -66,7 +66,6 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
         title="cocreate",
         lifespan=lifespan,
         dependencies=[Depends(verify_csrf)],
-        max_body_size=settings.max_body_bytes,
         docs_url=None,
         redoc_url=None,
         openapi_url=None if settings.is_production else "/openapi.json",
@@ -77,6 +76,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(AuthContextMiddleware, settings=settings, session_factory=session_factory)
+    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

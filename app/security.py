@@ -1,4 +1,4 @@
-"""Password hashing, CSRF tokens and the middleware that adds security headers."""
+"""Password hashing, CSRF tokens, and the middleware for security headers and request body size."""
 
 import hashlib
 import hmac
@@ -117,3 +117,42 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class BodyTooLarge(HTTPException):
+    """The request body is over the configured limit; the error page answers it with 413."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+class BodySizeLimitMiddleware:
+    """Stops reading a request body once it passes ``limit`` bytes, whatever Content-Length says.
+
+    The error is raised where the route reads the body, so the app's error page renders the 413.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        declared_too_large = declared.isdigit() and int(declared) > self.limit
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            if declared_too_large:
+                raise BodyTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -16,6 +16,7 @@ from app.accounts.models import Role, User
 from app.config import Settings
 from app.db import create_engine
 from app.main import create_app
+from tests.e2e import chromium
 
 TEST_DATABASE_URL = os.environ.get("COCREATE_TEST_DATABASE_URL", "")
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production-0123456789"
@@ -23,7 +24,13 @@ PASSWORD = "a walk in the park"
 
 
 def pytest_report_header(config):
-    return f"database: {'PostgreSQL' if TEST_DATABASE_URL.startswith('postgresql') else 'SQLite'}"
+    database = "PostgreSQL" if TEST_DATABASE_URL.startswith("postgresql") else "SQLite"
+    return [f"database: {database}", chromium.describe()]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests last: they are the slowest, and they keep Playwright's loop off the async tests."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
 @pytest.fixture(scope="session")
@@ -92,10 +99,9 @@ def app(settings, session_factory):
     return create_app(settings, session_factory)
 
 
-def client_for(app) -> httpx.AsyncClient:
+def client_for(app, base_url: str = "http://testserver") -> httpx.AsyncClient:
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 50000)),
-        base_url="http://testserver",
+        transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 50000)), base_url=base_url
     )
 
 

@@ -37,7 +37,9 @@ class Network(SQLModel, table=True):
 
 
 class City(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("country_code", "name_en"),)
+    # Names repeat across provinces (Suzhou in Jiangsu and in Anhui), so the region is part of a
+    # city's identity.
+    __table_args__ = (sa.UniqueConstraint("country_code", "region", "name_en"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name_en: str = Field(max_length=120)

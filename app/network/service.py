@@ -243,16 +243,18 @@ async def import_cities(
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
     """Creates or updates the cities and their network roles, in one transaction. Importing the same
-    rows again changes nothing: a city is known by its country and English name."""
+    rows again changes nothing: a city is known by its country, region and English name."""
     report = ImportReport()
     networks, report.networks_created = await ensure_networks(
         session=session, keys={row.network for row in rows}
     )
-    cities = {(c.country_code, c.name_en.casefold()): c for c in (await session.exec(select(City))).all()}
+    cities = {
+        city_key(c.country_code, c.region, c.name_en): c for c in (await session.exec(select(City))).all()
+    }
     memberships = {(m.network_id, m.city_id): m for m in (await session.exec(select(NetworkCity))).all()}
     now = utcnow()
     for done, row in enumerate(rows, start=1):
-        key = (row.country_code, row.name_en.casefold())
+        key = city_key(row.country_code, row.region, row.name_en)
         city = cities.get(key)
         values = {
             "name_en": row.name_en,
@@ -291,6 +293,10 @@ async def import_cities(
             progress(done)
     await session.commit()
     return report
+
+
+def city_key(country_code: str, region: str, name_en: str) -> tuple[str, str, str]:
+    return country_code.upper(), region.casefold(), name_en.casefold()
 
 
 @dataclass
@@ -338,7 +344,10 @@ async def upsert_organisation(
     return organisation
 
 
-async def find_city(*, session: AsyncSession, country_code: str, name_en: str) -> City | None:
-    return (
-        await session.exec(select(City).where(City.country_code == country_code, City.name_en == name_en))
-    ).first()
+async def find_city(
+    *, session: AsyncSession, country_code: str, name_en: str, region: str | None = None
+) -> City | None:
+    statement = select(City).where(City.country_code == country_code, City.name_en == name_en)
+    if region is not None:
+        statement = statement.where(City.region == region)
+    return (await session.exec(statement.order_by(City.id))).first()

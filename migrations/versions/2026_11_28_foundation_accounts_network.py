@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_city')),
-    sa.UniqueConstraint('country_code', 'name_en', name=op.f('uq_city_country_code_name_en'))
+    sa.UniqueConstraint('country_code', 'region', 'name_en', name=op.f('uq_city_country_code_region_name_en'))
     )
     with op.batch_alter_table('city', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_city_country_code'), ['country_code'], unique=False)

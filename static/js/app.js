@@ -53,7 +53,13 @@
     map.fitBounds(bounds, { padding: [20, 20] });
   }
 
+  function syncDocumentLanguage() {
+    var page = document.getElementById("page");
+    if (page && page.lang) document.documentElement.lang = page.lang;
+  }
+
   function enhance(root) {
+    syncDocumentLanguage();
     detectTimeZone(root);
     drawNetworkMap(root);
   }

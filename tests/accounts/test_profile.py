@@ -1,0 +1,129 @@
+"""The profile: name, language, time zone, organisation, password change and other sessions."""
+
+from sqlmodel import select
+
+from app.accounts.models import AuthSession
+from app.network import service as network_service
+from app.network.models import OrganisationKind
+from tests.conftest import PASSWORD, log_in, post_form
+
+
+async def test_profile_needs_login(client):
+    response = await client.get("/profile")
+    assert response.status_code == 303 and response.headers["location"] == "/login?next=/profile"
+
+
+async def test_update_profile(client, session, user):
+    organisation = await network_service.upsert_organisation(
+        session=session, name="IKED", name_zh="IKED", kind=OrganisationKind.FACILITATOR, city=None, website=""
+    )
+    await session.commit()
+    await log_in(client, user)
+    response = await post_form(
+        client,
+        "/profile",
+        {
+            "display_name": "  Lina  ",
+            "locale": "zh",
+            "time_zone": "Asia/Shanghai",
+            "organisation_id": str(organisation.id),
+        },
+    )
+    assert response.status_code == 303
+    await session.refresh(user)
+    assert (user.display_name, user.locale, user.time_zone, user.organisation_id) == (
+        "Lina",
+        "zh",
+        "Asia/Shanghai",
+        organisation.id,
+    )
+    page = await client.get("/profile")
+    assert "你的资料已保存。" in page.text
+
+
+async def test_profile_bad_input_is_kept_and_nothing_saved(client, session, user):
+    await log_in(client, user)
+    response = await post_form(
+        client,
+        "/profile",
+        {"display_name": "x" * 10_000, "locale": "fr", "time_zone": "Mars/Olympus", "organisation_id": "999"},
+    )
+    assert response.status_code == 422
+    for message in ("Use at most 80 characters", "Choose one of the languages", "Choose a time zone"):
+        assert message in response.text
+    assert "Choose an organisation from the list." in response.text
+    assert 'value="Mars/Olympus"' in response.text
+    await session.refresh(user)
+    assert (user.display_name, user.locale, user.time_zone) == ("Test Citizen", "en", "UTC")
+
+
+async def test_non_numeric_organisation_is_a_field_error(client, user):
+    await log_in(client, user)
+    response = await post_form(
+        client,
+        "/profile",
+        {"display_name": "A", "locale": "en", "time_zone": "UTC", "organisation_id": "1 OR 1=1"},
+    )
+    assert response.status_code == 422 and "Choose an organisation" in response.text
+
+
+async def test_password_change_ends_the_other_sessions(client, other_client, session, user):
+    await log_in(client, user)
+    await log_in(other_client, user)
+    response = await post_form(
+        client,
+        "/profile/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "rivers and reeds",
+            "confirm_password": "rivers and reeds",
+        },
+    )
+    assert response.status_code == 303
+    assert (await client.get("/profile")).status_code == 200
+    assert (await other_client.get("/profile")).status_code == 303
+    await post_form(client, "/logout")
+    wrong = await post_form(client, "/login", {"email": user.email, "password": PASSWORD})
+    assert wrong.status_code == 422
+    await log_in(client, user, "rivers and reeds")
+
+
+async def test_password_change_errors(client, session, user):
+    await log_in(client, user)
+    before = user.password_hash
+    response = await post_form(
+        client,
+        "/profile/password",
+        {"current_password": "nope nope", "new_password": "short", "confirm_password": "short"},
+    )
+    assert response.status_code == 422
+    assert "This is not your current password." in response.text
+    assert "Use at least 8 characters." in response.text
+    mismatch = await post_form(
+        client,
+        "/profile/password",
+        {
+            "current_password": PASSWORD,
+            "new_password": "rivers and reeds",
+            "confirm_password": "rivers and roads",
+        },
+    )
+    assert "The two new passwords are not the same." in mismatch.text
+    await session.refresh(user)
+    assert user.password_hash == before
+
+
+async def test_log_out_other_devices(client, other_client, session, user):
+    await log_in(client, user)
+    await log_in(other_client, user)
+    page = await client.get("/profile")
+    assert "This device" in page.text and "Log out all other devices" in page.text
+    response = await post_form(client, "/profile/sessions/end-others")
+    assert response.status_code == 303
+    assert (await other_client.get("/profile")).status_code == 303
+    live = (
+        await session.exec(
+            select(AuthSession).where(AuthSession.user_id == user.id, AuthSession.revoked_at == None)  # noqa: E711
+        )
+    ).all()
+    assert len(live) == 1

@@ -1,0 +1,54 @@
+"""Error pages in the layout, in the reader's language, without tracebacks; the health check."""
+
+from app.main import create_app
+from tests.conftest import client_for
+
+
+async def test_404_is_a_page_in_the_layout(client):
+    response = await client.get("/no-such-page")
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert 'class="site-header"' in response.text
+
+
+async def test_404_in_chinese(client):
+    response = await client.get("/no-such-page", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert response.status_code == 404
+    assert "页面不存在" in response.text
+
+
+async def test_500_shows_no_traceback(settings, session_factory):
+    app = create_app(settings, session_factory)
+
+    @app.get("/boom")
+    async def boom():
+        raise RuntimeError("secret internals")
+
+    async with client_for(app) as client:
+        client._transport.raise_app_exceptions = False
+        response = await client.get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.text
+    assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+async def test_bad_query_parameter_is_not_a_500(client):
+    response = await client.get("/login", params={"next": "x" * 5000})
+    assert response.status_code == 200
+
+
+async def test_healthz_checks_the_database(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+async def test_healthz_reports_an_unreachable_database(settings):
+    from app.db import create_engine, create_session_factory
+    from tests.conftest import make_settings
+
+    broken = make_settings("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    factory = create_session_factory(create_engine(broken))
+    async with client_for(create_app(settings, factory)) as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 503

@@ -1,0 +1,61 @@
+"""The migrations and the models describe the same schema, and go up and down, on both databases."""
+
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from app import migrations
+from app.db import create_engine
+from app.models import metadata
+from tests.conftest import TEST_DATABASE_URL, make_settings
+
+
+@pytest.fixture
+async def empty_database_url(tmp_path):
+    """A fresh, empty database of the kind the suite runs on."""
+    if not TEST_DATABASE_URL.startswith("postgresql"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
+        return
+    name = f"cocreate_migrations_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_settings(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def schema_differences(connection) -> list:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return compare_metadata(context, metadata)
+
+
+def table_names(connection) -> set[str]:
+    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+async def test_upgrade_matches_the_models_and_downgrade_removes_everything(empty_database_url):
+    engine = create_engine(make_settings(empty_database_url))
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(migrations.upgrade_on)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(schema_differences) == []
+            assert await connection.run_sync(table_names) == set(metadata.tables)
+        async with engine.begin() as connection:
+            await connection.run_sync(migrations.downgrade_on)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(table_names) == set()
+        async with engine.begin() as connection:
+            await connection.run_sync(migrations.upgrade_on)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(schema_differences) == []
+    finally:
+        await engine.dispose()
