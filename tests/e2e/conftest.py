@@ -70,7 +70,10 @@ def server_url():
     with tempfile.TemporaryDirectory(prefix="cocreate-e2e-") as tmp:
         env = {
             **os.environ,
-            "COCREATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/e2e.db",
+            # COCREATE_E2E_DATABASE_URL points the server at an empty database of another kind
+            # (CI uses PostgreSQL); by default it gets a fresh SQLite file.
+            "COCREATE_DATABASE_URL": os.environ.get("COCREATE_E2E_DATABASE_URL")
+            or f"sqlite+aiosqlite:///{tmp}/e2e.db",
             "COCREATE_ASSETS": "local",
             "COCREATE_ENV": "development",
             "COCREATE_DATA_DIR": tmp,
