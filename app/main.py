@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -106,7 +106,11 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":
             target = "/"
-        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
+        login_url = f"/login?next={quote(target, safe='/')}"
+        if request.headers.get("HX-Request") == "true":
+            # An htmx request would swap the login page into a fragment; send the whole page there.
+            return Response(status_code=204, headers={"HX-Redirect": login_url})
+        return RedirectResponse(login_url, status_code=303)
 
     @app.exception_handler(500)
     async def server_error(request: Request, exc: Exception):

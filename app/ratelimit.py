@@ -46,14 +46,20 @@ async def retry_after(
     return max(1, int((oldest + window - utcnow()).total_seconds()) + 1)
 
 
+# Hits older than this are never counted by any limit; a key's stale hits go when it is hit again.
+RETENTION = timedelta(days=1)
+
+
 async def hit(*, session: AsyncSession, bucket: str, key: str) -> None:
+    await session.exec(
+        delete(RateLimitHit).where(
+            RateLimitHit.bucket == bucket,
+            RateLimitHit.key == key,
+            RateLimitHit.created_at < utcnow() - RETENTION,
+        )
+    )
     session.add(RateLimitHit(bucket=bucket, key=key))
 
 
 async def clear(*, session: AsyncSession, bucket: str, key: str) -> None:
     await session.exec(delete(RateLimitHit).where(RateLimitHit.bucket == bucket, RateLimitHit.key == key))
-
-
-async def prune(*, session: AsyncSession, older_than: timedelta) -> int:
-    result = await session.exec(delete(RateLimitHit).where(RateLimitHit.created_at < utcnow() - older_than))
-    return result.rowcount

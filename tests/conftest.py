@@ -24,8 +24,15 @@ PASSWORD = "a walk in the park"
 
 
 def pytest_report_header(config):
-    database = "PostgreSQL" if TEST_DATABASE_URL.startswith("postgresql") else "SQLite"
-    return [f"database: {database}", chromium.describe()]
+    def kind(url: str) -> str:
+        return "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+
+    e2e_url = os.environ.get("COCREATE_E2E_DATABASE_URL", "")
+    return [
+        f"database: {kind(TEST_DATABASE_URL)}",
+        f"browser tests' server database: {kind(e2e_url)}",
+        chromium.describe(),
+    ]
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from app import i18n, ratelimit
 from app.accounts import service as account_service
 from app.accounts.middleware import expired_cookie
+from app.config import Settings
 from app.deps import (
     ClientAddress,
     CurrentAuthSession,
@@ -33,7 +34,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-def _log_in(request: Request, response: Response, token: str, settings) -> None:
+def _set_session_cookie(response: Response, token: str, settings: Settings) -> None:
     response.set_cookie(
         settings.session_cookie_name,
         token,
@@ -91,7 +92,7 @@ async def register(
         user_agent=request.headers.get("user-agent", ""),
     )
     response = RedirectResponse("/", status_code=303)
-    _log_in(request, response, token, settings)
+    _set_session_cookie(response, token, settings)
     i18n.set_context(user.locale, user.time_zone)
     flash(request, response, _("Welcome to cocreate, %(name)s!", name=user.display_name), "success")
     return response
@@ -152,7 +153,7 @@ async def login(
         user_agent=request.headers.get("user-agent", ""),
     )
     response = RedirectResponse(form["next"], status_code=303)
-    _log_in(request, response, token, settings)
+    _set_session_cookie(response, token, settings)
     i18n.set_context(user.locale, user.time_zone)
     flash(request, response, _("You are logged in."), "success")
     return response

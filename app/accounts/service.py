@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select, update
+from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import i18n, ratelimit
@@ -30,6 +30,7 @@ LOGIN_LIMIT_PER_ACCOUNT = 5
 LOGIN_LIMIT_PER_ADDRESS = 30
 # A session's last_seen_at is written at most this often, so browsing does not write on every page.
 TOUCH_INTERVAL = timedelta(minutes=1)
+ENDED_SESSION_RETENTION = timedelta(days=1)
 
 
 def normalize_email(email: str) -> str:
@@ -137,9 +138,19 @@ async def authenticate(*, session: AsyncSession, email: str, password: str, addr
 async def start_session(
     *, session: AsyncSession, user: User, settings: Settings, address: str, user_agent: str
 ) -> tuple[str, AuthSession]:
-    """A new login session; returns the cookie token (only its digest is stored)."""
+    """A new login session; returns the cookie token (only its digest is stored). The user's sessions
+    that ended more than a day ago are deleted on the way."""
     token = new_token()
     now = utcnow()
+    await session.exec(
+        delete(AuthSession).where(
+            col(AuthSession.user_id) == user.id,
+            or_(
+                col(AuthSession.expires_at) < now - ENDED_SESSION_RETENTION,
+                col(AuthSession.revoked_at) < now - ENDED_SESSION_RETENTION,
+            ),
+        )
+    )
     auth_session = AuthSession(
         user_id=user.id,
         token_hash=token_digest(token),

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from app.accounts.models import AuthSession
 from app.db import utcnow
@@ -112,3 +112,16 @@ async def test_inactive_user_cannot_log_in(client, session, user):
 async def test_huge_password_is_refused_without_error(client, user):
     response = await post_form(client, "/login", {"email": user.email, "password": "p" * 100_000})
     assert response.status_code == 422
+
+
+async def test_ended_sessions_are_cleared_at_the_next_login(client, session, user):
+    await log_in(client, user)
+    await post_form(client, "/logout")
+    ended = (await session.exec(select(AuthSession).where(AuthSession.user_id == user.id))).one()
+    ended.revoked_at = utcnow() - timedelta(days=2)
+    session.add(ended)
+    await session.commit()
+    await log_in(client, user)
+    statement = select(func.count()).select_from(AuthSession).where(AuthSession.user_id == user.id)
+    assert (await session.exec(statement)).one() == 1
+    assert (await session.exec(statement.where(AuthSession.revoked_at != None))).one() == 0  # noqa: E711

@@ -127,3 +127,9 @@ async def test_log_out_other_devices(client, other_client, session, user):
         )
     ).all()
     assert len(live) == 1
+
+
+async def test_an_htmx_request_without_login_is_sent_to_the_login_page(client):
+    response = await client.get("/profile", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"] == "/login?next=/profile"
