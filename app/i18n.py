@@ -29,7 +29,8 @@ LANGUAGE_COOKIE = "cocreate_lang"
 
 # Our language key -> (Babel locale for formatting, catalog directory, name in its own language)
 LANGUAGES: dict[str, tuple[str, str, str]] = {
-    "en": ("en", "en", "English"),
+    # British English: day-month dates and 24-hour times, as our European users write them.
+    "en": ("en_GB", "en", "English"),
     "zh": ("zh_Hans_CN", "zh_Hans", "中文"),
 }
 

@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from app import i18n, ratelimit
 from app.accounts import service as account_service
+from app.accounts.devices import describe_device
 from app.accounts.middleware import expired_cookie
 from app.config import Settings
 from app.deps import (
@@ -209,6 +210,7 @@ async def _profile_page(
             "time_zones": i18n.time_zones(),
             "sessions": sessions,
             "this_session_id": auth_session.id if auth_session else None,
+            "device_name": describe_device,
         },
         status_code=status_code,
     )

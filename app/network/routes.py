@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Request, UploadFile
 
-from app.deps import AdminUser, SessionDep, SettingsDep
+from app.deps import AdminUser, SessionDep
 from app.i18n import _
 from app.network import service as network_service
 from app.templating import render
@@ -59,26 +59,37 @@ async def network_page(request: Request, session: SessionDep):
             "map_points": _map_points(listings),
             "role_labels": network_service.ROLE_LABELS,
             "kind_labels": network_service.ORGANISATION_KIND_LABELS,
+            "region_name": network_service.region_name,
         },
     )
 
 
+def _import_page(request: Request, *, errors=None, parsed=None, report=None, status_code: int = 200):
+    context = {
+        "errors": errors or {},
+        "parsed": parsed,
+        "report": report,
+        "columns": network_service.CSV_COLUMNS,
+        "networks": list(network_service.KNOWN_NETWORKS),
+        "roles": [str(role) for role in network_service.ROLE_LABELS],
+    }
+    return render(request, "network/import.html", context, status_code=status_code)
+
+
 @router.get("/admin/cities/import")
 async def import_form(request: Request, admin: AdminUser):
-    return render(request, "network/import.html", {"errors": {}, "parsed": None, "report": None})
+    return _import_page(request)
 
 
 @router.post("/admin/cities/import")
 async def import_cities(
     request: Request,
     session: SessionDep,
-    settings: SettingsDep,
     admin: AdminUser,
     file: Annotated[UploadFile | None, File()] = None,
 ):
     def again(errors: dict[str, str], parsed=None):
-        context = {"errors": errors, "parsed": parsed, "report": None}
-        return render(request, "network/import.html", context, status_code=422)
+        return _import_page(request, errors=errors, parsed=parsed, status_code=422)
 
     if file is None or not file.filename:
         return again({"file": _("Choose a CSV file to import.")})
@@ -97,4 +108,4 @@ async def import_cities(
     if not parsed.rows:
         return again({"file": _("The file has no rows to import.")})
     report = await network_service.import_cities(session=session, rows=parsed.rows)
-    return render(request, "network/import.html", {"errors": {}, "parsed": parsed, "report": report})
+    return _import_page(request, parsed=parsed, report=report)

@@ -5,10 +5,12 @@ import io
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.config import PACKAGE_DATA_DIR
 from app.db import utcnow
 from app.i18n import N_, _
 from app.network.models import (
@@ -39,15 +41,15 @@ KNOWN_NETWORKS: dict[str, dict[str, str]] = {
         "name_zh": "URBiNAT 实践社区",
         "description_en": "European cities regenerating neighbourhoods with nature-based solutions "
         "designed together with their citizens (EU Horizon 2020, 2018-2024).",
-        "description_zh": "欧洲城市与市民共同设计基于自然的解决方案，更新社区（欧盟“地平线2020”项目，"
-        "2018-2024年）。",
+        "description_zh": "欧洲城市与市民共同设计基于自然的解决方案，更新社区（欧盟“地平线 2020”项目，"
+        "2018—2024 年）。",
     },
     "nscjl": {
         "name_en": "National Smart City Joint Lab (NSCJL)",
         "name_zh": "国家智慧城市联合实验室（NSCJL）",
         "description_en": "More than 300 Chinese smart cities and towns in over 30 provinces that try "
         "new solutions together.",
-        "description_zh": "覆盖30多个省份、300多个智慧城市与城镇，共同试点新的解决方案。",
+        "description_zh": "覆盖 30 多个省份、300 多个智慧城市与城镇，共同试点新的解决方案。",
     },
     "iked": {
         "name_en": "IKED facilitation",
@@ -76,6 +78,20 @@ ORGANISATION_KIND_LABELS = {
     OrganisationKind.NGO: N_("NGO"),
     OrganisationKind.FACILITATOR: N_("Facilitator"),
 }
+
+
+@cache
+def chinese_province_names() -> dict[str, str]:
+    """Chinese provinces' names in Chinese by their English (pinyin) names, from the bundled list."""
+    with (PACKAGE_DATA_DIR / "china_prefecture_cities.csv").open(encoding="utf-8", newline="") as file:
+        return {row["province_en"]: row["province_zh"] for row in csv.DictReader(file)}
+
+
+def region_name(city: City, language: str) -> str:
+    """The city's region for a reader: a Chinese province in Chinese characters for Chinese readers."""
+    if language == "zh" and city.country_code == "CN":
+        return chinese_province_names().get(city.region, city.region)
+    return city.region
 
 
 @dataclass(frozen=True)
@@ -307,7 +323,10 @@ class NetworkListing:
 
 async def list_networks(*, session: AsyncSession) -> list[NetworkListing]:
     """Every network with its cities and their roles: two queries, whatever the size."""
-    networks = (await session.exec(select(Network).order_by(Network.id))).all()
+    order = {key: position for position, key in enumerate(KNOWN_NETWORKS)}
+    networks = sorted(
+        (await session.exec(select(Network))).all(), key=lambda n: (order.get(n.key, len(order)), n.id)
+    )
     listings = {n.id: NetworkListing(network=n, members=[]) for n in networks}
     rows = await session.exec(
         select(NetworkCity.network_id, NetworkCity.role, City)

@@ -133,3 +133,18 @@ async def test_an_htmx_request_without_login_is_sent_to_the_login_page(client):
     response = await client.get("/profile", headers={"HX-Request": "true"})
     assert response.status_code == 204
     assert response.headers["HX-Redirect"] == "/login?next=/profile"
+
+
+def test_devices_are_named_from_their_user_agent():
+    from app.accounts.devices import describe_device
+
+    chrome_linux = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0 Safari/537.36"
+    )
+    wechat = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Mobile/15E148 MicroMessenger/8.0.47"
+    )
+    assert describe_device(chrome_linux) == "Chrome on Linux"
+    assert describe_device(wechat) == "WeChat on iOS"
+    assert describe_device("") == "Unknown device"

@@ -59,7 +59,7 @@ def test_newcomer_registers_logs_in_switches_to_chinese_and_explores_the_network
     header(page).get_by_role("button", name="中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
     expect(header(page).get_by_role("button", name="中文")).to_have_attribute("aria-pressed", "true")
-    network_link = main_nav(page).get_by_role("link", name="网络")
+    network_link = main_nav(page).get_by_role("link", name="城市网络", exact=True)
     expect(network_link).to_be_visible()
 
     network_link.click()

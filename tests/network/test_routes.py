@@ -37,6 +37,14 @@ async def test_network_page_in_chinese_leads_with_chinese_names(client, session)
     response = await client.get("/network", headers={"Accept-Language": "zh-CN"})
     assert '<span class="city-name" lang="zh-Hans">深圳市</span>' in response.text
     assert "国家智慧城市联合实验室" in response.text
+    assert "中国 · 广东省" in response.text and "Guangdong" not in response.text
+    assert "葡萄牙 · Norte" in response.text
+
+
+async def test_networks_are_listed_urbinat_first(client, session):
+    await load_demo(session)
+    text = (await client.get("/network")).text
+    assert text.index('id="network-urbinat"') < text.index('id="network-nscjl"') < text.index('id="network-iked"')
 
 
 async def test_map_uses_the_configured_tile_server(database_url, session_factory, session):
@@ -68,7 +76,8 @@ async def test_network_page_query_count_does_not_grow_with_cities(client, sessio
 async def test_home_page_shows_the_network(client, session):
     await load_demo(session)
     response = await client.get("/")
-    assert "Porto" in response.text and "20 cities in 3 networks." in response.text
+    assert "Porto" in response.text and "深圳市" in response.text
+    assert "20 cities in 3 networks." in response.text
 
 
 async def test_import_is_for_admins_only(client, session, user):
