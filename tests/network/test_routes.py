@@ -44,7 +44,11 @@ async def test_network_page_in_chinese_leads_with_chinese_names(client, session)
 async def test_networks_are_listed_urbinat_first(client, session):
     await load_demo(session)
     text = (await client.get("/network")).text
-    assert text.index('id="network-urbinat"') < text.index('id="network-nscjl"') < text.index('id="network-iked"')
+    assert (
+        text.index('id="network-urbinat"')
+        < text.index('id="network-nscjl"')
+        < text.index('id="network-iked"')
+    )
 
 
 async def test_map_uses_the_configured_tile_server(database_url, session_factory, session):

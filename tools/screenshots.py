@@ -1,0 +1,171 @@
+"""Full-page screenshots of the main pages, in English and Chinese, on a phone and on a desktop.
+
+Usage (from the repository root)::
+
+    .venv/bin/python tools/screenshots.py [--out DIR]
+
+The app is served by uvicorn on a free local port with a fresh temporary SQLite database, migrated and
+loaded with the demo data through the ``cocreate`` command (``tests.e2e.server.running_app``, as for the
+end-to-end tests), and driven by Debian's Chromium (``/usr/bin/chromium``, or ``COCREATE_CHROMIUM``)
+through Playwright. Requests that leave the local server (the map tiles) are refused, so the map shows
+its markers on a grey background.
+
+Files are written to DIR (default ``screenshots/``, ignored by git) as ``<language>-<viewport>-<page>.png``,
+for example ``zh-phone-network.png``; their list is printed at the end. Pages that scroll sideways are
+reported on the way.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.e2e.chromium import CHROMIUM, CHROMIUM_ARGS, chromium_path  # noqa: E402
+from tests.e2e.server import AppServerError, running_app  # noqa: E402
+
+TIMEOUT_MS = 15_000
+PASSWORD = "green-corridor-2026"  # noqa: S105 (the demo users' password, public)
+ADMIN = "admin@example.org"
+# The demo user whose profile is shown in each language.
+USERS = {"en": "ana@example.org", "zh": "wei@example.org"}
+LANGUAGES = {"en": ("en-GB", "Europe/Lisbon", "en"), "zh": ("zh-CN", "Asia/Shanghai", "zh-Hans")}
+VIEWPORTS = {
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True},
+    "desktop": {"viewport": {"width": 1366, "height": 900}},
+}
+
+
+def open_context(browser: Browser, base_url: str, language: str, viewport: str) -> BrowserContext:
+    locale, zone, _ = LANGUAGES[language]
+    context = browser.new_context(base_url=base_url, locale=locale, timezone_id=zone, **VIEWPORTS[viewport])
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_cookies([{"name": "cocreate_lang", "value": language, "url": base_url}])
+    # Only the local server answers: the map tiles (and anything else from outside) fail at once.
+    context.route(
+        lambda url: not url.startswith(base_url) and not url.startswith("data:"),
+        lambda route: route.abort(),
+    )
+    return context
+
+
+def settle(page: Page) -> None:
+    """Waits for the network to be idle, the fonts to be ready and the map to show its markers."""
+    page.wait_for_load_state("networkidle")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    if page.locator("#network-map").count():
+        page.locator("#network-map .leaflet-marker-icon").first.wait_for(state="visible")
+        page.wait_for_load_state("networkidle")
+
+
+def log_in(page: Page, email: str, language: str) -> None:
+    """Logs in through the form, then switches the account to ``language`` if it speaks another."""
+    page.goto("/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("main button[type=submit]").click()
+    page.locator("header a.user-link").wait_for(state="visible")
+    settle(page)
+    html_lang = LANGUAGES[language][2]
+    if page.locator("html").get_attribute("lang") != html_lang:
+        page.locator(f".language-switch button[value={language}]").click()
+        page.locator(f"html[lang='{html_lang}']").wait_for(state="attached")
+        settle(page)
+
+
+def fill_register_badly(page: Page) -> None:
+    page.locator("input[name=email]").fill("bad")
+    page.locator("input[name=display_name]").fill("")
+    page.locator("input[name=password]").fill("short")
+    page.locator("main button[type=submit]").click()
+    page.locator("main .form-error").wait_for(state="visible")
+
+
+# (name, path, what to do on the page before the shot)
+Action = Callable[[Page], None] | None
+ANONYMOUS_PAGES: list[tuple[str, str, Action]] = [
+    ("home", "/", None),
+    ("network", "/network", None),
+    ("register", "/register", None),
+    ("register-errors", "/register", fill_register_badly),
+    ("login", "/login", None),
+    ("404", "/nope", None),
+]
+
+
+# (who logs in, name, path), per language
+LOGGED_IN_PAGES = {
+    language: [(email, "profile", "/profile"), (ADMIN, "admin-import", "/admin/cities/import")]
+    for language, email in USERS.items()
+}
+
+
+def shoot(page: Page, out: Path, name: str) -> Path:
+    settle(page)
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    if overflow > 0:
+        print(f"  note: {name} scrolls sideways by {overflow} px", file=sys.stderr)
+    path = out / f"{name}.png"
+    page.screenshot(path=path, full_page=True, animations="disabled")
+    return path
+
+
+def take_all(browser: Browser, base_url: str, out: Path) -> list[Path]:
+    written = []
+    for language in LANGUAGES:
+        for viewport in VIEWPORTS:
+            prefix = f"{language}-{viewport}"
+            context = open_context(browser, base_url, language, viewport)
+            try:
+                page = context.new_page()
+                for name, path, action in ANONYMOUS_PAGES:
+                    page.goto(path)
+                    if action:
+                        settle(page)
+                        action(page)
+                    written.append(shoot(page, out, f"{prefix}-{name}"))
+            finally:
+                context.close()
+            for email, name, path in LOGGED_IN_PAGES[language]:
+                context = open_context(browser, base_url, language, viewport)
+                try:
+                    page = context.new_page()
+                    log_in(page, email, language)
+                    page.goto(path)
+                    written.append(shoot(page, out, f"{prefix}-{name}"))
+                finally:
+                    context.close()
+    return written
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "screenshots", help="default: screenshots/")
+    args = parser.parse_args()
+    path = chromium_path()
+    if path is None:
+        print(f"No Chromium at {CHROMIUM} (set COCREATE_CHROMIUM to its path).", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        with running_app() as base_url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+            try:
+                written = take_all(browser, base_url, args.out)
+            finally:
+                browser.close()
+    except AppServerError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"Wrote {len(written)} screenshots:")
+    for file in written:
+        print(f"  {file}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
