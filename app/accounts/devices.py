@@ -28,7 +28,8 @@ _SYSTEMS = [
 
 def _first(user_agent: str, table: list[tuple[str, str]]) -> str | None:
     for token, name in table:
-        if re.search(rf"\b{re.escape(token)}\b", user_agent):
+        # No boundary in front: "HeadlessChrome" and "CriOS"-style prefixes still name the browser.
+        if re.search(rf"{re.escape(token)}\b", user_agent):
             return name
     return None
 

@@ -148,3 +148,13 @@ def test_devices_are_named_from_their_user_agent():
     assert describe_device(chrome_linux) == "Chrome on Linux"
     assert describe_device(wechat) == "WeChat on iOS"
     assert describe_device("") == "Unknown device"
+
+
+def test_headless_chrome_is_still_chrome():
+    from app.accounts.devices import describe_device
+
+    agent = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "HeadlessChrome/156.0 Safari/537.36"
+    )
+    assert describe_device(agent) == "Chrome on Linux"
