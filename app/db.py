@@ -1,6 +1,5 @@
 """The async engine, the session factory, the constraint naming convention and shared column types."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -90,8 +89,3 @@ def create_engine(settings: Settings, **kwargs) -> AsyncEngine:
 
 def create_session_factory(bind) -> SessionFactory:
     return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
-
-
-async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
-    async with factory() as session:
-        yield session

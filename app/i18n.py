@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel import dates as babel_dates
-from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -154,10 +153,6 @@ def format_date(value: datetime | None, format: str = "medium") -> str:
 def format_country(code: str) -> str:
     """A country's name in the reader's language, from its ISO 3166 code."""
     return babel_locale().territories.get(code.upper(), code)
-
-
-def format_number(value: int | float) -> str:
-    return babel_numbers.format_decimal(value, locale=babel_locale())
 
 
 class LocaleMiddleware:

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app import i18n
+from app.accounts.permissions import can_administer
 from app.config import (
     HTMX_CDN_URL,
     HTMX_SRI,
@@ -71,11 +72,11 @@ def create_environment(settings: Settings) -> Environment:
         htmx_sri=HTMX_SRI,
         htmx_local=f"vendor/htmx-{HTMX_VERSION}/htmx.min.js",
         leaflet_dir=f"vendor/leaflet-{LEAFLET_VERSION}",
+        can_administer=can_administer,
     )
     env.filters.update(
         datetime=i18n.format_datetime,
         date=i18n.format_date,
-        number=i18n.format_number,
         country=i18n.format_country,
     )
     return env

@@ -32,10 +32,6 @@ class User(SQLModel, table=True):
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
-    def is_facilitator(self) -> bool:
-        return self.role in (Role.FACILITATOR, Role.ADMIN)
-
-    @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
 

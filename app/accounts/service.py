@@ -298,10 +298,3 @@ async def change_password(
     session.add(user)
     await session.commit()
     return await end_other_sessions(session=session, user_id=user.id, keep_id=keep_session_id)
-
-
-async def set_role(*, session: AsyncSession, user: User, role: Role) -> User:
-    user.role = role
-    session.add(user)
-    await session.commit()
-    return user
