@@ -227,13 +227,6 @@ async def profile(
     return await _profile_page(request, session, settings, user, auth_session)
 
 
-def _parse_id(value: str) -> int | str | None:
-    value = value.strip()
-    if not value:
-        return None
-    return int(value) if value.isdigit() and len(value) < 12 else "invalid"
-
-
 @router.post("/profile")
 async def update_profile(
     request: Request,
@@ -246,7 +239,6 @@ async def update_profile(
     time_zone: FormStr = "",
     organisation_id: FormStr = "",
 ):
-    organisation = _parse_id(organisation_id)
     organisations = await network_service.list_organisations(session=session)
     user = await account_service.get(session=session, user_id=user.id)
     try:
@@ -256,7 +248,7 @@ async def update_profile(
             display_name=display_name,
             locale=locale,
             time_zone=time_zone,
-            organisation_id=-1 if organisation == "invalid" else organisation,
+            organisation_id=organisation_id,
             valid_organisation_ids={o.id for o in organisations},
         )
     except FormError as error:
@@ -264,7 +256,7 @@ async def update_profile(
             "display_name": display_name,
             "locale": locale,
             "time_zone": time_zone,
-            "organisation_id": organisation if isinstance(organisation, int) else None,
+            "organisation_id": organisation_id,
         }
         await session.refresh(user)
         return await _profile_page(

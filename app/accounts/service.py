@@ -244,23 +244,27 @@ async def update_profile(
     display_name: str | None,
     locale: str | None,
     time_zone: str | None,
-    organisation_id: int | None,
+    organisation_id: str,
     valid_organisation_ids: set[int],
 ) -> User:
+    """Saves the profile form; ``organisation_id`` is the form's value, empty for none."""
     errors: dict[str, str] = {}
     name = clean_display_name(display_name, errors)
     if locale not in i18n.LANGUAGES:
         errors["locale"] = _("Choose one of the languages offered.")
     if not time_zone or not i18n.is_time_zone(time_zone):
         errors["time_zone"] = _("Choose a time zone from the list, for example Asia/Shanghai.")
-    if organisation_id is not None and organisation_id not in valid_organisation_ids:
-        errors["organisation_id"] = _("Choose an organisation from the list.")
+    organisation = None
+    if organisation_id.strip():
+        organisation = next((i for i in valid_organisation_ids if str(i) == organisation_id.strip()), None)
+        if organisation is None:
+            errors["organisation_id"] = _("Choose an organisation from the list.")
     if errors:
         raise FormError(errors)
     user.display_name = name
     user.locale = locale
     user.time_zone = time_zone
-    user.organisation_id = organisation_id
+    user.organisation_id = organisation
     user.updated_at = utcnow()
     session.add(user)
     await session.commit()
