@@ -47,6 +47,29 @@ def _set_session_cookie(response: Response, token: str, settings: Settings) -> N
     )
 
 
+async def _logged_in(
+    request: Request, session, settings: Settings, user, address: str, target: str, *, new_account: bool
+) -> RedirectResponse:
+    """Starts a session for ``user`` and redirects to ``target`` with the session cookie set and a
+    greeting in the user's own language."""
+    token, _auth_session = await account_service.start_session(
+        session=session,
+        user=user,
+        settings=settings,
+        address=address,
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    response = RedirectResponse(target, status_code=303)
+    _set_session_cookie(response, token, settings)
+    i18n.set_context(user.locale, user.time_zone)
+    if new_account:
+        message = _("Welcome to cocreate, %(name)s!", name=user.display_name)
+    else:
+        message = _("You are logged in.")
+    flash(request, response, message, "success")
+    return response
+
+
 @router.get("/register")
 async def register_form(request: Request, user: OptionalUser):
     if user:
@@ -85,18 +108,7 @@ async def register(
             {"form": form, "errors": error.errors},
             status_code=422,
         )
-    token, _session = await account_service.start_session(
-        session=session,
-        user=user,
-        settings=settings,
-        address=address,
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    response = RedirectResponse("/", status_code=303)
-    _set_session_cookie(response, token, settings)
-    i18n.set_context(user.locale, user.time_zone)
-    flash(request, response, _("Welcome to cocreate, %(name)s!", name=user.display_name), "success")
-    return response
+    return await _logged_in(request, session, settings, user, address, "/", new_account=True)
 
 
 @router.get("/login")
@@ -146,18 +158,7 @@ async def login(
         )
     if current_session is not None:
         await account_service.end_session(session=session, auth_session_id=current_session.id)
-    token, _session = await account_service.start_session(
-        session=session,
-        user=user,
-        settings=settings,
-        address=address,
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    response = RedirectResponse(form["next"], status_code=303)
-    _set_session_cookie(response, token, settings)
-    i18n.set_context(user.locale, user.time_zone)
-    flash(request, response, _("You are logged in."), "success")
-    return response
+    return await _logged_in(request, session, settings, user, address, form["next"], new_account=False)
 
 
 @router.post("/logout")
