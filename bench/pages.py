@@ -174,10 +174,10 @@ async def _recreate_postgres(url: str) -> str:
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}"')
-        version = connection.get_server_version()
+        version = await connection.fetchval("SHOW server_version")
     finally:
         await connection.close()
-    return f"PostgreSQL {version.major}.{version.minor}"
+    return f"PostgreSQL {version.split()[0]}"
 
 
 def prepare_database(url: str | None) -> str:
