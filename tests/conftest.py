@@ -36,7 +36,12 @@ def pytest_report_header(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests last: they are the slowest, and they keep Playwright's loop off the async tests."""
+    """Browser tests last: they are the slowest, and they keep Playwright's loop off the async tests.
+    Tests of SQLite's own settings are deselected (not skipped) when the suite runs on PostgreSQL."""
+    if TEST_DATABASE_URL.startswith("postgresql"):
+        sqlite_only = [item for item in items if item.get_closest_marker("sqlite_only")]
+        config.hook.pytest_deselected(items=sqlite_only)
+        items[:] = [item for item in items if not item.get_closest_marker("sqlite_only")]
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 

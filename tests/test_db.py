@@ -20,9 +20,8 @@ async def test_foreign_keys_are_enforced(session):
         await session.flush()
 
 
+@pytest.mark.sqlite_only
 async def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(session):
-    if session.bind.dialect.name != "sqlite":
-        pytest.skip("SQLite pragmas")
     assert (await session.exec(text("PRAGMA journal_mode"))).one()[0] == "wal"
     assert (await session.exec(text("PRAGMA busy_timeout"))).one()[0] == 5000
 
