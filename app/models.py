@@ -5,7 +5,16 @@ from sqlmodel import SQLModel
 from app import ratelimit
 from app.accounts import models as accounts_models
 from app.network import models as network_models
+from app.notifications import models as notification_models
+from app.workspaces import models as workspace_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["accounts_models", "metadata", "network_models", "ratelimit"]
+__all__ = [
+    "accounts_models",
+    "metadata",
+    "network_models",
+    "notification_models",
+    "ratelimit",
+    "workspace_models",
+]

@@ -116,8 +116,14 @@ def _read_flashes(request: Request) -> list[dict[str, str]]:
 
 
 def is_htmx_fragment_request(request: Request) -> bool:
-    """True for an HTMX request that swaps part of a page (boosted navigation wants the whole page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    """True for an HTMX request that swaps part of a page. Boosted navigation and history restores
+    want the whole page."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
+    )
 
 
 def render(
@@ -137,6 +143,7 @@ def render(
     values = {
         "request": request,
         "current_user": getattr(state, "user", None),
+        "unread_notifications": getattr(state, "unread_notifications", 0),
         "csrf_token": getattr(state, "csrf_token", ""),
         "csp_nonce": getattr(state, "csp_nonce", ""),
         "language": i18n.get_language(),

@@ -9,13 +9,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.accounts import service as account_service
 from app.config import Settings
 from app.db import SessionFactory
+from app.notifications import service as notification_service
 from app.security import csrf_token_for
 
 
 class AuthContextMiddleware:
     """Sets ``state.user`` and ``state.auth_session`` from the session cookie (None when absent,
-    expired or revoked) and ``state.csrf_token``. A visitor who is not signed in gets an anonymous
-    id cookie, so forms such as login and register are CSRF-protected too."""
+    expired or revoked), the user's unread notification count, and ``state.csrf_token``. A visitor
+    who is not signed in gets an anonymous id cookie, so forms such as login and register are
+    CSRF-protected too."""
 
     def __init__(self, app: ASGIApp, settings: Settings, session_factory: SessionFactory) -> None:
         self.app = app
@@ -31,9 +33,13 @@ class AuthContextMiddleware:
         settings = self.settings
         token = connection.cookies.get(settings.session_cookie_name)
         loaded = None
+        unread = 0
         if token:
             async with self.session_factory() as session:
                 loaded = await account_service.load_session(session=session, token=token, settings=settings)
+                if loaded:
+                    unread = await notification_service.unread_count(session=session, user_id=loaded.user.id)
+        state["unread_notifications"] = unread
         state["user"] = loaded.user if loaded else None
         state["auth_session"] = loaded.auth_session if loaded else None
         set_cookies: list[str] = []

@@ -1,0 +1,22 @@
+"""In-app notifications: what a user is told, read or not yet read."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+
+class Notification(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("ix_notification_user_id_read_at_created_at", "user_id", "read_at", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    kind: str = Field(max_length=40)
+    actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    workspace_id: int | None = Field(default=None, foreign_key="workspace.id", ondelete="CASCADE")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,344 @@
+"""Workspace pages: the list, creating and editing, the workspace itself, joining, members, archiving."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from app.accounts.models import User
+from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.forms import FormError
+from app.i18n import _
+from app.network import service as network_service
+from app.templating import flash, render
+from app.workspaces import permissions
+from app.workspaces import service as workspace_service
+from app.workspaces.models import JoinPolicy, MemberRole, Membership, MemberStatus, Visibility, Workspace
+
+router = APIRouter()
+
+FormStr = Annotated[str, Form()]
+
+
+@dataclass
+class WorkspaceContext:
+    """A workspace the current reader may see, with their membership (None when they have none)."""
+
+    workspace: Workspace
+    membership: Membership | None
+    user: User | None
+
+    def can(self, predicate) -> bool:
+        return predicate(self.user, self.workspace, self.membership)
+
+
+async def visible_workspace(slug: str, session: SessionDep, user: OptionalUser) -> WorkspaceContext:
+    """Loads the workspace or answers 404, also when it is members-only and the reader is not a
+    member: outsiders learn nothing of it, not even that it exists."""
+    workspace = await workspace_service.get_by_slug(session=session, slug=slug[:80])
+    if workspace is None:
+        raise HTTPException(status_code=404)
+    membership = await workspace_service.membership_of(session=session, workspace_id=workspace.id, user=user)
+    if not permissions.can_view(user, workspace, membership):
+        raise HTTPException(status_code=404)
+    return WorkspaceContext(workspace=workspace, membership=membership, user=user)
+
+
+async def moderated_workspace(
+    context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
+) -> WorkspaceContext:
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+    return context
+
+
+async def editable_workspace(
+    context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
+) -> WorkspaceContext:
+    if not permissions.can_edit(user, context.workspace):
+        raise HTTPException(status_code=403)
+    return context
+
+
+Visible = Annotated[WorkspaceContext, Depends(visible_workspace)]
+Moderated = Annotated[WorkspaceContext, Depends(moderated_workspace)]
+Editable = Annotated[WorkspaceContext, Depends(editable_workspace)]
+
+
+def _choices():
+    return {
+        "visibility_options": [
+            (Visibility.PUBLIC, _("Public: anyone can read it")),
+            (Visibility.MEMBERS, _("Members only: outsiders see nothing of it")),
+        ],
+        "join_policy_options": [
+            (JoinPolicy.OPEN, _("Open: anyone signed in can join")),
+            (JoinPolicy.APPROVAL, _("Approval: a moderator approves each request")),
+        ],
+    }
+
+
+@router.get("/workspaces")
+async def workspace_list(
+    request: Request, session: SessionDep, user: OptionalUser, page: int = 1, q: str = ""
+):
+    page = max(1, min(page, 10_000))
+    query = q.strip()[:100]
+    listing = await workspace_service.list_visible(
+        session=session, user=user, staff=permissions.is_staff(user), page=page, query=query
+    )
+    return render(
+        request,
+        "workspaces/index.html",
+        {"listing": listing, "query": query, "can_create": permissions.can_create_workspace(user)},
+        block="results",
+    )
+
+
+async def _form_page(request, session, *, form, errors, action, workspace=None, status_code=200):
+    listings = await network_service.list_networks(session=session)
+    cities = {city.id: city for listing in listings for city, _role in listing.members}
+    return render(
+        request,
+        "workspaces/form.html",
+        {
+            "form": form,
+            "errors": errors,
+            "action": action,
+            "workspace": workspace,
+            "cities": sorted(cities.values(), key=lambda c: (c.country_code, c.name_en)),
+            **_choices(),
+        },
+        status_code=status_code,
+    )
+
+
+def _input(form) -> workspace_service.WorkspaceInput:
+    return workspace_service.WorkspaceInput(
+        title_en=form.get("title_en", ""),
+        title_zh=form.get("title_zh", ""),
+        summary_en=form.get("summary_en", ""),
+        summary_zh=form.get("summary_zh", ""),
+        visibility=form.get("visibility", ""),
+        join_policy=form.get("join_policy", ""),
+        city_ids=tuple(v for v in form.getlist("city_ids") if isinstance(v, str))[:500],
+    )
+
+
+@router.get("/workspaces/new")
+async def new_workspace(request: Request, session: SessionDep, user: CurrentUser):
+    if not permissions.can_create_workspace(user):
+        raise HTTPException(status_code=403)
+    form = {"visibility": Visibility.PUBLIC, "join_policy": JoinPolicy.OPEN, "city_ids": []}
+    return await _form_page(request, session, form=form, errors={}, action="/workspaces/new")
+
+
+@router.post("/workspaces/new")
+async def create_workspace(request: Request, session: SessionDep, user: CurrentUser):
+    if not permissions.can_create_workspace(user):
+        raise HTTPException(status_code=403)
+    data = _input(await request.form())
+    try:
+        workspace = await workspace_service.create(session=session, creator=user, data=data)
+    except FormError as error:
+        return await _form_page(
+            request, session, form=vars(data), errors=error.errors, action="/workspaces/new", status_code=422
+        )
+    response = RedirectResponse(f"/w/{workspace.slug}", status_code=303)
+    flash(request, response, _("The workspace is open."), "success")
+    return response
+
+
+@router.get("/w/{slug}")
+async def workspace_page(request: Request, session: SessionDep, context: Visible):
+    workspace = context.workspace
+    cities = await workspace_service.cities_of(session=session, workspace_ids=[workspace.id])
+    can_moderate = context.can(permissions.can_moderate)
+    return render(
+        request,
+        "workspaces/workspace.html",
+        {
+            "workspace": workspace,
+            "membership": context.membership,
+            "cities": cities[workspace.id],
+            "feed": await workspace_service.feed(session=session, workspace_id=workspace.id),
+            "activity_messages": workspace_service.ACTIVITY_MESSAGES,
+            "can_join": context.can(permissions.can_join),
+            "can_leave": context.can(permissions.can_leave),
+            "can_moderate": can_moderate,
+            "can_edit": permissions.can_edit(context.user, workspace),
+            "pending": await workspace_service.pending_count(session=session, workspace_id=workspace.id)
+            if can_moderate
+            else 0,
+        },
+    )
+
+
+@router.get("/w/{slug}/edit")
+async def edit_workspace(request: Request, session: SessionDep, context: Editable):
+    workspace = context.workspace
+    cities = await workspace_service.cities_of(session=session, workspace_ids=[workspace.id])
+    form = {**workspace.model_dump(), "city_ids": [str(c.id) for c in cities[workspace.id]]}
+    return await _form_page(
+        request, session, form=form, errors={}, action=f"/w/{workspace.slug}/edit", workspace=workspace
+    )
+
+
+@router.post("/w/{slug}/edit")
+async def update_workspace(request: Request, session: SessionDep, context: Editable):
+    workspace = context.workspace
+    data = _input(await request.form())
+    try:
+        await workspace_service.update_details(session=session, workspace=workspace, data=data)
+    except FormError as error:
+        return await _form_page(
+            request,
+            session,
+            form=vars(data),
+            errors=error.errors,
+            action=f"/w/{workspace.slug}/edit",
+            workspace=workspace,
+            status_code=422,
+        )
+    response = RedirectResponse(f"/w/{workspace.slug}", status_code=303)
+    flash(request, response, _("The workspace is saved."), "success")
+    return response
+
+
+def _back(request: Request, to: str, message: str, category: str = "success"):
+    """Back to a workspace page with a message. ``to`` is worked out before the service call: a failed
+    call rolls the session back, and the workspace's attributes are then unloaded."""
+    response = RedirectResponse(to, status_code=303)
+    flash(request, response, message, category)
+    return response
+
+
+@router.post("/w/{slug}/join")
+async def join_workspace(
+    request: Request, session: SessionDep, context: Visible, user: CurrentUser, message: FormStr = ""
+):
+    workspace = context.workspace
+    page = f"/w/{workspace.slug}"
+    try:
+        membership = await workspace_service.join(
+            session=session, workspace=workspace, user=user, message=message
+        )
+    except workspace_service.NotAllowed as refused:
+        return _back(request, page, refused.message, "error")
+    if membership.status == MemberStatus.PENDING:
+        return _back(request, page, _("Your request is sent. A moderator will decide on it."))
+    return _back(request, page, _("Welcome! You are now a member."))
+
+
+@router.post("/w/{slug}/leave")
+async def leave_workspace(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+    workspace = context.workspace
+    page = f"/w/{workspace.slug}"
+    target = page if workspace.is_public else "/workspaces"
+    try:
+        await workspace_service.leave(session=session, workspace=workspace, user=user)
+    except workspace_service.NotAllowed as refused:
+        return _back(request, page, refused.message, "error")
+    return _back(request, target, _("You left the workspace."), "info")
+
+
+@router.get("/w/{slug}/members")
+async def members_page(request: Request, session: SessionDep, context: Visible, page: int = 1):
+    workspace = context.workspace
+    page = max(1, min(page, 10_000))
+    can_moderate = context.can(permissions.can_moderate)
+    active, has_next = await workspace_service.members(
+        session=session, workspace_id=workspace.id, status=MemberStatus.ACTIVE, page=page
+    )
+    pending = []
+    if can_moderate:
+        pending, _more = await workspace_service.members(
+            session=session, workspace_id=workspace.id, status=MemberStatus.PENDING, page_size=200
+        )
+    return render(
+        request,
+        "workspaces/members.html",
+        {
+            "workspace": workspace,
+            "membership": context.membership,
+            "active": active,
+            "pending": pending,
+            "page": page,
+            "has_next": has_next,
+            "can_moderate": can_moderate and not workspace.is_archived,
+            "can_appoint": permissions.can_appoint_moderators(context.user, workspace),
+        },
+    )
+
+
+async def _target_membership(session, workspace: Workspace, membership_id: int) -> Membership:
+    membership = await workspace_service.get_membership(
+        session=session, workspace_id=workspace.id, membership_id=membership_id
+    )
+    if membership is None:
+        raise HTTPException(status_code=404)
+    return membership
+
+
+@router.post("/w/{slug}/members/{membership_id}/decide")
+async def decide_request(
+    request: Request, session: SessionDep, context: Moderated, membership_id: int, decision: FormStr = ""
+):
+    workspace = context.workspace
+    members = f"/w/{workspace.slug}/members"
+    membership = await _target_membership(session, workspace, membership_id)
+    if decision not in ("approve", "decline"):
+        raise HTTPException(status_code=422)
+    try:
+        await workspace_service.decide(
+            session=session,
+            workspace=workspace,
+            membership=membership,
+            moderator=context.user,
+            approve=decision == "approve",
+        )
+    except workspace_service.NotAllowed as refused:
+        return _back(request, members, refused.message, "error")
+    message = _("Request approved.") if decision == "approve" else _("Request declined.")
+    return _back(request, members, message)
+
+
+@router.post("/w/{slug}/members/{membership_id}/role")
+async def change_role(
+    request: Request,
+    session: SessionDep,
+    context: Visible,
+    user: CurrentUser,
+    membership_id: int,
+    role: FormStr = "",
+):
+    workspace = context.workspace
+    if not permissions.can_appoint_moderators(user, workspace):
+        raise HTTPException(status_code=403)
+    members = f"/w/{workspace.slug}/members"
+    membership = await _target_membership(session, workspace, membership_id)
+    try:
+        await workspace_service.set_role(
+            session=session, workspace=workspace, membership=membership, role=role, by=user
+        )
+    except workspace_service.NotAllowed as refused:
+        return _back(request, members, refused.message, "error")
+    message = _("They are now a moderator.") if role == MemberRole.MODERATOR else _("They are now a member.")
+    return _back(request, members, message)
+
+
+@router.post("/w/{slug}/archive")
+async def archive_workspace(
+    request: Request, session: SessionDep, context: Editable, archived: FormStr = "1"
+):
+    workspace = context.workspace
+    await workspace_service.set_archived(
+        session=session, workspace=workspace, archived=archived == "1", by=context.user
+    )
+    message = (
+        _("The workspace is archived: readable, but closed to anything new.")
+        if archived == "1"
+        else _("The workspace is open again.")
+    )
+    return _back(request, f"/w/{workspace.slug}", message)
