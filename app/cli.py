@@ -107,6 +107,8 @@ def seed_demo(
         f"Demo data: {c.cities_created} cities added, {c.cities_updated} updated, "
         f"{report.organisations} organisations."
     )
+    if report.workspaces_created:
+        typer.echo(f"Demo workspaces: {', '.join(report.workspaces_created)}")
     if report.users_created:
         typer.echo(f"Demo accounts (password: {seed.DEMO_PASSWORD}):")
         for email in report.users_created:

@@ -10,6 +10,8 @@ from app.accounts.models import Role, User
 from app.config import PACKAGE_DATA_DIR
 from app.network import service as network_service
 from app.network.models import OrganisationKind
+from app.workspaces import service as workspace_service
+from app.workspaces.models import JoinPolicy, Visibility
 
 DEMO_NETWORK_CSV = PACKAGE_DATA_DIR / "network_demo.csv"
 DEMO_PASSWORD = "green-corridor-2026"  # noqa: S105 (printed by seed-demo; development only)
@@ -59,11 +61,50 @@ DEMO_USERS = [
 ]
 
 
+# (English title, Chinese title, English summary, Chinese summary, visibility, join policy,
+#  cities as (country, English name), members as emails)
+DEMO_WORKSPACES = [
+    (
+        "Porto: Campanhã green corridor",
+        "波尔图：坎帕尼亚绿色廊道",
+        "How can the Campanhã neighbourhood link its parks, gardens and streams into one green corridor "
+        "that people walk, play and grow food in?",
+        "坎帕尼亚社区如何把公园、花园和溪流连成一条绿色廊道，让人们在其中散步、游戏、种植？",
+        Visibility.PUBLIC,
+        JoinPolicy.OPEN,
+        [("PT", "Porto")],
+        ["ana@example.org"],
+    ),
+    (
+        "Shenzhen sponge-city pilot",
+        "深圳海绵城市试点",
+        "Rain gardens, permeable streets and wetlands for the districts that flood every summer.",
+        "为每年夏天内涝的片区设计雨水花园、透水街道和湿地。",
+        Visibility.MEMBERS,
+        JoinPolicy.APPROVAL,
+        [("CN", "Shenzhen")],
+        ["wei@example.org"],
+    ),
+    (
+        "Rivers as green corridors: Europe and Guangdong",
+        "河流作为绿色廊道：欧洲与广东",
+        "A cross-city group: Porto, Nantes, Guangzhou and Foshan compare how their rivers can become "
+        "corridors for people and nature.",
+        "跨城市小组：波尔图、南特、广州和佛山比较如何把河流变成人与自然共享的廊道。",
+        Visibility.PUBLIC,
+        JoinPolicy.APPROVAL,
+        [("PT", "Porto"), ("FR", "Nantes"), ("CN", "Guangzhou"), ("CN", "Foshan (Nanhai)")],
+        [],
+    ),
+]
+
+
 @dataclass
 class SeedReport:
     cities: network_service.ImportReport
     organisations: int
     users_created: list[str]
+    workspaces_created: list[str]
 
 
 async def is_empty(*, session: AsyncSession) -> bool:
@@ -98,4 +139,41 @@ async def seed_demo(*, session: AsyncSession, with_users: bool) -> SeedReport:
                 role=role,
             )
             created.append(email)
-    return SeedReport(cities=cities, organisations=len(DEMO_ORGANISATIONS), users_created=created)
+    workspaces = await _seed_workspaces(session) if with_users else []
+    return SeedReport(
+        cities=cities,
+        organisations=len(DEMO_ORGANISATIONS),
+        users_created=created,
+        workspaces_created=workspaces,
+    )
+
+
+async def _seed_workspaces(session: AsyncSession) -> list[str]:
+    """Demo workspaces opened by the demo facilitator, with a few members; skips those that exist."""
+    facilitator = await account_service.get_by_email(session=session, email="facilitator@example.org")
+    created = []
+    for title_en, title_zh, summary_en, summary_zh, visibility, policy, places, emails in DEMO_WORKSPACES:
+        if await workspace_service.get_by_slug(session=session, slug=workspace_service.slugify(title_en)):
+            continue
+        cities = [
+            await network_service.find_city(session=session, country_code=code, name_en=name)
+            for code, name in places
+        ]
+        workspace = await workspace_service.create(
+            session=session,
+            creator=facilitator,
+            data=workspace_service.WorkspaceInput(
+                title_en=title_en,
+                title_zh=title_zh,
+                summary_en=summary_en,
+                summary_zh=summary_zh,
+                visibility=visibility,
+                join_policy=policy,
+                city_ids=tuple(str(city.id) for city in cities),
+            ),
+        )
+        for email in emails:
+            member = await account_service.get_by_email(session=session, email=email)
+            await workspace_service.add_member(session=session, workspace=workspace, user=member)
+        created.append(workspace.slug)
+    return created

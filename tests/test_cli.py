@@ -33,8 +33,10 @@ def test_seed_demo_is_idempotent_and_prints_demo_accounts(cli_env):
     assert "20 cities added" in first.output and "admin@example.org" in first.output
     second = runner.invoke(cli, ["seed-demo", "--if-empty"])
     assert "already has data" in second.output
+    assert "Demo workspaces: porto-campanha-green-corridor, shenzhen-sponge-city-pilot" in first.output
     third = runner.invoke(cli, ["seed-demo"])
     assert "0 cities added, 0 updated" in third.output
+    assert "Demo workspaces" not in third.output
 
 
 def test_import_cities_reports_and_is_idempotent(cli_env):

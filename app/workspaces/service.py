@@ -292,6 +292,17 @@ async def join(*, session: AsyncSession, workspace: Workspace, user: User, messa
     return membership
 
 
+async def add_member(*, session: AsyncSession, workspace: Workspace, user: User) -> Membership:
+    """Makes someone an active member directly (demo data, imports), whatever the join policy."""
+    membership = Membership(workspace_id=workspace.id, user_id=user.id, status=MemberStatus.ACTIVE)
+    session.add(membership)
+    await session.flush()
+    await _count_member(session, workspace.id, 1)
+    session.add(Activity(workspace_id=workspace.id, actor_id=user.id, kind="member_joined"))
+    await session.commit()
+    return membership
+
+
 async def leave(*, session: AsyncSession, workspace: Workspace, user: User) -> None:
     membership = await membership_of(session=session, workspace_id=workspace.id, user=user)
     if membership is None or membership.status not in (MemberStatus.ACTIVE, MemberStatus.PENDING):
