@@ -7,7 +7,7 @@ messages all speak the reader's language without passing it around.
 
 import io
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -143,11 +143,13 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
     )
 
 
-def format_date(value: datetime | None, format: str = "medium") -> str:
+def format_date(value: datetime | date | None, format: str = "medium") -> str:
+    """A calendar date; a moment in time is first moved into the reader's zone."""
     if value is None:
         return ""
-    local = value.astimezone(ZoneInfo(get_time_zone()))
-    return babel_dates.format_date(local, format=format, locale=babel_locale())
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(get_time_zone()))
+    return babel_dates.format_date(value, format=format, locale=babel_locale())
 
 
 def format_country(code: str) -> str:

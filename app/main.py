@@ -17,10 +17,12 @@ from app.config import STATIC_DIR, Settings
 from app.db import SessionFactory, create_engine, create_session_factory
 from app.deps import LoginRequired
 from app.i18n import N_, LocaleMiddleware, gettext
+from app.ideas.routes import router as ideas_router
 from app.network.routes import router as network_router
 from app.notifications.routes import router as notifications_router
 from app.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, verify_csrf
 from app.templating import create_environment, render
+from app.topics.routes import router as topics_router
 from app.workspaces.routes import router as workspaces_router
 
 logger = logging.getLogger("cocreate")
@@ -85,6 +87,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(network_router)
     app.include_router(accounts_router)
     app.include_router(workspaces_router)
+    app.include_router(ideas_router)
+    app.include_router(topics_router)
     app.include_router(notifications_router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -4,17 +4,23 @@ from sqlmodel import SQLModel
 
 from app import ratelimit
 from app.accounts import models as accounts_models
+from app.comments import models as comment_models
+from app.ideas import models as idea_models
 from app.network import models as network_models
 from app.notifications import models as notification_models
+from app.topics import models as topic_models
 from app.workspaces import models as workspace_models
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "accounts_models",
+    "comment_models",
+    "idea_models",
     "metadata",
     "network_models",
     "notification_models",
     "ratelimit",
+    "topic_models",
     "workspace_models",
 ]

@@ -18,5 +18,7 @@ class Notification(SQLModel, table=True):
     kind: str = Field(max_length=40)
     actor_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
     workspace_id: int | None = Field(default=None, foreign_key="workspace.id", ondelete="CASCADE")
+    idea_id: int | None = Field(default=None, foreign_key="idea.id", ondelete="CASCADE")
+    comment_id: int | None = Field(default=None, foreign_key="comment.id", ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

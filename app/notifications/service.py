@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts.models import User
 from app.db import utcnow
 from app.i18n import N_
+from app.ideas.models import Idea
 from app.notifications.models import Notification
 from app.workspaces.models import Workspace
 
@@ -21,6 +22,9 @@ MESSAGES = {
     "membership_approved": N_("You are now a member of %(workspace)s."),
     "membership_declined": N_("Your request to join %(workspace)s was declined."),
     "moderator_appointed": N_("You are now a moderator of %(workspace)s."),
+    "idea_status": N_("%(actor)s changed the status of your idea “%(idea)s”."),
+    "idea_comment": N_("%(actor)s commented on your idea “%(idea)s”."),
+    "comment_reply": N_("%(actor)s replied to your comment on “%(idea)s”."),
 }
 
 
@@ -31,10 +35,21 @@ def notify(
     kind: str,
     actor_id: int | None,
     workspace_id: int | None,
+    idea_id: int | None = None,
+    comment_id: int | None = None,
 ) -> None:
     """Queues notifications in the caller's transaction; the actor is never told of their own act."""
     for user_id in set(user_ids) - {actor_id}:
-        session.add(Notification(user_id=user_id, kind=kind, actor_id=actor_id, workspace_id=workspace_id))
+        session.add(
+            Notification(
+                user_id=user_id,
+                kind=kind,
+                actor_id=actor_id,
+                workspace_id=workspace_id,
+                idea_id=idea_id,
+                comment_id=comment_id,
+            )
+        )
 
 
 async def unread_count(*, session: AsyncSession, user_id: int) -> int:
@@ -52,6 +67,7 @@ class NotificationRow:
     notification: Notification
     actor: User | None
     workspace: Workspace | None
+    idea: Idea | None
 
 
 async def list_for(
@@ -60,15 +76,16 @@ async def list_for(
     """A page of the user's notifications, newest first, with who did it and where: one query."""
     actor = aliased(User)
     rows = await session.exec(
-        select(Notification, actor, Workspace)
+        select(Notification, actor, Workspace, Idea)
         .outerjoin(actor, col(actor.id) == Notification.actor_id)
         .outerjoin(Workspace, col(Workspace.id) == Notification.workspace_id)
+        .outerjoin(Idea, col(Idea.id) == Notification.idea_id)
         .where(Notification.user_id == user_id)
         .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     )
-    found = [NotificationRow(notification=n, actor=a, workspace=w) for n, a, w in rows.all()]
+    found = [NotificationRow(notification=n, actor=a, workspace=w, idea=i) for n, a, w, i in rows.all()]
     return found[:PAGE_SIZE], len(found) > PAGE_SIZE
 
 

@@ -1,4 +1,4 @@
-"""Workspaces where a city (or a group of cities) co-creates, their members and their activity."""
+"""Workspaces where a city (or a group of cities) co-creates: their cities, members and activity."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -46,6 +46,7 @@ class Workspace(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     member_count: int = Field(default=0)
+    idea_count: int = Field(default=0)
 
     @property
     def is_public(self) -> bool:
@@ -92,4 +93,6 @@ class Activity(SQLModel, table=True):
     kind: str = Field(max_length=30)
     # The member an event is about (joined, was made moderator), when it is not the actor.
     subject_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    idea_id: int | None = Field(default=None, foreign_key="idea.id", ondelete="CASCADE")
+    topic_id: int | None = Field(default=None, foreign_key="topic.id", ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

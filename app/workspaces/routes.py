@@ -1,69 +1,27 @@
 """Workspace pages: the list, creating and editing, the workspace itself, joining, members, archiving."""
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app.accounts.models import User
 from app.deps import CurrentUser, OptionalUser, SessionDep
 from app.forms import FormError
 from app.i18n import _
+from app.ideas import permissions as idea_permissions
+from app.ideas import service as idea_service
 from app.network import service as network_service
-from app.templating import flash, render
+from app.taxonomy import taxonomy
+from app.templating import flash, is_htmx_fragment_request, render
+from app.topics import service as topic_service
 from app.workspaces import permissions
 from app.workspaces import service as workspace_service
+from app.workspaces.deps import Editable, Moderated, Visible
 from app.workspaces.models import JoinPolicy, MemberRole, Membership, MemberStatus, Visibility, Workspace
 
 router = APIRouter()
 
 FormStr = Annotated[str, Form()]
-
-
-@dataclass
-class WorkspaceContext:
-    """A workspace the current reader may see, with their membership (None when they have none)."""
-
-    workspace: Workspace
-    membership: Membership | None
-    user: User | None
-
-    def can(self, predicate) -> bool:
-        return predicate(self.user, self.workspace, self.membership)
-
-
-async def visible_workspace(slug: str, session: SessionDep, user: OptionalUser) -> WorkspaceContext:
-    """Loads the workspace or answers 404, also when it is members-only and the reader is not a
-    member: outsiders learn nothing of it, not even that it exists."""
-    workspace = await workspace_service.get_by_slug(session=session, slug=slug[:80])
-    if workspace is None:
-        raise HTTPException(status_code=404)
-    membership = await workspace_service.membership_of(session=session, workspace_id=workspace.id, user=user)
-    if not permissions.can_view(user, workspace, membership):
-        raise HTTPException(status_code=404)
-    return WorkspaceContext(workspace=workspace, membership=membership, user=user)
-
-
-async def moderated_workspace(
-    context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
-) -> WorkspaceContext:
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
-    return context
-
-
-async def editable_workspace(
-    context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
-) -> WorkspaceContext:
-    if not permissions.can_edit(user, context.workspace):
-        raise HTTPException(status_code=403)
-    return context
-
-
-Visible = Annotated[WorkspaceContext, Depends(visible_workspace)]
-Moderated = Annotated[WorkspaceContext, Depends(moderated_workspace)]
-Editable = Annotated[WorkspaceContext, Depends(editable_workspace)]
 
 
 def _choices():
@@ -150,16 +108,44 @@ async def create_workspace(request: Request, session: SessionDep, user: CurrentU
     return response
 
 
+def _idea_filters(topic: str, tag: str, status: str, sort: str, page: int) -> idea_service.IdeaFilters:
+    return idea_service.IdeaFilters(
+        topic_id=int(topic) if topic.isdigit() and len(topic) < 12 else None,
+        tag=tag if taxonomy().tag(tag) else "",
+        status=status if status in idea_service.STATUS_LABELS else "",
+        sort=sort if sort in idea_service.SORTS else "newest",
+        page=max(1, min(page, 10_000)),
+    )
+
+
 @router.get("/w/{slug}")
-async def workspace_page(request: Request, session: SessionDep, context: Visible):
+async def workspace_page(
+    request: Request,
+    session: SessionDep,
+    context: Visible,
+    topic: str = "",
+    tag: str = "",
+    status: str = "",
+    sort: str = "newest",
+    page: int = 1,
+):
     workspace = context.workspace
+    filters = _idea_filters(topic, tag, status, sort, page)
+    ideas = await idea_service.list_ideas(
+        session=session, workspace=workspace, filters=filters, user=context.user
+    )
+    topics = await topic_service.topics_of(session=session, workspace_id=workspace.id)
+    if is_htmx_fragment_request(request):
+        return render(
+            request, "workspaces/workspace.html", _ideas_context(workspace, ideas, topics), block="ideas"
+        )
     cities = await workspace_service.cities_of(session=session, workspace_ids=[workspace.id])
     can_moderate = context.can(permissions.can_moderate)
     return render(
         request,
         "workspaces/workspace.html",
         {
-            "workspace": workspace,
+            **_ideas_context(workspace, ideas, topics),
             "membership": context.membership,
             "cities": cities[workspace.id],
             "feed": await workspace_service.feed(session=session, workspace_id=workspace.id),
@@ -168,11 +154,23 @@ async def workspace_page(request: Request, session: SessionDep, context: Visible
             "can_leave": context.can(permissions.can_leave),
             "can_moderate": can_moderate,
             "can_edit": permissions.can_edit(context.user, workspace),
+            "can_post": context.can(idea_permissions.can_post),
             "pending": await workspace_service.pending_count(session=session, workspace_id=workspace.id)
             if can_moderate
             else 0,
         },
     )
+
+
+def _ideas_context(workspace: Workspace, ideas: idea_service.IdeaListing, topics: list) -> dict:
+    return {
+        "workspace": workspace,
+        "ideas": ideas,
+        "topics": topics,
+        "taxonomy": taxonomy(),
+        "status_labels": idea_service.STATUS_LABELS,
+        "sorts": idea_service.SORTS,
+    }
 
 
 @router.get("/w/{slug}/edit")

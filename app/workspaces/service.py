@@ -38,6 +38,9 @@ ACTIVITY_MESSAGES = {
     "moderator_appointed": N_("%(actor)s made %(subject)s a moderator."),
     "workspace_archived": N_("%(actor)s archived this workspace."),
     "workspace_reopened": N_("%(actor)s reopened this workspace."),
+    "idea_posted": N_("%(actor)s posted an idea."),
+    "idea_status": N_("%(actor)s moved an idea to a new status."),
+    "topic_seeded": N_("%(actor)s started a topic."),
 }
 
 
@@ -193,7 +196,13 @@ class WorkspacePage:
 
 
 async def list_visible(
-    *, session: AsyncSession, user: User | None, staff: bool, page: int = 1, query: str = ""
+    *,
+    session: AsyncSession,
+    user: User | None,
+    staff: bool,
+    page: int = 1,
+    query: str = "",
+    page_size: int = PAGE_SIZE,
 ) -> WorkspacePage:
     """Workspaces this user may see: public ones, the ones they belong to, all for staff. Newest
     first, paged; three queries whatever the page size."""
@@ -212,8 +221,8 @@ async def list_visible(
             or_(func.lower(Workspace.title_en).like(pattern), func.lower(Workspace.title_zh).like(pattern))
         )
     statement = statement.order_by(col(Workspace.archived_at).is_not(None), col(Workspace.id).desc())
-    rows = list((await session.exec(statement.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))).all())
-    workspaces = rows[:PAGE_SIZE]
+    rows = list((await session.exec(statement.offset((page - 1) * page_size).limit(page_size + 1))).all())
+    workspaces = rows[:page_size]
     ids = [w.id for w in workspaces]
     my_status: dict[int, str] = {}
     if user is not None and ids:
@@ -228,7 +237,7 @@ async def list_visible(
         cities=await cities_of(session=session, workspace_ids=ids),
         my_status=my_status,
         page=page,
-        has_next=len(rows) > PAGE_SIZE,
+        has_next=len(rows) > page_size,
     )
 
 

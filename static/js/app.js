@@ -58,10 +58,75 @@
     if (page && page.lang) document.documentElement.lang = page.lang;
   }
 
+  function markerIcon(element) {
+    return L.icon({
+      iconUrl: element.dataset.markerIcon,
+      iconRetinaUrl: element.dataset.markerIcon2x,
+      shadowUrl: element.dataset.markerShadow,
+      iconSize: [25, 41],
+      iconAnchor: [12, 41],
+      popupAnchor: [1, -34],
+      shadowSize: [41, 41],
+    });
+  }
+
+  function baseMap(element) {
+    element.hidden = false;
+    element.dataset.ready = "1";
+    var map = L.map(element, { scrollWheelZoom: false });
+    L.tileLayer(element.dataset.tileUrl, { maxZoom: 18, attribution: element.dataset.attribution }).addTo(map);
+    return map;
+  }
+
+  // An idea's place: one marker.
+  function drawIdeaMap(root) {
+    var element = root.querySelector("#idea-map");
+    if (!element || element.dataset.ready || typeof L === "undefined") return;
+    var point = [parseFloat(element.dataset.lat), parseFloat(element.dataset.lng)];
+    var map = baseMap(element);
+    L.marker(point, { icon: markerIcon(element) }).addTo(map);
+    map.setView(point, 14);
+  }
+
+  // The idea form: a click on the map fills in the coordinates; typed coordinates move the marker.
+  function drawPlacePicker(root) {
+    var element = root.querySelector("#place-picker");
+    if (!element || element.dataset.ready || typeof L === "undefined") return;
+    var form = element.closest("form");
+    var lat = form.querySelector("input[name=latitude]");
+    var lng = form.querySelector("input[name=longitude]");
+    var map = baseMap(element);
+    var marker = null;
+    function place(point, pan) {
+      if (!marker) marker = L.marker(point, { icon: markerIcon(element) }).addTo(map);
+      marker.setLatLng(point);
+      if (pan) map.setView(point, Math.max(map.getZoom() || 0, 13));
+    }
+    var start = [parseFloat(lat.value), parseFloat(lng.value)];
+    if (isFinite(start[0]) && isFinite(start[1])) {
+      place(start, true);
+    } else {
+      map.setView([30, 60], 2);
+    }
+    map.on("click", function (event) {
+      lat.value = event.latlng.lat.toFixed(6);
+      lng.value = event.latlng.lng.toFixed(6);
+      place(event.latlng, false);
+    });
+    [lat, lng].forEach(function (input) {
+      input.addEventListener("change", function () {
+        var point = [parseFloat(lat.value), parseFloat(lng.value)];
+        if (isFinite(point[0]) && isFinite(point[1])) place(point, true);
+      });
+    });
+  }
+
   function enhance(root) {
     syncDocumentLanguage();
     detectTimeZone(root);
     drawNetworkMap(root);
+    drawIdeaMap(root);
+    drawPlacePicker(root);
   }
 
   document.addEventListener("DOMContentLoaded", function () {

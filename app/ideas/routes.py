@@ -1,0 +1,200 @@
+"""Idea pages: posting, the idea thread, editing, status changes and supports (in place with htmx)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from app.accounts import service as account_service
+from app.deps import CurrentUser, SessionDep
+from app.forms import FormError
+from app.i18n import _
+from app.ideas import permissions
+from app.ideas import service as idea_service
+from app.ideas.models import Idea
+from app.taxonomy import taxonomy
+from app.templating import flash, is_htmx_fragment_request, render
+from app.topics import service as topic_service
+from app.workspaces.deps import Visible, WorkspaceContext
+
+router = APIRouter()
+
+FormStr = Annotated[str, Form()]
+
+
+async def visible_idea(idea_id: int, session: SessionDep, context: Visible) -> tuple[WorkspaceContext, Idea]:
+    """The idea, when it belongs to a workspace the reader may see; 404 otherwise, so an id from
+    another (perhaps members-only) workspace reveals nothing."""
+    idea = await idea_service.get(session=session, workspace_id=context.workspace.id, idea_id=idea_id)
+    if idea is None:
+        raise HTTPException(status_code=404)
+    return context, idea
+
+
+VisibleIdea = Annotated[tuple[WorkspaceContext, Idea], Depends(visible_idea)]
+
+
+def _input(form) -> idea_service.IdeaInput:
+    return idea_service.IdeaInput(
+        title=form.get("title", ""),
+        body=form.get("body", ""),
+        tags=tuple(v for v in form.getlist("tags") if isinstance(v, str))[:50],
+        topic_id=form.get("topic_id", ""),
+        latitude=form.get("latitude", ""),
+        longitude=form.get("longitude", ""),
+        place_name=form.get("place_name", ""),
+    )
+
+
+async def _form_page(
+    request, session, context: WorkspaceContext, *, form, errors, idea=None, status_code=200
+):
+    topics = await topic_service.topics_of(session=session, workspace_id=context.workspace.id)
+    return render(
+        request,
+        "ideas/form.html",
+        {
+            "workspace": context.workspace,
+            "idea": idea,
+            "form": form,
+            "errors": errors,
+            "taxonomy": taxonomy(),
+            "topics": topics,
+            "title_max": idea_service.TITLE_MAX,
+            "body_max": idea_service.BODY_MAX,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/w/{slug}/ideas/new")
+async def new_idea(
+    request: Request, session: SessionDep, context: Visible, user: CurrentUser, topic: str = ""
+):
+    if not context.can(permissions.can_post):
+        raise HTTPException(status_code=403)
+    form = {"tags": [], "topic_id": topic}
+    return await _form_page(request, session, context, form=form, errors={})
+
+
+@router.post("/w/{slug}/ideas/new")
+async def post_idea(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+    if not context.can(permissions.can_post):
+        raise HTTPException(status_code=403)
+    data = _input(await request.form())
+    try:
+        idea = await idea_service.create(session=session, workspace=context.workspace, author=user, data=data)
+    except FormError as error:
+        return await _form_page(
+            request, session, context, form=vars(data), errors=error.errors, status_code=422
+        )
+    response = RedirectResponse(f"/w/{context.workspace.slug}/ideas/{idea.id}", status_code=303)
+    flash(request, response, _("Your idea is posted."), "success")
+    return response
+
+
+def _support_context(context: WorkspaceContext, idea: Idea, supported: bool) -> dict:
+    return {
+        "workspace": context.workspace,
+        "idea": idea,
+        "supported": supported,
+        "can_support": context.can(permissions.can_support),
+    }
+
+
+@router.get("/w/{slug}/ideas/{idea_id}")
+async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea):
+    context, idea = loaded
+    workspace = context.workspace
+    supported = await idea_service.supported_by(session=session, user=context.user, idea_ids=[idea.id])
+    author = await account_service.get(session=session, user_id=idea.author_id) if idea.author_id else None
+    tags = await idea_service.tags_of(session=session, idea_ids=[idea.id])
+    topic = await topic_service.get(session=session, topic_id=idea.topic_id) if idea.topic_id else None
+    return render(
+        request,
+        "ideas/idea.html",
+        {
+            **_support_context(context, idea, idea.id in supported),
+            "author": author,
+            "tags": [taxonomy().tag(key) for key in tags[idea.id] if taxonomy().tag(key)],
+            "topic": topic,
+            "history": await idea_service.status_history(session=session, idea_id=idea.id),
+            "status_labels": idea_service.STATUS_LABELS,
+            "can_edit": permissions.can_edit(context.user, workspace, idea),
+            "can_change_status": context.can(permissions.can_change_status),
+            "status_errors": {},
+        },
+    )
+
+
+@router.get("/w/{slug}/ideas/{idea_id}/edit")
+async def edit_idea(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
+    context, idea = loaded
+    if not permissions.can_edit(user, context.workspace, idea):
+        raise HTTPException(status_code=403)
+    tags = await idea_service.tags_of(session=session, idea_ids=[idea.id])
+    form = {
+        **idea.model_dump(),
+        "tags": tags[idea.id],
+        "topic_id": str(idea.topic_id or ""),
+        "latitude": "" if idea.latitude is None else str(idea.latitude),
+        "longitude": "" if idea.longitude is None else str(idea.longitude),
+    }
+    return await _form_page(request, session, context, form=form, errors={}, idea=idea)
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/edit")
+async def update_idea(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
+    context, idea = loaded
+    if not permissions.can_edit(user, context.workspace, idea):
+        raise HTTPException(status_code=403)
+    data = _input(await request.form())
+    try:
+        await idea_service.update_idea(session=session, workspace=context.workspace, idea=idea, data=data)
+    except FormError as error:
+        return await _form_page(
+            request, session, context, form=vars(data), errors=error.errors, idea=idea, status_code=422
+        )
+    response = RedirectResponse(f"/w/{context.workspace.slug}/ideas/{idea.id}", status_code=303)
+    flash(request, response, _("Your idea is saved."), "success")
+    return response
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/status")
+async def change_status(
+    request: Request,
+    session: SessionDep,
+    loaded: VisibleIdea,
+    user: CurrentUser,
+    status: FormStr = "",
+    note: FormStr = "",
+):
+    context, idea = loaded
+    if not context.can(permissions.can_change_status):
+        raise HTTPException(status_code=403)
+    target = f"/w/{context.workspace.slug}/ideas/{idea.id}"
+    try:
+        await idea_service.change_status(
+            session=session, workspace=context.workspace, idea=idea, moderator=user, status=status, note=note
+        )
+    except FormError as error:
+        response = RedirectResponse(target + "#status", status_code=303)
+        flash(request, response, next(iter(error.errors.values())), "error")
+        return response
+    response = RedirectResponse(target, status_code=303)
+    flash(request, response, _("The status is changed."), "success")
+    return response
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/support")
+async def toggle_support(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
+    """Supports the idea or takes the support back. htmx swaps the button in place; without
+    JavaScript the browser comes back to the idea page."""
+    context, idea = loaded
+    if not context.can(permissions.can_support):
+        raise HTTPException(status_code=403)
+    supported, count = await idea_service.toggle_support(session=session, idea=idea, user=user)
+    idea.support_count = count
+    if is_htmx_fragment_request(request):
+        return render(request, "ideas/_support.html", _support_context(context, idea, supported))
+    return RedirectResponse(f"/w/{context.workspace.slug}/ideas/{idea.id}", status_code=303)

@@ -1,0 +1,301 @@
+"""Ideas: posting and editing, tags and place, moderators' status changes, supports, and listings."""
+
+import math
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import markdown
+from app.accounts.models import User
+from app.db import utcnow
+from app.forms import FormError, clean_text
+from app.i18n import N_, _
+from app.ideas.models import Idea, IdeaStatus, IdeaStatusChange, IdeaTag, Support
+from app.notifications import service as notification_service
+from app.taxonomy import taxonomy
+from app.topics.models import Topic
+from app.workspaces.models import Activity, Workspace
+
+TITLE_MAX = 200
+BODY_MAX = 20_000
+PLACE_MAX = 200
+NOTE_MAX = 2000
+TAGS_MAX = 8
+PAGE_SIZE = 20
+
+STATUS_LABELS = {
+    IdeaStatus.PROPOSED: N_("Proposed"),
+    IdeaStatus.UNDER_DISCUSSION: N_("Under discussion"),
+    IdeaStatus.SHORTLISTED: N_("Shortlisted"),
+    IdeaStatus.SELECTED: N_("Selected"),
+    IdeaStatus.IN_IMPLEMENTATION: N_("In implementation"),
+    IdeaStatus.IMPLEMENTED: N_("Implemented"),
+    IdeaStatus.NOT_PURSUED: N_("Not pursued"),
+}
+SORTS = {
+    "newest": N_("Newest"),
+    "supported": N_("Most supported"),
+    "discussed": N_("Most discussed"),
+    "active": N_("Recently active"),
+}
+
+
+@dataclass
+class IdeaInput:
+    title: str = ""
+    body: str = ""
+    tags: tuple[str, ...] = ()
+    topic_id: str = ""
+    latitude: str = ""
+    longitude: str = ""
+    place_name: str = ""
+
+
+def _coordinate(value: str, low: float, high: float) -> float | None:
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and low <= number <= high else None
+
+
+async def _clean(session: AsyncSession, workspace: Workspace, data: IdeaInput) -> dict:
+    errors: dict[str, str] = {}
+    values = {
+        "title": clean_text(data.title, field="title", errors=errors, max_length=TITLE_MAX),
+        "body": clean_text(data.body, field="body", errors=errors, max_length=BODY_MAX, required=False),
+        "place_name": clean_text(
+            data.place_name, field="place_name", errors=errors, max_length=PLACE_MAX, required=False
+        ),
+    }
+    tags = list(dict.fromkeys(data.tags))
+    if any(taxonomy().tag(tag) is None for tag in tags):
+        errors["tags"] = _("Choose tags from the list.")
+    elif len(tags) > TAGS_MAX:
+        errors["tags"] = _("Choose at most %(max)s tags.", max=TAGS_MAX)
+    values["tags"] = tags
+    values["topic_id"] = None
+    if data.topic_id.strip():
+        topic = await session.get(Topic, int(data.topic_id)) if data.topic_id.strip().isdigit() else None
+        if topic is None or topic.workspace_id != workspace.id:
+            errors["topic_id"] = _("Choose a topic of this workspace.")
+        else:
+            values["topic_id"] = topic.id
+    latitude, longitude = data.latitude.strip(), data.longitude.strip()
+    values["latitude"] = values["longitude"] = None
+    if latitude or longitude:
+        values["latitude"] = _coordinate(latitude, -90, 90)
+        values["longitude"] = _coordinate(longitude, -180, 180)
+        if values["latitude"] is None:
+            errors["latitude"] = _("Latitude is a number from -90 to 90.")
+        if values["longitude"] is None:
+            errors["longitude"] = _("Longitude is a number from -180 to 180.")
+    if errors:
+        raise FormError(errors)
+    return values
+
+
+def _set_tags(session: AsyncSession, idea_id: int, tags: list[str]) -> None:
+    session.add_all(IdeaTag(idea_id=idea_id, tag=tag) for tag in tags)
+
+
+async def create(*, session: AsyncSession, workspace: Workspace, author: User, data: IdeaInput) -> Idea:
+    values = await _clean(session, workspace, data)
+    tags = values.pop("tags")
+    idea = Idea(
+        **values, workspace_id=workspace.id, author_id=author.id, body_html=markdown.render(values["body"])
+    )
+    session.add(idea)
+    await session.flush()
+    _set_tags(session, idea.id, tags)
+    await session.exec(
+        update(Workspace).where(col(Workspace.id) == workspace.id).values(idea_count=Workspace.idea_count + 1)
+    )
+    session.add(Activity(workspace_id=workspace.id, actor_id=author.id, kind="idea_posted", idea_id=idea.id))
+    await session.commit()
+    return idea
+
+
+async def update_idea(*, session: AsyncSession, workspace: Workspace, idea: Idea, data: IdeaInput) -> Idea:
+    values = await _clean(session, workspace, data)
+    tags = values.pop("tags")
+    for name, value in values.items():
+        setattr(idea, name, value)
+    idea.body_html = markdown.render(idea.body)
+    idea.updated_at = idea.last_activity_at = utcnow()
+    session.add(idea)
+    await session.exec(delete(IdeaTag).where(col(IdeaTag.idea_id) == idea.id))
+    _set_tags(session, idea.id, tags)
+    await session.commit()
+    return idea
+
+
+async def get(*, session: AsyncSession, workspace_id: int, idea_id: int) -> Idea | None:
+    idea = await session.get(Idea, idea_id)
+    return idea if idea is not None and idea.workspace_id == workspace_id else None
+
+
+async def tags_of(*, session: AsyncSession, idea_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {idea_id: [] for idea_id in idea_ids}
+    if idea_ids:
+        rows = await session.exec(
+            select(IdeaTag.idea_id, IdeaTag.tag)
+            .where(col(IdeaTag.idea_id).in_(idea_ids))
+            .order_by(IdeaTag.id)
+        )
+        for idea_id, tag in rows:
+            found[idea_id].append(tag)
+    return found
+
+
+async def change_status(
+    *, session: AsyncSession, workspace: Workspace, idea: Idea, moderator: User, status: str, note: str
+) -> Idea:
+    """Moves the idea to a new status, kept in its public history; its author is told."""
+    errors: dict[str, str] = {}
+    if status not in STATUS_LABELS:
+        errors["status"] = _("Choose a status from the list.")
+    elif status == idea.status:
+        errors["status"] = _("The idea already has this status.")
+    note = clean_text(note, field="note", errors=errors, max_length=NOTE_MAX, required=False)
+    if errors:
+        raise FormError(errors)
+    session.add(
+        IdeaStatusChange(
+            idea_id=idea.id, from_status=idea.status, to_status=status, note=note, changed_by_id=moderator.id
+        )
+    )
+    idea.status = status
+    idea.last_activity_at = utcnow()
+    session.add(idea)
+    session.add(
+        Activity(workspace_id=workspace.id, actor_id=moderator.id, kind="idea_status", idea_id=idea.id)
+    )
+    if idea.author_id:
+        notification_service.notify(
+            session=session,
+            user_ids=[idea.author_id],
+            kind="idea_status",
+            actor_id=moderator.id,
+            workspace_id=workspace.id,
+            idea_id=idea.id,
+        )
+    await session.commit()
+    return idea
+
+
+async def status_history(
+    *, session: AsyncSession, idea_id: int
+) -> list[tuple[IdeaStatusChange, User | None]]:
+    rows = await session.exec(
+        select(IdeaStatusChange, User)
+        .outerjoin(User, col(User.id) == IdeaStatusChange.changed_by_id)
+        .where(IdeaStatusChange.idea_id == idea_id)
+        .order_by(col(IdeaStatusChange.created_at).desc(), col(IdeaStatusChange.id).desc())
+    )
+    return list(rows.all())
+
+
+async def toggle_support(*, session: AsyncSession, idea: Idea, user: User) -> tuple[bool, int]:
+    """Adds this user's support, or takes it back if they had given it. The unique constraint and
+    a relative UPDATE keep the count right when two requests race. Returns (supported, count)."""
+    removed = await session.exec(
+        delete(Support).where(col(Support.idea_id) == idea.id, col(Support.user_id) == user.id)
+    )
+    if removed.rowcount:
+        delta, supported = -1, False
+    else:
+        try:
+            async with session.begin_nested():
+                session.add(Support(idea_id=idea.id, user_id=user.id))
+        except IntegrityError:
+            delta, supported = 0, True
+        else:
+            delta, supported = 1, True
+    if delta:
+        await session.exec(
+            update(Idea).where(col(Idea.id) == idea.id).values(support_count=Idea.support_count + delta)
+        )
+    await session.commit()
+    count = (await session.exec(select(Idea.support_count).where(Idea.id == idea.id))).one()
+    return supported, count
+
+
+async def supported_by(*, session: AsyncSession, user: User | None, idea_ids: list[int]) -> set[int]:
+    if user is None or not idea_ids:
+        return set()
+    rows = await session.exec(
+        select(Support.idea_id).where(Support.user_id == user.id, col(Support.idea_id).in_(idea_ids))
+    )
+    return set(rows.all())
+
+
+@dataclass
+class IdeaFilters:
+    topic_id: int | None = None
+    tag: str = ""
+    status: str = ""
+    sort: str = "newest"
+    page: int = 1
+
+
+@dataclass
+class IdeaListing:
+    ideas: list[Idea]
+    authors: dict[int, User]
+    tags: dict[int, list[str]]
+    supported: set[int]
+    has_next: bool
+    filters: IdeaFilters = field(default_factory=IdeaFilters)
+
+
+async def list_ideas(
+    *, session: AsyncSession, workspace: Workspace, filters: IdeaFilters, user: User | None
+) -> IdeaListing:
+    """A page of a workspace's ideas, filtered and sorted, with authors, tags and the reader's
+    supports: four queries whatever the page holds."""
+    statement = select(Idea).where(Idea.workspace_id == workspace.id)
+    if filters.topic_id is not None:
+        statement = statement.where(Idea.topic_id == filters.topic_id)
+    if filters.status in STATUS_LABELS:
+        statement = statement.where(Idea.status == filters.status)
+    if filters.tag:
+        statement = statement.where(
+            col(Idea.id).in_(select(IdeaTag.idea_id).where(IdeaTag.tag == filters.tag))
+        )
+    order = {
+        "supported": (col(Idea.support_count).desc(), col(Idea.id).desc()),
+        "discussed": (col(Idea.comment_count).desc(), col(Idea.id).desc()),
+        "active": (col(Idea.last_activity_at).desc(), col(Idea.id).desc()),
+    }.get(filters.sort, (col(Idea.id).desc(),))
+    rows = list(
+        (
+            await session.exec(
+                statement.order_by(*order).offset((filters.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
+            )
+        ).all()
+    )
+    ideas = rows[:PAGE_SIZE]
+    ids = [idea.id for idea in ideas]
+    author_ids = {idea.author_id for idea in ideas if idea.author_id}
+    authors = {}
+    if author_ids:
+        authors = {
+            u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(author_ids)))).all()
+        }
+    return IdeaListing(
+        ideas=ideas,
+        authors=authors,
+        tags=await tags_of(session=session, idea_ids=ids),
+        supported=await supported_by(session=session, user=user, idea_ids=ids),
+        has_next=len(rows) > PAGE_SIZE,
+        filters=filters,
+    )
+
+
+async def count_ideas(*, session: AsyncSession, workspace_id: int) -> int:
+    return (
+        await session.exec(select(func.count()).select_from(Idea).where(Idea.workspace_id == workspace_id))
+    ).one()

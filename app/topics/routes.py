@@ -1,0 +1,107 @@
+"""Seeding a topic into many workspaces at once, and the overview of a seeded topic across cities."""
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from app.deps import CurrentUser, SessionDep
+from app.forms import FormError
+from app.i18n import _
+from app.network import service as network_service
+from app.taxonomy import taxonomy
+from app.templating import flash, render
+from app.topics import permissions
+from app.topics import service as topic_service
+from app.workspaces import service as workspace_service
+
+router = APIRouter()
+
+
+def _input(form) -> topic_service.TopicInput:
+    def many(name: str) -> tuple[str, ...]:
+        return tuple(v for v in form.getlist(name) if isinstance(v, str))[:50]
+
+    return topic_service.TopicInput(
+        title=form.get("title", ""),
+        brief=form.get("brief", ""),
+        phase=form.get("phase", ""),
+        categories=many("categories"),
+        challenges=many("challenges"),
+        opens_on=form.get("opens_on", ""),
+        closes_on=form.get("closes_on", ""),
+    )
+
+
+async def _form_page(request, session, user, *, form, errors, status_code=200):
+    listing = await workspace_service.list_visible(session=session, user=user, staff=True, page_size=2000)
+    networks = await network_service.list_networks(session=session)
+    regions = sorted(
+        {(listing_.network.key, city.region) for listing_ in networks for city, _r in listing_.members}
+    )
+    return render(
+        request,
+        "topics/seed.html",
+        {
+            "form": form,
+            "errors": errors,
+            "taxonomy": taxonomy(),
+            "workspaces": [w for w in listing.workspaces if not w.is_archived],
+            "cities": listing.cities,
+            "networks": [n.network for n in networks],
+            "regions": regions,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/topics/seed")
+async def seed_form(request: Request, session: SessionDep, user: CurrentUser):
+    if not permissions.can_seed(user):
+        raise HTTPException(status_code=403)
+    form = {"categories": [], "challenges": [], "workspace_ids": [], "phase": "co-diagnostic"}
+    return await _form_page(request, session, user, form=form, errors={})
+
+
+@router.post("/topics/seed")
+async def seed_topic(request: Request, session: SessionDep, user: CurrentUser):
+    if not permissions.can_seed(user):
+        raise HTTPException(status_code=403)
+    form = await request.form()
+    data = _input(form)
+    workspace_ids = {
+        int(v) for v in form.getlist("workspace_ids") if isinstance(v, str) and v.isdigit() and len(v) < 12
+    }
+    network_key = str(form.get("network", ""))[:40]
+    region = str(form.get("region", ""))[:120]
+    workspaces = await topic_service.workspaces_for(
+        session=session, workspace_ids=workspace_ids, network_key=network_key, region=region
+    )
+    try:
+        topic_seed = await topic_service.seed(
+            session=session, facilitator=user, data=data, workspaces=workspaces
+        )
+    except FormError as error:
+        kept = {
+            **vars(data),
+            "workspace_ids": [str(i) for i in workspace_ids],
+            "network": network_key,
+            "region": region,
+        }
+        return await _form_page(request, session, user, form=kept, errors=error.errors, status_code=422)
+    response = RedirectResponse(f"/topics/seeds/{topic_seed.id}", status_code=303)
+    flash(
+        request,
+        response,
+        _("The topic is seeded into %(count)s workspaces.", count=len(workspaces)),
+        "success",
+    )
+    return response
+
+
+@router.get("/topics/seeds/{seed_id}")
+async def seed_overview(request: Request, session: SessionDep, user: CurrentUser, seed_id: int):
+    if not permissions.can_seed(user):
+        raise HTTPException(status_code=403)
+    overview = await topic_service.overview(session=session, seed_id=seed_id)
+    if overview is None:
+        raise HTTPException(status_code=404)
+    return render(request, "topics/overview.html", {"overview": overview, "taxonomy": taxonomy()})

@@ -1,0 +1,190 @@
+"""Topics: a facilitator seeds one topic into many workspaces at once and follows it across cities."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import col, distinct, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import markdown
+from app.accounts.models import User
+from app.forms import FormError, clean_text
+from app.i18n import _
+from app.ideas.models import Idea
+from app.network.models import City, Network, NetworkCity
+from app.taxonomy import taxonomy
+from app.topics.models import Topic, TopicSeed
+from app.workspaces.models import Activity, Workspace, WorkspaceCity
+
+TITLE_MAX = 200
+BRIEF_MAX = 10_000
+TOP_IDEAS = 10
+
+
+@dataclass
+class TopicInput:
+    title: str = ""
+    brief: str = ""
+    phase: str = ""
+    categories: tuple[str, ...] = ()
+    challenges: tuple[str, ...] = ()
+    opens_on: str = ""
+    closes_on: str = ""
+
+
+def _date(value: str, field: str, errors: dict[str, str]) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        errors[field] = _("Enter a date as YYYY-MM-DD.")
+        return None
+
+
+def clean(data: TopicInput) -> dict:
+    errors: dict[str, str] = {}
+    values = {
+        "title": clean_text(data.title, field="title", errors=errors, max_length=TITLE_MAX),
+        "brief": clean_text(data.brief, field="brief", errors=errors, max_length=BRIEF_MAX, required=False),
+    }
+    vocabulary = taxonomy()
+    if vocabulary.phase(data.phase) is None:
+        errors["phase"] = _("Choose a co-creation phase.")
+    if any(key not in {t.key for t in vocabulary.categories} for key in data.categories):
+        errors["categories"] = _("Choose categories from the list.")
+    if any(key not in {t.key for t in vocabulary.challenges} for key in data.challenges):
+        errors["challenges"] = _("Choose challenge areas from the list.")
+    opens_on = _date(data.opens_on, "opens_on", errors)
+    closes_on = _date(data.closes_on, "closes_on", errors)
+    if opens_on and closes_on and closes_on < opens_on:
+        errors["closes_on"] = _("The topic cannot close before it opens.")
+    if errors:
+        raise FormError(errors)
+    return {
+        **values,
+        "brief_html": markdown.render(values["brief"]),
+        "phase": data.phase,
+        "categories": list(dict.fromkeys(data.categories)),
+        "challenges": list(dict.fromkeys(data.challenges)),
+        "opens_on": opens_on,
+        "closes_on": closes_on,
+    }
+
+
+async def workspaces_for(
+    *, session: AsyncSession, workspace_ids: set[int], network_key: str = "", region: str = ""
+) -> list[Workspace]:
+    """Open workspaces chosen one by one, plus those serving a city of a network (and region)."""
+    statement = select(Workspace).where(col(Workspace.archived_at).is_(None))
+    chosen = col(Workspace.id).in_(workspace_ids) if workspace_ids else None
+    if network_key:
+        cities = (
+            select(NetworkCity.city_id)
+            .join(Network, col(Network.id) == NetworkCity.network_id)
+            .where(Network.key == network_key)
+        )
+        if region:
+            cities = cities.join(City, col(City.id) == NetworkCity.city_id).where(
+                func.lower(City.region) == region.strip().lower()
+            )
+        by_network = col(Workspace.id).in_(
+            select(WorkspaceCity.workspace_id).where(col(WorkspaceCity.city_id).in_(cities))
+        )
+        chosen = by_network if chosen is None else (chosen | by_network)
+    if chosen is None:
+        return []
+    return list((await session.exec(statement.where(chosen).order_by(Workspace.id))).all())
+
+
+async def seed(
+    *, session: AsyncSession, facilitator: User, data: TopicInput, workspaces: list[Workspace]
+) -> TopicSeed:
+    """One topic, copied into every chosen workspace in one transaction; the copies share a seed."""
+    values = clean(data)
+    if not workspaces:
+        raise FormError({"workspaces": _("Choose at least one open workspace, or a network.")})
+    topic_seed = TopicSeed(created_by_id=facilitator.id)
+    session.add(topic_seed)
+    await session.flush()
+    for workspace in workspaces:
+        topic = Topic(
+            **values, workspace_id=workspace.id, seed_id=topic_seed.id, created_by_id=facilitator.id
+        )
+        session.add(topic)
+        await session.flush()
+        session.add(
+            Activity(
+                workspace_id=workspace.id, actor_id=facilitator.id, kind="topic_seeded", topic_id=topic.id
+            )
+        )
+    await session.commit()
+    return topic_seed
+
+
+async def topics_of(*, session: AsyncSession, workspace_id: int) -> list[Topic]:
+    return list(
+        (
+            await session.exec(
+                select(Topic).where(Topic.workspace_id == workspace_id).order_by(col(Topic.id).desc())
+            )
+        ).all()
+    )
+
+
+async def get(*, session: AsyncSession, topic_id: int) -> Topic | None:
+    return await session.get(Topic, topic_id)
+
+
+@dataclass
+class SeedRow:
+    workspace: Workspace
+    topic: Topic
+    ideas: int
+    comments: int
+    participants: int
+
+
+@dataclass
+class SeedOverview:
+    seed: TopicSeed
+    topic: Topic
+    rows: list[SeedRow]
+    top_ideas: list[tuple[Idea, Workspace]]
+
+
+async def overview(*, session: AsyncSession, seed_id: int) -> SeedOverview | None:
+    """The seeded topic across cities: ideas, comments and participants per workspace, and the most
+    supported ideas everywhere. Three queries, whatever the number of workspaces."""
+    topic_seed = await session.get(TopicSeed, seed_id)
+    if topic_seed is None:
+        return None
+    stats = await session.exec(
+        select(
+            Topic,
+            Workspace,
+            func.count(distinct(Idea.id)),
+            func.coalesce(func.sum(Idea.comment_count), 0),
+            func.count(distinct(Idea.author_id)),
+        )
+        .join(Workspace, col(Workspace.id) == Topic.workspace_id)
+        .outerjoin(Idea, col(Idea.topic_id) == Topic.id)
+        .where(Topic.seed_id == seed_id)
+        .group_by(Topic.id, Workspace.id)
+        .order_by(Workspace.id)
+    )
+    rows = [
+        SeedRow(workspace=w, topic=t, ideas=ideas, comments=int(comments), participants=people)
+        for t, w, ideas, comments, people in stats.all()
+    ]
+    if not rows:
+        return None
+    top = await session.exec(
+        select(Idea, Workspace)
+        .join(Topic, col(Topic.id) == Idea.topic_id)
+        .join(Workspace, col(Workspace.id) == Idea.workspace_id)
+        .where(Topic.seed_id == seed_id)
+        .order_by(col(Idea.support_count).desc(), col(Idea.id))
+        .limit(TOP_IDEAS)
+    )
+    return SeedOverview(seed=topic_seed, topic=rows[0].topic, rows=rows, top_ideas=list(top.all()))

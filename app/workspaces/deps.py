@@ -1,0 +1,57 @@
+"""Dependencies that load a workspace for the current reader, or answer 404/403."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+
+from app.accounts.models import User
+from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.workspaces import permissions
+from app.workspaces import service as workspace_service
+from app.workspaces.models import Membership, Workspace
+
+
+@dataclass
+class WorkspaceContext:
+    """A workspace the current reader may see, with their membership (None when they have none)."""
+
+    workspace: Workspace
+    membership: Membership | None
+    user: User | None
+
+    def can(self, predicate) -> bool:
+        return predicate(self.user, self.workspace, self.membership)
+
+
+async def visible_workspace(slug: str, session: SessionDep, user: OptionalUser) -> WorkspaceContext:
+    """Loads the workspace or answers 404, also when it is members-only and the reader is not a
+    member: outsiders learn nothing of it, not even that it exists."""
+    workspace = await workspace_service.get_by_slug(session=session, slug=slug[:80])
+    if workspace is None:
+        raise HTTPException(status_code=404)
+    membership = await workspace_service.membership_of(session=session, workspace_id=workspace.id, user=user)
+    if not permissions.can_view(user, workspace, membership):
+        raise HTTPException(status_code=404)
+    return WorkspaceContext(workspace=workspace, membership=membership, user=user)
+
+
+async def moderated_workspace(
+    context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
+) -> WorkspaceContext:
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+    return context
+
+
+async def editable_workspace(
+    context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
+) -> WorkspaceContext:
+    if not permissions.can_edit(user, context.workspace):
+        raise HTTPException(status_code=403)
+    return context
+
+
+Visible = Annotated[WorkspaceContext, Depends(visible_workspace)]
+Moderated = Annotated[WorkspaceContext, Depends(moderated_workspace)]
+Editable = Annotated[WorkspaceContext, Depends(editable_workspace)]
