@@ -20,6 +20,7 @@ from app.i18n import N_, LocaleMiddleware, gettext
 from app.ideas.routes import router as ideas_router
 from app.network.routes import router as network_router
 from app.notifications.routes import router as notifications_router
+from app.search.routes import router as search_router
 from app.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, verify_csrf
 from app.templating import create_environment, render
 from app.topics.routes import router as topics_router
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(ideas_router)
     app.include_router(topics_router)
     app.include_router(notifications_router)
+    app.include_router(search_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

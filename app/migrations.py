@@ -5,6 +5,14 @@ from alembic.config import Config
 
 from app.config import BASE_DIR, MIGRATIONS_DIR
 
+# Search structures are written by hand per database (SQLite FTS5, PostgreSQL pg_trgm) and have no
+# model; SQLite also keeps bookkeeping tables of its own. Autogenerate leaves all of these alone.
+UNMODELLED_PREFIXES = ("sqlite_", "search_")
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (type_ in ("table", "index") and name and name.startswith(UNMODELLED_PREFIXES))
+
 
 def alembic_config(database_url: str | None = None) -> Config:
     config = Config(str(BASE_DIR / "alembic.ini"))

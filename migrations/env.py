@@ -8,14 +8,10 @@ from sqlmodel.sql.sqltypes import AutoString
 
 from app.config import Settings
 from app.db import UTCDateTime, create_engine
+from app.migrations import include_object
 from app.models import metadata
 
 config = context.config
-
-
-def include_object(obj, name, type_, reflected, compare_to):
-    # SQLite keeps its own bookkeeping tables; they are not ours to compare.
-    return not (type_ == "table" and name.startswith("sqlite_"))
 
 
 def render_item(type_, obj, autogen_context):

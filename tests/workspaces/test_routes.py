@@ -327,3 +327,9 @@ async def test_editing_with_bad_input_keeps_the_form_and_the_workspace(client, s
     assert "new words" in response.text and "Choose at least one city" in response.text
     await session.refresh(porto)
     assert porto.title_en == "Porto green corridors"
+
+
+async def test_the_workspace_search_box_swaps_only_the_results(client, session, porto):
+    response = await client.get("/workspaces", params={"q": "porto"}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text and "Porto green corridors" in response.text
