@@ -27,6 +27,7 @@ def load_settings() -> Settings:
 
 
 async def _with_session(settings: Settings, work):
+    import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
     from app.db import create_engine, create_session_factory
 
     engine = create_engine(settings)
@@ -113,6 +114,70 @@ def seed_demo(
         typer.echo(f"Demo accounts (password: {seed.DEMO_PASSWORD}):")
         for email in report.users_created:
             typer.echo(f"  {email}")
+
+
+class ScaleChoice(StrEnum):
+    network = "network"
+    small = "small"
+
+
+@cli.command()
+def seed(
+    scale: Annotated[ScaleChoice, typer.Option(help="network: 3,000 workspaces, 100,000 ideas, ...")] = (
+        ScaleChoice.network
+    ),
+    random_seed: Annotated[int, typer.Option("--seed", help="Same seed, same data.")] = 2026,
+) -> None:
+    """Load a large, realistic data set (for benchmarks); refuses to load it twice."""
+    import time
+
+    from app import scale as scale_data
+
+    settings = load_settings()
+    size = scale_data.SCALES[scale.value]
+    labels = {
+        "users": size.users,
+        "workspaces": size.workspaces,
+        "memberships": None,
+        "ideas": size.ideas,
+        "supports": size.supports,
+        "comments": size.comments,
+    }
+
+    async def work(session):
+        if await scale_data.already_loaded(session=session):
+            return None
+        bars: dict[str, object] = {}
+
+        def progress(step: str, count: int) -> None:
+            if step not in labels:
+                typer.echo(f"{step}: {count}", err=True)
+                return
+            if step not in bars:
+                for other in bars.values():
+                    other.render_finish()
+                bars[step] = typer.progressbar(
+                    length=labels[step] or 0, label=f"{step:<12}", file=sys.stderr, show_pos=True
+                )
+                bars[step].__enter__()
+            bars[step].update(count)
+
+        result = await scale_data.load(session=session, scale=size, seed=random_seed, progress=progress)
+        for bar in bars.values():
+            bar.render_finish()
+        return result
+
+    started = time.monotonic()
+    result = asyncio.run(_with_session(settings, work))
+    if result is None:
+        typer.echo("The network-scale data is already loaded.")
+        return
+    typer.echo(
+        f"Loaded {result['cities']} cities, {result['users']} users, {result['workspaces']} workspaces, "
+        f"{result['ideas']} ideas, {result['supports']} supports, {result['comments']} comments "
+        f"in {time.monotonic() - started:.0f} s. Users log in as user<N>@{scale_data.SCALE_EMAIL_DOMAIN} "
+        f"with the password {scale_data.SCALE_PASSWORD}."
+    )
 
 
 class RoleChoice(StrEnum):

@@ -115,3 +115,24 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
     )
     assert result.returncode == 2
     assert "COCREATE_SECRET_KEY must be set" in result.stderr
+
+
+def test_seed_demo_in_a_fresh_process(tmp_path):
+    """A new process knows only what the command imports: every table must still be there."""
+    env = {
+        "COCREATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    for command in ("migrate", "seed-demo"):
+        result = subprocess.run(
+            [sys.executable, "-c", "from app.cli import main; main()", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert "Demo workspaces" in result.stdout
