@@ -443,6 +443,9 @@ async def load(
             sequence = f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
             await session.exec(sa.text(sequence + f'(SELECT max(id) FROM "{table}"))'))  # noqa: S608 (our table names)
     await session.commit()
+    # Fresh statistics, so the query planner knows the tables' new sizes.
+    await session.exec(sa.text("ANALYZE"))
+    await session.commit()
     return {
         "cities": len(cities),
         "users": scale.users,

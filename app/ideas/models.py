@@ -24,6 +24,7 @@ class Idea(SQLModel, table=True):
         sa.Index("ix_idea_workspace_id_created_at", "workspace_id", "created_at"),
         sa.Index("ix_idea_workspace_id_support_count", "workspace_id", "support_count"),
         sa.Index("ix_idea_workspace_id_last_activity_at", "workspace_id", "last_activity_at"),
+        sa.Index("ix_idea_workspace_id_comment_count", "workspace_id", "comment_count"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -269,7 +269,7 @@ async def list_ideas(
         "supported": (col(Idea.support_count).desc(), col(Idea.id).desc()),
         "discussed": (col(Idea.comment_count).desc(), col(Idea.id).desc()),
         "active": (col(Idea.last_activity_at).desc(), col(Idea.id).desc()),
-    }.get(filters.sort, (col(Idea.id).desc(),))
+    }.get(filters.sort, (col(Idea.created_at).desc(), col(Idea.id).desc()))
     rows = list(
         (
             await session.exec(
