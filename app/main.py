@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
 from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
 from app.config import STATIC_DIR, Settings

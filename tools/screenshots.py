@@ -10,6 +10,9 @@ end-to-end tests), and driven by Debian's Chromium (``/usr/bin/chromium``, or ``
 through Playwright. Requests that leave the local server (the map tiles) are refused, so the map shows
 its markers on a grey background.
 
+Before the shots a new user asks, through the pages, to join the demo workspace that needs approval, so
+the facilitator has a notification and a request to decide on.
+
 Files are written to DIR (default ``screenshots/``, ignored by git) as ``<language>-<viewport>-<page>.png``,
 for example ``zh-phone-network.png``; their list is printed at the end. Pages that scroll sideways are
 reported on the way.
@@ -17,6 +20,7 @@ reported on the way.
 
 import argparse
 import sys
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,8 +35,14 @@ from tests.e2e.server import AppServerError, running_app  # noqa: E402
 TIMEOUT_MS = 15_000
 PASSWORD = "green-corridor-2026"  # noqa: S105 (the demo users' password, public)
 ADMIN = "admin@example.org"
-# The demo user whose profile is shown in each language.
-USERS = {"en": "ana@example.org", "zh": "wei@example.org"}
+FACILITATOR = "facilitator@example.org"
+WEI = "wei@example.org"
+# The demo user whose profile (and view of the open workspace) is shown in each language.
+USERS = {"en": "ana@example.org", "zh": WEI}
+# The demo workspaces: open to all, members only (李伟 is a member), and joining needs approval.
+PORTO = "/w/porto-campanha-green-corridor"
+SHENZHEN = "/w/shenzhen-sponge-city-pilot"
+RIVERS = "/w/rivers-as-green-corridors-europe-and-guangdong"
 LANGUAGES = {"en": ("en-GB", "Europe/Lisbon", "en"), "zh": ("zh-CN", "Asia/Shanghai", "zh-Hans")}
 VIEWPORTS = {
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True},
@@ -85,6 +95,33 @@ def fill_register_badly(page: Page) -> None:
     page.locator("main .form-error").wait_for(state="visible")
 
 
+def submit_empty(page: Page) -> None:
+    page.locator("main button[type=submit]").click()
+    page.locator("main .form-error").wait_for(state="visible")
+
+
+def ask_to_join(browser: Browser, base_url: str) -> None:
+    """A new user registers in Chinese and asks to join the workspace that needs approval, with a word for
+    its moderators: the facilitator then has a notification and a request waiting."""
+    context = open_context(browser, base_url, "zh", "desktop")
+    try:
+        page = context.new_page()
+        page.goto("/register")
+        page.locator("input[name=email]").fill(f"shots-{uuid.uuid4().hex[:8]}@example.org")
+        page.locator("input[name=display_name]").fill("陈小林")
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("main button[type=submit]").click()
+        page.locator("header a.user-link").wait_for(state="visible")
+        page.goto(RIVERS)
+        page.locator("textarea[name=message]").fill(
+            "我在广州研究珠江沿岸的生态廊道，想和欧洲的城市交流经验。I can also help with translation."
+        )
+        page.locator(f"main form[action='{RIVERS}/join'] button[type=submit]").click()
+        page.locator("main aside form[action$='/leave']").wait_for(state="visible")
+    finally:
+        context.close()
+
+
 # (name, path, what to do on the page before the shot)
 Action = Callable[[Page], None] | None
 ANONYMOUS_PAGES: list[tuple[str, str, Action]] = [
@@ -94,12 +131,27 @@ ANONYMOUS_PAGES: list[tuple[str, str, Action]] = [
     ("register-errors", "/register", fill_register_badly),
     ("login", "/login", None),
     ("404", "/nope", None),
+    ("workspaces", "/workspaces", None),
+    ("workspace-approval", RIVERS, None),
+    ("workspace-members-only-404", SHENZHEN, None),
 ]
 
 
-# (who logs in, name, path), per language
-LOGGED_IN_PAGES = {
-    language: [(email, "profile", "/profile"), (ADMIN, "admin-import", "/admin/cities/import")]
+# (who logs in, name, path, what to do on the page before the shot), per language
+LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
+    language: [
+        (email, "profile", "/profile", None),
+        (email, "workspaces-logged-in", "/workspaces", None),
+        (email, "workspace", PORTO, None),
+        (WEI, "workspace-members-only", SHENZHEN, None),
+        (FACILITATOR, "workspace-moderator", RIVERS, None),
+        (FACILITATOR, "members", f"{PORTO}/members", None),
+        (FACILITATOR, "members-requests", f"{RIVERS}/members", None),
+        (FACILITATOR, "notifications", "/notifications", None),
+        (FACILITATOR, "workspace-new", "/workspaces/new", None),
+        (FACILITATOR, "workspace-new-errors", "/workspaces/new", submit_empty),
+        (ADMIN, "admin-import", "/admin/cities/import", None),
+    ]
     for language, email in USERS.items()
 }
 
@@ -116,6 +168,7 @@ def shoot(page: Page, out: Path, name: str) -> Path:
 
 def take_all(browser: Browser, base_url: str, out: Path) -> list[Path]:
     written = []
+    ask_to_join(browser, base_url)
     for language in LANGUAGES:
         for viewport in VIEWPORTS:
             prefix = f"{language}-{viewport}"
@@ -130,12 +183,15 @@ def take_all(browser: Browser, base_url: str, out: Path) -> list[Path]:
                     written.append(shoot(page, out, f"{prefix}-{name}"))
             finally:
                 context.close()
-            for email, name, path in LOGGED_IN_PAGES[language]:
+            for email, name, path, action in LOGGED_IN_PAGES[language]:
                 context = open_context(browser, base_url, language, viewport)
                 try:
                     page = context.new_page()
                     log_in(page, email, language)
                     page.goto(path)
+                    if action:
+                        settle(page)
+                        action(page)
                     written.append(shoot(page, out, f"{prefix}-{name}"))
                 finally:
                     context.close()
