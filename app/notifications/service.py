@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import aliased
-from sqlmodel import col, func, select, update
+from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
@@ -50,6 +50,17 @@ def notify(
                 comment_id=comment_id,
             )
         )
+
+
+async def withdraw(*, session: AsyncSession, kind: str, actor_id: int, workspace_id: int) -> None:
+    """Removes notifications about something the actor took back (a request to join, say)."""
+    await session.exec(
+        delete(Notification).where(
+            col(Notification.kind) == kind,
+            col(Notification.actor_id) == actor_id,
+            col(Notification.workspace_id) == workspace_id,
+        )
+    )
 
 
 async def unread_count(*, session: AsyncSession, user_id: int) -> int:

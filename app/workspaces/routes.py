@@ -104,7 +104,7 @@ async def create_workspace(request: Request, session: SessionDep, user: CurrentU
             request, session, form=vars(data), errors=error.errors, action="/workspaces/new", status_code=422
         )
     response = RedirectResponse(f"/w/{workspace.slug}", status_code=303)
-    flash(request, response, _("The workspace is open."), "success")
+    flash(request, response, _("The workspace is created."), "success")
     return response
 
 

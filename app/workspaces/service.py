@@ -318,6 +318,10 @@ async def leave(*, session: AsyncSession, workspace: Workspace, user: User) -> N
         raise NotAllowed(_("You are not a member of this workspace."))
     if membership.status == MemberStatus.ACTIVE:
         await _count_member(session, workspace.id, -1)
+    else:
+        await notification_service.withdraw(
+            session=session, kind="membership_requested", actor_id=user.id, workspace_id=workspace.id
+        )
     await session.delete(membership)
     await session.commit()
 

@@ -333,3 +333,15 @@ async def test_the_workspace_search_box_swaps_only_the_results(client, session, 
     response = await client.get("/workspaces", params={"q": "porto"}, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "<html" not in response.text and "Porto green corridors" in response.text
+
+
+async def test_withdrawing_a_request_takes_back_its_notification(client, session, facilitator, network, user):
+    workspace = await make_workspace(
+        session, facilitator, [network["Hefei"]], join_policy=JoinPolicy.APPROVAL
+    )
+    await log_in(client, user)
+    await post_form(client, f"/w/{workspace.slug}/join")
+    assert await count(session, Notification, Notification.user_id == facilitator.id) == 1
+    await post_form(client, f"/w/{workspace.slug}/leave")
+    assert await count(session, Notification, Notification.user_id == facilitator.id) == 0
+    assert await count(session, Membership, Membership.user_id == user.id) == 0
