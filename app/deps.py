@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import AuthSession, User
@@ -48,6 +48,9 @@ def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
+
+# A row id in a URL: out of range is a 422, never a number the database cannot hold.
+RowId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

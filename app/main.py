@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
 from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
+from app.comments.routes import router as comments_router
 from app.config import STATIC_DIR, Settings
 from app.db import SessionFactory, create_engine, create_session_factory
 from app.deps import LoginRequired
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(accounts_router)
     app.include_router(workspaces_router)
     app.include_router(ideas_router)
+    app.include_router(comments_router)
     app.include_router(topics_router)
     app.include_router(notifications_router)
     app.include_router(search_router)

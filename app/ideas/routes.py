@@ -6,7 +6,10 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.accounts import service as account_service
-from app.deps import CurrentUser, SessionDep
+from app.comments import permissions as comment_permissions
+from app.comments import service as comment_service
+from app.db import utcnow
+from app.deps import CurrentUser, RowId, SessionDep
 from app.forms import FormError
 from app.i18n import _
 from app.ideas import permissions
@@ -22,7 +25,9 @@ router = APIRouter()
 FormStr = Annotated[str, Form()]
 
 
-async def visible_idea(idea_id: int, session: SessionDep, context: Visible) -> tuple[WorkspaceContext, Idea]:
+async def visible_idea(
+    idea_id: RowId, session: SessionDep, context: Visible
+) -> tuple[WorkspaceContext, Idea]:
     """The idea, when it belongs to a workspace the reader may see; 404 otherwise, so an id from
     another (perhaps members-only) workspace reveals nothing."""
     idea = await idea_service.get(session=session, workspace_id=context.workspace.id, idea_id=idea_id)
@@ -103,7 +108,7 @@ def _support_context(context: WorkspaceContext, idea: Idea, supported: bool) -> 
 
 
 @router.get("/w/{slug}/ideas/{idea_id}")
-async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea):
+async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, comments: int = 1):
     context, idea = loaded
     workspace = context.workspace
     supported = await idea_service.supported_by(session=session, user=context.user, idea_ids=[idea.id])
@@ -123,6 +128,12 @@ async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea):
             "can_edit": permissions.can_edit(context.user, workspace, idea),
             "can_change_status": context.can(permissions.can_change_status),
             "status_errors": {},
+            "threads": await comment_service.page_of_threads(
+                session=session, idea_id=idea.id, page=max(1, min(comments, 10_000))
+            ),
+            "can_comment": context.can(comment_permissions.can_comment),
+            "comment_permissions": comment_permissions,
+            "now": utcnow(),
         },
     )
 

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, RowId, SessionDep
 from app.notifications import service as notification_service
 from app.templating import render
 
@@ -28,6 +28,6 @@ async def read_all(session: SessionDep, user: CurrentUser):
 
 
 @router.post("/notifications/{notification_id}/read")
-async def read_one(request: Request, session: SessionDep, user: CurrentUser, notification_id: int):
+async def read_one(request: Request, session: SessionDep, user: CurrentUser, notification_id: RowId):
     await notification_service.mark_read(session=session, user_id=user.id, notification_id=notification_id)
     return RedirectResponse("/notifications", status_code=303)

@@ -83,9 +83,7 @@ async def search_ideas(
     rows = list(
         (
             await session.exec(
-                statement.order_by(col(Idea.id).desc())
-                .offset((page - 1) * PAGE_SIZE)
-                .limit(PAGE_SIZE + 1)
+                statement.order_by(col(Idea.id).desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
             )
         ).all()
     )

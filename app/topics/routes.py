@@ -3,7 +3,7 @@
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app.deps import CurrentUser, SessionDep
+from app.deps import CurrentUser, RowId, SessionDep
 from app.forms import FormError
 from app.i18n import _
 from app.network import service as network_service
@@ -98,7 +98,7 @@ async def seed_topic(request: Request, session: SessionDep, user: CurrentUser):
 
 
 @router.get("/topics/seeds/{seed_id}")
-async def seed_overview(request: Request, session: SessionDep, user: CurrentUser, seed_id: int):
+async def seed_overview(request: Request, session: SessionDep, user: CurrentUser, seed_id: RowId):
     if not permissions.can_seed(user):
         raise HTTPException(status_code=403)
     overview = await topic_service.overview(session=session, seed_id=seed_id)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
 from app.forms import FormError
 from app.i18n import _
 from app.ideas import permissions as idea_permissions
@@ -281,7 +281,7 @@ async def _target_membership(session, workspace: Workspace, membership_id: int) 
 
 @router.post("/w/{slug}/members/{membership_id}/decide")
 async def decide_request(
-    request: Request, session: SessionDep, context: Moderated, membership_id: int, decision: FormStr = ""
+    request: Request, session: SessionDep, context: Moderated, membership_id: RowId, decision: FormStr = ""
 ):
     workspace = context.workspace
     members = f"/w/{workspace.slug}/members"
@@ -308,7 +308,7 @@ async def change_role(
     session: SessionDep,
     context: Visible,
     user: CurrentUser,
-    membership_id: int,
+    membership_id: RowId,
     role: FormStr = "",
 ):
     workspace = context.workspace

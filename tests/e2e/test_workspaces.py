@@ -120,9 +120,9 @@ def test_chinese_citizen_asks_to_join_and_the_facilitator_approves_through_notif
     expect(citizen.get_by_role("heading", name="工作区", level=1)).to_be_visible()
     citizen.get_by_role("main").get_by_role("link", name=RIVERS_ZH, exact=True).click()
     expect(citizen.get_by_role("heading", name=RIVERS_ZH, level=1)).to_be_visible()
-    citizen.get_by_label("给版主的留言（可选）").fill(note)
+    citizen.get_by_label("给管理员的留言（可选）").fill(note)
     citizen.get_by_role("button", name="申请加入").click()
-    expect(citizen.get_by_role("status")).to_contain_text("申请已发送，版主会进行审批。")
+    expect(citizen.get_by_role("status")).to_contain_text("申请已发送，管理员会进行审批。")
     expect(citizen.get_by_role("button", name="申请加入")).to_have_count(0)
     expect(notifications_link(citizen, "通知")).to_be_visible()
 

@@ -254,3 +254,17 @@ async def test_workspace_and_idea_pages_run_a_fixed_number_of_queries(client, se
         await idea_service.toggle_support(session=session, idea=first, user=await member(session, porto))
     many = {path: await queries(path) for path in paths}
     assert many == few
+
+
+async def test_ids_out_of_range_are_refused_not_a_500(client, session, porto, facilitator):
+    await log_in(client, facilitator)
+    for path in (
+        f"/w/{porto.slug}/ideas/99999999999999999999",
+        f"/w/{porto.slug}/ideas/-1",
+        f"/w/{porto.slug}/comments/99999999999999999999",
+        "/topics/seeds/99999999999999999999",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 422, path
+    response = await post_form(client, "/notifications/99999999999999999999/read")
+    assert response.status_code == 422

@@ -1,0 +1,179 @@
+"""Comment pages: posting, replying, paging and editing, in place with htmx and as plain pages without."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from app.comments import permissions
+from app.comments import service as comment_service
+from app.comments.models import Comment
+from app.db import utcnow
+from app.deps import CurrentUser, RowId, SessionDep
+from app.forms import FormError
+from app.i18n import _
+from app.ideas.routes import VisibleIdea
+from app.templating import flash, is_htmx_fragment_request, render
+from app.workspaces.deps import Visible, WorkspaceContext
+
+router = APIRouter()
+
+FormStr = Annotated[str, Form()]
+PAGE_MAX = 10_000
+# Larger ids are in no table (PostgreSQL's integer), and would not even fit a query parameter.
+ID_MAX = 2**31 - 1
+
+
+async def visible_comment(
+    comment_id: RowId, session: SessionDep, context: Visible
+) -> tuple[WorkspaceContext, comment_service.CommentNode]:
+    """The comment, when it is on an idea of a workspace the reader may see; 404 otherwise."""
+    node = None
+    if 0 < comment_id <= ID_MAX:
+        node = await comment_service.get(
+            session=session, workspace_id=context.workspace.id, comment_id=comment_id
+        )
+    if node is None:
+        raise HTTPException(status_code=404)
+    return context, node
+
+
+VisibleComment = Annotated[tuple[WorkspaceContext, comment_service.CommentNode], Depends(visible_comment)]
+
+
+def _context(context: WorkspaceContext, **values) -> dict:
+    """What the comment templates need to decide, for this reader, which forms and links to show."""
+    return {
+        "workspace": context.workspace,
+        "can_comment": context.can(permissions.can_comment),
+        "comment_permissions": permissions,
+        "now": utcnow(),
+        **values,
+    }
+
+
+def _parent_id(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    # Anything but a plausible id becomes one that no comment has, so the service refuses it.
+    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+
+
+def _idea_url(workspace_slug: str, idea_id: int, page: int = 1) -> str:
+    return f"/w/{workspace_slug}/ideas/{idea_id}" + (f"?comments={page}" if page > 1 else "")
+
+
+async def _comment_url(session, workspace_slug: str, comment: Comment) -> str:
+    page = await comment_service.page_holding(session=session, comment=comment)
+    return f"{_idea_url(workspace_slug, comment.idea_id, page)}#comment-{comment.id}"
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/comments")
+async def post_comment(
+    request: Request,
+    session: SessionDep,
+    loaded: VisibleIdea,
+    user: CurrentUser,
+    body: FormStr = "",
+    parent_id: FormStr = "",
+):
+    """Posts a comment or a reply. htmx gets a fresh form and the new comment added in place;
+    without JavaScript the browser goes to the comment on the idea page."""
+    context, idea = loaded
+    if not context.can(permissions.can_comment):
+        raise HTTPException(status_code=403)
+    parent = _parent_id(parent_id)
+    try:
+        comment = await comment_service.add(
+            session=session, workspace=context.workspace, idea=idea, author=user, body=body, parent_id=parent
+        )
+    except FormError as error:
+        form = {"body": body, "parent_id": parent, "errors": error.errors}
+        heading = _("Reply") if parent is not None else _("Add a comment")
+        return render(
+            request,
+            "comments/form.html",
+            _context(context, idea_id=idea.id, form=form, comment=None, heading=heading),
+            status_code=422,
+            block="form",
+        )
+    if is_htmx_fragment_request(request):
+        node = comment_service.CommentNode(comment=comment, author=user)
+        return render(request, "comments/_posted.html", _context(context, idea=idea, node=node))
+    response = RedirectResponse(await _comment_url(session, context.workspace.slug, comment), status_code=303)
+    flash(request, response, _("Your comment is posted."), "success")
+    return response
+
+
+@router.get("/w/{slug}/ideas/{idea_id}/comments")
+async def comment_threads(request: Request, session: SessionDep, loaded: VisibleIdea, page: int = 1):
+    """A page of threads for htmx; a plain request goes to that page of the idea."""
+    context, idea = loaded
+    page = max(1, min(page, PAGE_MAX))
+    if not is_htmx_fragment_request(request):
+        return RedirectResponse(
+            _idea_url(context.workspace.slug, idea.id, page) + "#comments",
+            status_code=303,
+            headers={"Vary": "HX-Request"},
+        )
+    threads = await comment_service.page_of_threads(session=session, idea_id=idea.id, page=page)
+    return render(request, "comments/_threads.html", _context(context, idea=idea, threads=threads))
+
+
+@router.get("/w/{slug}/comments/{comment_id}")
+async def show_comment(request: Request, session: SessionDep, loaded: VisibleComment):
+    """One comment (htmx puts it back after an edit is cancelled); otherwise a link to it in its thread."""
+    context, node = loaded
+    if not is_htmx_fragment_request(request):
+        return RedirectResponse(
+            await _comment_url(session, context.workspace.slug, node.comment),
+            status_code=303,
+            headers={"Vary": "HX-Request"},
+        )
+    return render(request, "comments/_content.html", _context(context, node=node))
+
+
+def _edit_page(
+    request: Request, context: WorkspaceContext, comment: Comment, body: str, errors: dict, status_code=200
+):
+    form = {"body": body, "parent_id": None, "errors": errors}
+    return render(
+        request,
+        "comments/form.html",
+        _context(
+            context, idea_id=comment.idea_id, form=form, comment=comment, heading=_("Edit your comment")
+        ),
+        block="form",
+        status_code=status_code,
+    )
+
+
+@router.get("/w/{slug}/comments/{comment_id}/edit")
+async def edit_comment(request: Request, loaded: VisibleComment, user: CurrentUser):
+    context, node = loaded
+    if not permissions.can_edit_comment(user, node.comment, context.workspace, utcnow()):
+        raise HTTPException(status_code=403)
+    return _edit_page(request, context, node.comment, node.comment.body, {})
+
+
+@router.post("/w/{slug}/comments/{comment_id}/edit")
+async def update_comment(
+    request: Request, session: SessionDep, loaded: VisibleComment, user: CurrentUser, body: FormStr = ""
+):
+    context, node = loaded
+    try:
+        await comment_service.edit(
+            session=session, workspace=context.workspace, comment=node.comment, editor=user, body=body
+        )
+    except PermissionError:
+        raise HTTPException(status_code=403) from None
+    except FormError as error:
+        return _edit_page(request, context, node.comment, body, error.errors, status_code=422)
+    if is_htmx_fragment_request(request):
+        return render(request, "comments/_content.html", _context(context, node=node))
+    response = RedirectResponse(
+        await _comment_url(session, context.workspace.slug, node.comment), status_code=303
+    )
+    flash(request, response, _("Your comment is saved."), "success")
+    return response
