@@ -7,9 +7,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import service as account_service
 from app.accounts.models import Role, User
+from app.comments import service as comment_service
 from app.config import PACKAGE_DATA_DIR
+from app.ideas import service as idea_service
 from app.network import service as network_service
 from app.network.models import OrganisationKind
+from app.topics import service as topic_service
 from app.workspaces import service as workspace_service
 from app.workspaces.models import JoinPolicy, Visibility
 
@@ -140,6 +143,8 @@ async def seed_demo(*, session: AsyncSession, with_users: bool) -> SeedReport:
             )
             created.append(email)
     workspaces = await _seed_workspaces(session) if with_users else []
+    if workspaces:
+        await _seed_conversation(session)
     return SeedReport(
         cities=cities,
         organisations=len(DEMO_ORGANISATIONS),
@@ -177,3 +182,88 @@ async def _seed_workspaces(session: AsyncSession) -> list[str]:
             await workspace_service.add_member(session=session, workspace=workspace, user=member)
         created.append(workspace.slug)
     return created
+
+
+async def _seed_conversation(session: AsyncSession) -> None:
+    """A topic seeded across the demo workspaces, a few ideas with supports and a short discussion."""
+    people = {
+        email: await account_service.get_by_email(session=session, email=email) for email, *_ in DEMO_USERS
+    }
+    facilitator, ana, wei = (
+        people["facilitator@example.org"],
+        people["ana@example.org"],
+        people["wei@example.org"],
+    )
+    porto = await workspace_service.get_by_slug(session=session, slug="porto-campanha-green-corridor")
+    shenzhen = await workspace_service.get_by_slug(session=session, slug="shenzhen-sponge-city-pilot")
+    await topic_service.seed(
+        session=session,
+        facilitator=facilitator,
+        data=topic_service.TopicInput(
+            title="Where should water go when it rains hard?",
+            brief="Walk your streets after heavy rain. Where does the water stand, and what could take it in?"
+            " Note it here.",
+            phase="co-diagnostic",
+            categories=("territorial",),
+            challenges=("water-management", "climate-resilience"),
+        ),
+        workspaces=[porto, shenzhen],
+    )
+    topics = {
+        t.workspace_id: t
+        for t in [
+            *await topic_service.topics_of(session=session, workspace_id=porto.id),
+            *await topic_service.topics_of(session=session, workspace_id=shenzhen.id),
+        ]
+    }
+    corridor = await idea_service.create(
+        session=session,
+        workspace=porto,
+        author=ana,
+        data=idea_service.IdeaInput(
+            title="A green corridor along the Rio Tinto",
+            body="Link the **Campanhã** gardens to the river with a shaded path:\n\n- native trees\n"
+            "- benches every 200 m\n- a rain garden where the street floods",
+            tags=("territorial", "biodiversity", "health-wellbeing"),
+            place_name="Rio Tinto, Campanhã",
+            latitude="41.1521",
+            longitude="-8.5840",
+        ),
+    )
+    await idea_service.create(
+        session=session,
+        workspace=porto,
+        author=facilitator,
+        data=idea_service.IdeaInput(
+            title="Rain gardens at the school gates",
+            body="Where the water stands after rain, plant it instead.",
+            tags=("water-management",),
+            topic_id=str(topics[porto.id].id),
+        ),
+    )
+    sponge = await idea_service.create(
+        session=session,
+        workspace=shenzhen,
+        author=wei,
+        data=idea_service.IdeaInput(
+            title="建设绿色走廊连接社区",
+            body="沿着河道种植本地树木，设置雨水花园，让下雨时的积水有处可去。",
+            tags=("water-management", "climate-resilience"),
+            topic_id=str(topics[shenzhen.id].id),
+            place_name="深圳湾",
+            latitude="22.5170",
+            longitude="113.9420",
+        ),
+    )
+    await idea_service.toggle_support(session=session, idea=corridor, user=facilitator)
+    await idea_service.toggle_support(session=session, idea=sponge, user=facilitator)
+    first = await comment_service.add(
+        session=session,
+        workspace=porto,
+        idea=corridor,
+        author=facilitator,
+        body="Nantes did something similar along the Erdre; I can share what they learnt.",
+    )
+    await comment_service.add(
+        session=session, workspace=porto, idea=corridor, author=ana, body="Yes please!", parent_id=first.id
+    )
