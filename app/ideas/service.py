@@ -104,8 +104,15 @@ def _set_tags(session: AsyncSession, idea_id: int, tags: list[str]) -> None:
 async def create(*, session: AsyncSession, workspace: Workspace, author: User, data: IdeaInput) -> Idea:
     values = await _clean(session, workspace, data)
     tags = values.pop("tags")
+    now = utcnow()
     idea = Idea(
-        **values, workspace_id=workspace.id, author_id=author.id, body_html=markdown.render(values["body"])
+        **values,
+        workspace_id=workspace.id,
+        author_id=author.id,
+        body_html=markdown.render(values["body"]),
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
     )
     session.add(idea)
     await session.flush()

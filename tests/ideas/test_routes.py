@@ -268,3 +268,15 @@ async def test_ids_out_of_range_are_refused_not_a_500(client, session, porto, fa
         assert response.status_code == 422, path
     response = await post_form(client, "/notifications/99999999999999999999/read")
     assert response.status_code == 422
+
+
+async def test_a_new_idea_is_not_marked_edited_until_it_is(client, session, porto):
+    author = await member(session, porto)
+    idea = await idea_service.create(
+        session=session, workspace=porto, author=author, data=idea_service.IdeaInput(title="Fresh")
+    )
+    assert "edited" not in (await client.get(f"/w/{porto.slug}/ideas/{idea.id}")).text
+    await idea_service.update_idea(
+        session=session, workspace=porto, idea=idea, data=idea_service.IdeaInput(title="Fresher")
+    )
+    assert "edited" in (await client.get(f"/w/{porto.slug}/ideas/{idea.id}")).text
