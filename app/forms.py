@@ -1,5 +1,7 @@
 """What every HTML form shares: an error type carrying messages by field, and small field checks."""
 
+import math
+
 from app.i18n import _
 
 
@@ -23,3 +25,12 @@ def clean_text(
             "Use at most %(max)s characters (you wrote %(count)s).", max=max_length, count=len(text)
         )
     return text
+
+
+def parse_coordinate(value: str, low: float, high: float) -> float | None:
+    """A finite number within [low, high] (a latitude or longitude), or None."""
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and low <= number <= high else None

@@ -2,7 +2,6 @@
 
 import csv
 import io
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -12,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import PACKAGE_DATA_DIR
 from app.db import utcnow
+from app.forms import parse_coordinate
 from app.i18n import N_, _
 from app.network.models import (
     City,
@@ -133,14 +133,6 @@ class ImportReport:
     networks_created: int = 0
 
 
-def _coordinate(value: str, low: float, high: float) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and low <= number <= high else None
-
-
 def parse_cities_csv(data: bytes) -> ParsedCsv:
     """Checks every row of a cities CSV. Raises CsvFileError when the file as a whole is unusable."""
     try:
@@ -230,9 +222,9 @@ def _row_problems(values: dict[str, str], extra) -> list[str]:
                 roles=", ".join(ROLE_LABELS),
             )
         )
-    if _coordinate(values["latitude"], -90, 90) is None:
+    if parse_coordinate(values["latitude"], -90, 90) is None:
         reasons.append(_("latitude “%(value)s” is not a number from -90 to 90", value=values["latitude"]))
-    if _coordinate(values["longitude"], -180, 180) is None:
+    if parse_coordinate(values["longitude"], -180, 180) is None:
         reasons.append(_("longitude “%(value)s” is not a number from -180 to 180", value=values["longitude"]))
     return reasons
 
