@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
 from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
+from app.attachments import service as attachment_service
+from app.attachments.routes import router as attachments_router
 from app.comments.routes import router as comments_router
 from app.config import STATIC_DIR, Settings
 from app.db import SessionFactory, create_engine, create_session_factory
@@ -83,7 +85,11 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(AuthContextMiddleware, settings=settings, session_factory=session_factory)
-    app.add_middleware(BodySizeLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        limit=settings.max_body_bytes,
+        upload_limits={attachment_service.UPLOAD_PATHS: attachment_service.UPLOAD_BODY_BYTES},
+    )
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -92,6 +98,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(workspaces_router)
     app.include_router(ideas_router)
     app.include_router(comments_router)
+    app.include_router(attachments_router)
     app.include_router(topics_router)
     app.include_router(notifications_router)
     app.include_router(search_router)

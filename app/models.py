@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from app import ratelimit
 from app.accounts import models as accounts_models
+from app.attachments import models as attachment_models
 from app.comments import models as comment_models
 from app.ideas import models as idea_models
 from app.network import models as network_models
@@ -15,6 +16,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "accounts_models",
+    "attachment_models",
     "comment_models",
     "idea_models",
     "metadata",

@@ -2,7 +2,9 @@
 
 import hashlib
 import hmac
+import re
 import secrets
+from collections.abc import Mapping
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -129,19 +131,33 @@ class BodyTooLarge(HTTPException):
 class BodySizeLimitMiddleware:
     """Stops reading a request body once it passes ``limit`` bytes, whatever Content-Length says.
 
-    The error is raised where the route reads the body, so the app's error page renders the 413.
+    ``upload_limits`` lets the paths that take files (a pattern the whole path matches) send
+    multipart bodies up to their own limit. The error is raised where the route reads the body, so
+    the app's error page renders the 413.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, upload_limits: Mapping[re.Pattern[str], int] | None = None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limits = dict(upload_limits or {})
+
+    def limit_for(self, path: str, headers: dict[bytes, bytes]) -> int:
+        if headers.get(b"content-type", b"").lower().startswith(b"multipart/form-data"):
+            for pattern, upload_limit in self.upload_limits.items():
+                if pattern.fullmatch(path):
+                    return max(self.limit, upload_limit)
+        return self.limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length", b"")
-        declared_too_large = declared.isdigit() and int(declared) > self.limit
+        headers = dict(scope["headers"])
+        limit = self.limit_for(scope["path"], headers)
+        declared = headers.get(b"content-length", b"")
+        declared_too_large = declared.isdigit() and int(declared) > limit
         received = 0
 
         async def limited_receive() -> Message:
@@ -151,7 +167,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge
             return message
 

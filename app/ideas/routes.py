@@ -4,8 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
+from starlette.datastructures import FormData, UploadFile
 
 from app.accounts import service as account_service
+from app.attachments import service as attachment_service
+from app.attachments.deps import StorageDep
 from app.comments import permissions as comment_permissions
 from app.comments import service as comment_service
 from app.db import utcnow
@@ -15,6 +18,7 @@ from app.i18n import _
 from app.ideas import permissions
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
+from app.notifications import service as notification_service
 from app.taxonomy import taxonomy
 from app.templating import flash, is_htmx_fragment_request, render
 from app.topics import service as topic_service
@@ -39,6 +43,18 @@ async def visible_idea(
 VisibleIdea = Annotated[tuple[WorkspaceContext, Idea], Depends(visible_idea)]
 
 
+def _fields_and_files(form: FormData) -> tuple[FormData, list[attachment_service.FileInput]]:
+    """The text fields (a file sent in their place is ignored), and the files chosen to attach; a
+    browser sends one empty, nameless part when none is chosen."""
+    fields = FormData([(key, value) for key, value in form.multi_items() if isinstance(value, str)])
+    files = [
+        attachment_service.FileInput(filename=value.filename or "", file=value.file)
+        for value in form.getlist("files")
+        if isinstance(value, UploadFile) and (value.filename or value.size)
+    ]
+    return fields, files
+
+
 def _input(form) -> idea_service.IdeaInput:
     return idea_service.IdeaInput(
         title=form.get("title", ""),
@@ -55,6 +71,7 @@ async def _form_page(
     request, session, context: WorkspaceContext, *, form, errors, idea=None, status_code=200
 ):
     topics = await topic_service.topics_of(session=session, workspace_id=context.workspace.id)
+    attachments = await attachment_service.of_idea(session=session, idea_id=idea.id) if idea else []
     return render(
         request,
         "ideas/form.html",
@@ -67,6 +84,12 @@ async def _form_page(
             "topics": topics,
             "title_max": idea_service.TITLE_MAX,
             "body_max": idea_service.BODY_MAX,
+            "attachments": attachments,
+            "files_left": attachment_service.MAX_FILES - len(attachments),
+            "max_files": attachment_service.MAX_FILES,
+            "max_file_mb": attachment_service.MAX_FILE_BYTES // attachment_service.MB,
+            "accept": attachment_service.ACCEPT,
+            "file_size": attachment_service.size_label,
         },
         status_code=status_code,
     )
@@ -83,12 +106,19 @@ async def new_idea(
 
 
 @router.post("/w/{slug}/ideas/new")
-async def post_idea(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+async def post_idea(
+    request: Request, session: SessionDep, storage: StorageDep, context: Visible, user: CurrentUser
+):
     if not context.can(permissions.can_post):
         raise HTTPException(status_code=403)
-    data = _input(await request.form())
+    fields, files = _fields_and_files(await request.form())
+    data = _input(fields)
     try:
-        idea = await idea_service.create(session=session, workspace=context.workspace, author=user, data=data)
+        async with attachment_service.batch(session=session, storage=storage, files=files) as work:
+            idea = await idea_service.create(
+                session=work.session, workspace=context.workspace, author=user, data=data
+            )
+            await work.attach(idea_id=idea.id, uploader=user)
     except FormError as error:
         return await _form_page(
             request, session, context, form=vars(data), errors=error.errors, status_code=422
@@ -115,6 +145,7 @@ async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, 
     author = await account_service.get(session=session, user_id=idea.author_id) if idea.author_id else None
     tags = await idea_service.tags_of(session=session, idea_ids=[idea.id])
     topic = await topic_service.get(session=session, topic_id=idea.topic_id) if idea.topic_id else None
+    attachments = await attachment_service.of_idea(session=session, idea_id=idea.id)
     return render(
         request,
         "ideas/idea.html",
@@ -123,10 +154,18 @@ async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, 
             "author": author,
             "tags": [taxonomy().tag(key) for key in tags[idea.id] if taxonomy().tag(key)],
             "topic": topic,
+            "images": [attachment for attachment in attachments if attachment.is_image],
+            "documents": [attachment for attachment in attachments if not attachment.is_image],
+            "file_size": attachment_service.size_label,
+            "preview_size": attachment_service.preview_size,
             "history": await idea_service.status_history(session=session, idea_id=idea.id),
             "status_labels": idea_service.STATUS_LABELS,
             "can_edit": permissions.can_edit(context.user, workspace, idea),
             "can_change_status": context.can(permissions.can_change_status),
+            "following": context.user is not None
+            and await notification_service.is_following(
+                session=session, user_id=context.user.id, idea_id=idea.id
+            ),
             "status_errors": {},
             "threads": await comment_service.page_of_threads(
                 session=session, idea_id=idea.id, page=max(1, min(comments, 10_000))
@@ -155,13 +194,26 @@ async def edit_idea(request: Request, session: SessionDep, loaded: VisibleIdea, 
 
 
 @router.post("/w/{slug}/ideas/{idea_id}/edit")
-async def update_idea(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
+async def update_idea(
+    request: Request, session: SessionDep, storage: StorageDep, loaded: VisibleIdea, user: CurrentUser
+):
     context, idea = loaded
     if not permissions.can_edit(user, context.workspace, idea):
         raise HTTPException(status_code=403)
-    data = _input(await request.form())
+    fields, files = _fields_and_files(await request.form())
+    data = _input(fields)
+    existing = await attachment_service.count(session=session, idea_id=idea.id) if files else 0
     try:
-        await idea_service.update_idea(session=session, workspace=context.workspace, idea=idea, data=data)
+        async with attachment_service.batch(
+            session=session, storage=storage, files=files, existing=existing
+        ) as work:
+            # The batch's own session changes the idea; this request's copy stays as it was for
+            # the form, should it come back.
+            editing = await work.session.get(Idea, idea.id)
+            await idea_service.update_idea(
+                session=work.session, workspace=context.workspace, idea=editing, data=data
+            )
+            await work.attach(idea_id=idea.id, uploader=user)
     except FormError as error:
         return await _form_page(
             request, session, context, form=vars(data), errors=error.errors, idea=idea, status_code=422

@@ -1,6 +1,5 @@
 """Ideas: posting and editing, tags and place, moderators' status changes, supports, and listings."""
 
-import math
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
@@ -10,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import markdown
 from app.accounts.models import User
 from app.db import utcnow
-from app.forms import FormError, clean_text
+from app.forms import FormError, clean_text, parse_coordinate
 from app.i18n import N_, _
 from app.ideas.models import Idea, IdeaStatus, IdeaStatusChange, IdeaTag, Support
 from app.notifications import service as notification_service
@@ -53,14 +52,6 @@ class IdeaInput:
     place_name: str = ""
 
 
-def _coordinate(value: str, low: float, high: float) -> float | None:
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and low <= number <= high else None
-
-
 async def _clean(session: AsyncSession, workspace: Workspace, data: IdeaInput) -> dict:
     errors: dict[str, str] = {}
     values = {
@@ -86,8 +77,8 @@ async def _clean(session: AsyncSession, workspace: Workspace, data: IdeaInput) -
     latitude, longitude = data.latitude.strip(), data.longitude.strip()
     values["latitude"] = values["longitude"] = None
     if latitude or longitude:
-        values["latitude"] = _coordinate(latitude, -90, 90)
-        values["longitude"] = _coordinate(longitude, -180, 180)
+        values["latitude"] = parse_coordinate(latitude, -90, 90)
+        values["longitude"] = parse_coordinate(longitude, -180, 180)
         if values["latitude"] is None:
             errors["latitude"] = _("Latitude is a number from -90 to 90.")
         if values["longitude"] is None:
@@ -121,6 +112,14 @@ async def create(*, session: AsyncSession, workspace: Workspace, author: User, d
         update(Workspace).where(col(Workspace.id) == workspace.id).values(idea_count=Workspace.idea_count + 1)
     )
     session.add(Activity(workspace_id=workspace.id, actor_id=author.id, kind="idea_posted", idea_id=idea.id))
+    notification_service.notify(
+        session=session,
+        user_ids=await notification_service.followers(session=session, workspace_id=workspace.id),
+        kind="followed_workspace_idea",
+        actor_id=author.id,
+        workspace_id=workspace.id,
+        idea_id=idea.id,
+    )
     await session.commit()
     return idea
 
@@ -179,6 +178,15 @@ async def change_status(
     session.add(idea)
     session.add(
         Activity(workspace_id=workspace.id, actor_id=moderator.id, kind="idea_status", idea_id=idea.id)
+    )
+    followers = set(await notification_service.followers(session=session, idea_id=idea.id))
+    notification_service.notify(
+        session=session,
+        user_ids=followers - {idea.author_id},
+        kind="followed_idea_status",
+        actor_id=moderator.id,
+        workspace_id=workspace.id,
+        idea_id=idea.id,
     )
     if idea.author_id:
         notification_service.notify(

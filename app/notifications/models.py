@@ -22,3 +22,19 @@ class Notification(SQLModel, table=True):
     comment_id: int | None = Field(default=None, foreign_key="comment.id", ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Follow(SQLModel, table=True):
+    """A user follows a workspace (new ideas there) or an idea (its status changes)."""
+
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "workspace_id"),
+        sa.UniqueConstraint("user_id", "idea_id"),
+        sa.CheckConstraint("(workspace_id IS NULL) <> (idea_id IS NULL)", name="one_target"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", ondelete="CASCADE")
+    workspace_id: int | None = Field(default=None, foreign_key="workspace.id", ondelete="CASCADE", index=True)
+    idea_id: int | None = Field(default=None, foreign_key="idea.id", ondelete="CASCADE", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

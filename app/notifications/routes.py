@@ -1,11 +1,13 @@
 """The signed-in user's notifications: the list, and marking them read."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.deps import CurrentUser, RowId, SessionDep
+from app.ideas import service as idea_service
 from app.notifications import service as notification_service
-from app.templating import render
+from app.templating import is_htmx_fragment_request, render
+from app.workspaces.deps import Visible
 
 router = APIRouter()
 
@@ -31,3 +33,37 @@ async def read_all(session: SessionDep, user: CurrentUser):
 async def read_one(request: Request, session: SessionDep, user: CurrentUser, notification_id: RowId):
     await notification_service.mark_read(session=session, user_id=user.id, notification_id=notification_id)
     return RedirectResponse("/notifications", status_code=303)
+
+
+def _follow_answer(request: Request, *, action: str, following: bool, back: str):
+    if is_htmx_fragment_request(request):
+        return render(
+            request, "notifications/_follow.html", {"follow_action": action, "following": following}
+        )
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/w/{slug}/follow")
+async def follow_workspace(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+    """Follows the workspace (told of its new ideas), or stops following it."""
+    workspace = context.workspace
+    following = await notification_service.toggle_follow(
+        session=session, user_id=user.id, workspace_id=workspace.id
+    )
+    return _follow_answer(
+        request, action=f"/w/{workspace.slug}/follow", following=following, back=f"/w/{workspace.slug}"
+    )
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/follow")
+async def follow_idea(
+    request: Request, session: SessionDep, context: Visible, user: CurrentUser, idea_id: RowId
+):
+    """Follows the idea (told when its status changes), or stops following it."""
+    workspace = context.workspace
+    idea = await idea_service.get(session=session, workspace_id=workspace.id, idea_id=idea_id)
+    if idea is None:
+        raise HTTPException(status_code=404)
+    following = await notification_service.toggle_follow(session=session, user_id=user.id, idea_id=idea.id)
+    page = f"/w/{workspace.slug}/ideas/{idea.id}"
+    return _follow_answer(request, action=f"{page}/follow", following=following, back=page)

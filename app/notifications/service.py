@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -11,7 +12,7 @@ from app.accounts.models import User
 from app.db import utcnow
 from app.i18n import N_
 from app.ideas.models import Idea
-from app.notifications.models import Notification
+from app.notifications.models import Follow, Notification
 from app.workspaces.models import Workspace
 
 PAGE_SIZE = 30
@@ -25,6 +26,8 @@ MESSAGES = {
     "idea_status": N_("%(actor)s changed the status of your idea “%(idea)s”."),
     "idea_comment": N_("%(actor)s commented on your idea “%(idea)s”."),
     "comment_reply": N_("%(actor)s replied to your comment on “%(idea)s”."),
+    "followed_idea_status": N_("%(actor)s changed the status of “%(idea)s”, which you follow."),
+    "followed_workspace_idea": N_("%(actor)s posted “%(idea)s” in %(workspace)s, which you follow."),
 }
 
 
@@ -110,3 +113,39 @@ async def mark_read(*, session: AsyncSession, user_id: int, notification_id: int
     result = await session.exec(statement.values(read_at=utcnow()))
     await session.commit()
     return result.rowcount
+
+
+async def is_following(
+    *, session: AsyncSession, user_id: int, workspace_id: int | None = None, idea_id: int | None = None
+) -> bool:
+    statement = select(Follow.id).where(Follow.user_id == user_id)
+    statement = statement.where(
+        Follow.workspace_id == workspace_id if workspace_id is not None else Follow.idea_id == idea_id
+    )
+    return (await session.exec(statement)).first() is not None
+
+
+async def toggle_follow(
+    *, session: AsyncSession, user_id: int, workspace_id: int | None = None, idea_id: int | None = None
+) -> bool:
+    """Follows the workspace or idea, or stops following it; returns whether the user now follows.
+    Following twice at once is harmless: the unique constraint keeps one row."""
+    target = Follow.workspace_id == workspace_id if workspace_id is not None else Follow.idea_id == idea_id
+    removed = await session.exec(delete(Follow).where(col(Follow.user_id) == user_id, target))
+    if removed.rowcount:
+        await session.commit()
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(Follow(user_id=user_id, workspace_id=workspace_id, idea_id=idea_id))
+    except IntegrityError:
+        pass
+    await session.commit()
+    return True
+
+
+async def followers(
+    *, session: AsyncSession, workspace_id: int | None = None, idea_id: int | None = None
+) -> list[int]:
+    target = Follow.workspace_id == workspace_id if workspace_id is not None else Follow.idea_id == idea_id
+    return list((await session.exec(select(Follow.user_id).where(target))).all())

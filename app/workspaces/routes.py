@@ -11,6 +11,7 @@ from app.i18n import _
 from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
 from app.network import service as network_service
+from app.notifications import service as notification_service
 from app.taxonomy import taxonomy
 from app.templating import flash, is_htmx_fragment_request, render
 from app.topics import service as topic_service
@@ -155,6 +156,10 @@ async def workspace_page(
             "can_moderate": can_moderate,
             "can_edit": permissions.can_edit(context.user, workspace),
             "can_post": context.can(idea_permissions.can_post),
+            "following": context.user is not None
+            and await notification_service.is_following(
+                session=session, user_id=context.user.id, workspace_id=workspace.id
+            ),
             "pending": await workspace_service.pending_count(session=session, workspace_id=workspace.id)
             if can_moderate
             else 0,
