@@ -137,6 +137,8 @@ ANONYMOUS_PAGES: list[tuple[str, str, Action]] = [
 ]
 
 
+OWN_WORKSPACE = {"en": PORTO, "zh": SHENZHEN}
+
 # (who logs in, name, path, what to do on the page before the shot), per language
 LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
     language: [
@@ -150,8 +152,9 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (FACILITATOR, "notifications", "/notifications", None),
         (email, "idea", f"{PORTO}/ideas/1", None),
         (WEI, "idea-chinese", f"{SHENZHEN}/ideas/3", None),
-        (email, "idea-new", f"{PORTO}/ideas/new", None),
-        (email, "idea-new-errors", f"{PORTO}/ideas/new", submit_empty),
+        # Each demo user posts where they are a member: Ana in Porto, Wei in Shenzhen.
+        (email, "idea-new", f"{OWN_WORKSPACE[language]}/ideas/new", None),
+        (email, "idea-new-errors", f"{OWN_WORKSPACE[language]}/ideas/new", submit_empty),
         (FACILITATOR, "topic-seed", "/topics/seed", None),
         (FACILITATOR, "topic-overview", "/topics/seeds/1", None),
         (email, "search", "/search?q=%E7%BB%BF%E8%89%B2%E8%B5%B0%E5%BB%8A", None),

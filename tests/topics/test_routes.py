@@ -57,6 +57,7 @@ async def test_seed_into_every_nscjl_workspace_in_guangdong_and_see_the_overview
     assert "In 2 workspaces" in overview.text and "1 idea" in overview.text
     workspace_page = await client.get(f"/w/{shenzhen.slug}")
     assert "Where should the next rain garden go?" in workspace_page.text
+    assert f'href="/topics/seeds/{topic.seed_id}"' in workspace_page.text
 
 
 async def test_seed_into_all_of_a_network_and_chosen_ones(client, session, facilitator, network, porto):
