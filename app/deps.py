@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, Form, HTTPException, Path, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import AuthSession, User
@@ -49,6 +49,8 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# A text field of an HTML form; a missing field is an empty string, so the form answers it, not FastAPI.
+FormStr = Annotated[str, Form()]
 # A row id in a URL: out of range is a 422, never a number the database cannot hold.
 RowId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 

@@ -1,8 +1,6 @@
 """Register, log in and out, the profile, and the language switch."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app import i18n, ratelimit
@@ -14,6 +12,7 @@ from app.deps import (
     ClientAddress,
     CurrentAuthSession,
     CurrentUser,
+    FormStr,
     OptionalUser,
     SessionDep,
     SettingsDep,
@@ -24,8 +23,6 @@ from app.network import service as network_service
 from app.templating import flash, render
 
 router = APIRouter()
-
-FormStr = Annotated[str, Form()]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

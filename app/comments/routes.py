@@ -2,14 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.comments import permissions
 from app.comments import service as comment_service
 from app.comments.models import Comment
 from app.db import utcnow
-from app.deps import CurrentUser, RowId, SessionDep
+from app.deps import CurrentUser, FormStr, RowId, SessionDep
 from app.forms import FormError
 from app.i18n import _
 from app.ideas.routes import VisibleIdea
@@ -18,7 +18,6 @@ from app.workspaces.deps import Visible, WorkspaceContext
 
 router = APIRouter()
 
-FormStr = Annotated[str, Form()]
 PAGE_MAX = 10_000
 # Larger ids are in no table (PostgreSQL's integer), and would not even fit a query parameter.
 ID_MAX = 2**31 - 1

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData, UploadFile
 
@@ -12,7 +12,7 @@ from app.attachments.deps import StorageDep
 from app.comments import permissions as comment_permissions
 from app.comments import service as comment_service
 from app.db import utcnow
-from app.deps import CurrentUser, RowId, SessionDep
+from app.deps import CurrentUser, FormStr, RowId, SessionDep
 from app.forms import FormError
 from app.i18n import _
 from app.ideas import permissions
@@ -25,8 +25,6 @@ from app.topics import service as topic_service
 from app.workspaces.deps import Visible, WorkspaceContext
 
 router = APIRouter()
-
-FormStr = Annotated[str, Form()]
 
 
 async def visible_idea(

@@ -1,11 +1,9 @@
 """Workspace pages: the list, creating and editing, the workspace itself, joining, members, archiving."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app.deps import CurrentUser, OptionalUser, RowId, SessionDep
+from app.deps import CurrentUser, FormStr, OptionalUser, RowId, SessionDep
 from app.forms import FormError
 from app.i18n import _
 from app.ideas import permissions as idea_permissions
@@ -21,8 +19,6 @@ from app.workspaces.deps import Editable, Moderated, Visible
 from app.workspaces.models import JoinPolicy, MemberRole, Membership, MemberStatus, Visibility, Workspace
 
 router = APIRouter()
-
-FormStr = Annotated[str, Form()]
 
 
 def _choices():
