@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, func, select, update
+from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import markdown
@@ -256,6 +256,17 @@ class IdeaFilters:
     page: int = 1
 
 
+def filters_from_query(*, topic: str, tag: str, status: str, sort: str, page: int) -> IdeaFilters:
+    """Listing filters from a page's query string; anything unknown falls back to no filter."""
+    return IdeaFilters(
+        topic_id=int(topic) if topic.isdigit() and len(topic) < 12 else None,
+        tag=tag if taxonomy().tag(tag) else "",
+        status=status if status in STATUS_LABELS else "",
+        sort=sort if sort in SORTS else "newest",
+        page=max(1, min(page, 10_000)),
+    )
+
+
 @dataclass
 class IdeaListing:
     ideas: list[Idea]
@@ -308,9 +319,3 @@ async def list_ideas(
         has_next=len(rows) > PAGE_SIZE,
         filters=filters,
     )
-
-
-async def count_ideas(*, session: AsyncSession, workspace_id: int) -> int:
-    return (
-        await session.exec(select(func.count()).select_from(Idea).where(Idea.workspace_id == workspace_id))
-    ).one()

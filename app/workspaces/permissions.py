@@ -43,10 +43,6 @@ def can_moderate(user: User | None, workspace: Workspace, membership: Membership
     return is_staff(user) or (is_active_member(membership) and membership.role == MemberRole.MODERATOR)
 
 
-def can_see_members(user: User | None, workspace: Workspace, membership: Membership | None) -> bool:
-    return can_view(user, workspace, membership)
-
-
 def can_appoint_moderators(user: User | None, workspace: Workspace) -> bool:
     return is_staff(user) and not workspace.is_archived
 

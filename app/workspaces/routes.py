@@ -105,16 +105,6 @@ async def create_workspace(request: Request, session: SessionDep, user: CurrentU
     return response
 
 
-def _idea_filters(topic: str, tag: str, status: str, sort: str, page: int) -> idea_service.IdeaFilters:
-    return idea_service.IdeaFilters(
-        topic_id=int(topic) if topic.isdigit() and len(topic) < 12 else None,
-        tag=tag if taxonomy().tag(tag) else "",
-        status=status if status in idea_service.STATUS_LABELS else "",
-        sort=sort if sort in idea_service.SORTS else "newest",
-        page=max(1, min(page, 10_000)),
-    )
-
-
 @router.get("/w/{slug}")
 async def workspace_page(
     request: Request,
@@ -127,7 +117,7 @@ async def workspace_page(
     page: int = 1,
 ):
     workspace = context.workspace
-    filters = _idea_filters(topic, tag, status, sort, page)
+    filters = idea_service.filters_from_query(topic=topic, tag=tag, status=status, sort=sort, page=page)
     ideas = await idea_service.list_ideas(
         session=session, workspace=workspace, filters=filters, user=context.user
     )
