@@ -89,3 +89,12 @@ def create_engine(settings: Settings, **kwargs) -> AsyncEngine:
 
 def create_session_factory(bind) -> SessionFactory:
     return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
+
+
+async def rollback_and_reload(session, *objects) -> None:
+    """Rolls back, then reloads the given rows (a rollback expires them), so a page can be rendered
+    from them again; None entries are skipped."""
+    await session.rollback()
+    for row in objects:
+        if row is not None:
+            await session.refresh(row)

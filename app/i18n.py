@@ -143,6 +143,21 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
     )
 
 
+def format_datetime_in(value: datetime | None, zone: str, format: str = "medium") -> str:
+    """A moment in a given zone (a session's own), whatever the reader's zone is."""
+    if value is None:
+        return ""
+    tz = ZoneInfo(zone) if is_time_zone(zone) else ZoneInfo("UTC")
+    return babel_dates.format_datetime(value, format=format, tzinfo=tz, locale=babel_locale())
+
+
+def format_time_in(value: datetime | None, zone: str, format: str = "short") -> str:
+    if value is None:
+        return ""
+    tz = ZoneInfo(zone) if is_time_zone(zone) else ZoneInfo("UTC")
+    return babel_dates.format_time(value, format=format, tzinfo=tz, locale=babel_locale())
+
+
 def format_date(value: datetime | date | None, format: str = "medium") -> str:
     """A calendar date; a moment in time is first moved into the reader's zone."""
     if value is None:

@@ -12,10 +12,12 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
+from app import live
 from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
 from app.attachments import service as attachment_service
 from app.attachments.routes import router as attachments_router
+from app.cocreation.routes import router as cocreation_router
 from app.comments.routes import router as comments_router
 from app.config import STATIC_DIR, Settings
 from app.db import SessionFactory, create_engine, create_session_factory
@@ -28,6 +30,7 @@ from app.search.routes import router as search_router
 from app.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, verify_csrf
 from app.templating import create_environment, render
 from app.topics.routes import router as topics_router
+from app.voting.routes import router as voting_router
 from app.workspaces.routes import router as workspaces_router
 
 logger = logging.getLogger("cocreate")
@@ -67,8 +70,12 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if engine is not None:
+            app.state.live = live.create_hub(engine)
+            await app.state.live.start()
         yield
         if engine is not None:
+            await app.state.live.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -102,6 +109,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(topics_router)
     app.include_router(notifications_router)
     app.include_router(search_router)
+    app.include_router(cocreation_router)
+    app.include_router(voting_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

@@ -16,6 +16,9 @@ from app.accounts.permissions import can_administer
 from app.config import (
     HTMX_CDN_URL,
     HTMX_SRI,
+    HTMX_SSE_CDN_URL,
+    HTMX_SSE_SRI,
+    HTMX_SSE_VERSION,
     HTMX_VERSION,
     LEAFLET_VERSION,
     STATIC_DIR,
@@ -71,12 +74,18 @@ def create_environment(settings: Settings) -> Environment:
         htmx_url=HTMX_CDN_URL if settings.assets == "cdn" else None,
         htmx_sri=HTMX_SRI,
         htmx_local=f"vendor/htmx-{HTMX_VERSION}/htmx.min.js",
+        sse_url=HTMX_SSE_CDN_URL if settings.assets == "cdn" else None,
+        sse_sri=HTMX_SSE_SRI,
+        sse_local=f"vendor/htmx-ext-sse-{HTMX_SSE_VERSION}/sse.min.js",
         leaflet_dir=f"vendor/leaflet-{LEAFLET_VERSION}",
         can_administer=can_administer,
+        reader_time_zone=i18n.get_time_zone,
     )
     env.filters.update(
         datetime=i18n.format_datetime,
         date=i18n.format_date,
+        datetime_in=i18n.format_datetime_in,
+        time_in=i18n.format_time_in,
         country=i18n.format_country,
     )
     return env

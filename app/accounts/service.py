@@ -302,3 +302,10 @@ async def change_password(
     session.add(user)
     await session.commit()
     return await end_other_sessions(session=session, user_id=user.id, keep_id=keep_session_id)
+
+
+async def display_names(*, session: AsyncSession, user_ids: list[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    rows = await session.exec(select(User.id, User.display_name).where(col(User.id).in_(set(user_ids))))
+    return dict(rows.all())

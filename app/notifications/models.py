@@ -20,6 +20,7 @@ class Notification(SQLModel, table=True):
     workspace_id: int | None = Field(default=None, foreign_key="workspace.id", ondelete="CASCADE")
     idea_id: int | None = Field(default=None, foreign_key="idea.id", ondelete="CASCADE")
     comment_id: int | None = Field(default=None, foreign_key="comment.id", ondelete="CASCADE")
+    session_id: int | None = Field(default=None, foreign_key="cocreation_session.id", ondelete="CASCADE")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

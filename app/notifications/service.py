@@ -9,6 +9,7 @@ from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
+from app.cocreation.models import CocreationSession
 from app.db import utcnow
 from app.i18n import N_
 from app.ideas.models import Idea
@@ -28,6 +29,7 @@ MESSAGES = {
     "comment_reply": N_("%(actor)s replied to your comment on “%(idea)s”."),
     "followed_idea_status": N_("%(actor)s changed the status of “%(idea)s”, which you follow."),
     "followed_workspace_idea": N_("%(actor)s posted “%(idea)s” in %(workspace)s, which you follow."),
+    "session_place_offered": N_("A place opened up for you in “%(session)s”: you are registered."),
 }
 
 
@@ -40,6 +42,7 @@ def notify(
     workspace_id: int | None,
     idea_id: int | None = None,
     comment_id: int | None = None,
+    session_id: int | None = None,
 ) -> None:
     """Queues notifications in the caller's transaction; the actor is never told of their own act."""
     for user_id in set(user_ids) - {actor_id}:
@@ -51,6 +54,7 @@ def notify(
                 workspace_id=workspace_id,
                 idea_id=idea_id,
                 comment_id=comment_id,
+                session_id=session_id,
             )
         )
 
@@ -82,6 +86,7 @@ class NotificationRow:
     actor: User | None
     workspace: Workspace | None
     idea: Idea | None
+    cocreation_session: CocreationSession | None
 
 
 async def list_for(
@@ -90,16 +95,20 @@ async def list_for(
     """A page of the user's notifications, newest first, with who did it and where: one query."""
     actor = aliased(User)
     rows = await session.exec(
-        select(Notification, actor, Workspace, Idea)
+        select(Notification, actor, Workspace, Idea, CocreationSession)
         .outerjoin(actor, col(actor.id) == Notification.actor_id)
         .outerjoin(Workspace, col(Workspace.id) == Notification.workspace_id)
         .outerjoin(Idea, col(Idea.id) == Notification.idea_id)
+        .outerjoin(CocreationSession, col(CocreationSession.id) == Notification.session_id)
         .where(Notification.user_id == user_id)
         .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     )
-    found = [NotificationRow(notification=n, actor=a, workspace=w, idea=i) for n, a, w, i in rows.all()]
+    found = [
+        NotificationRow(notification=n, actor=a, workspace=w, idea=i, cocreation_session=c)
+        for n, a, w, i, c in rows.all()
+    ]
     return found[:PAGE_SIZE], len(found) > PAGE_SIZE
 
 

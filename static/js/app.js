@@ -129,6 +129,20 @@
     drawPlacePicker(root);
   }
 
+  // The live room: remember the last event, so that when the SSE extension opens a new connection
+  // (after the old one was closed) the server resumes from there and nothing is missed.
+  document.addEventListener("htmx:sseMessage", function (event) {
+    var room = event.target.closest ? event.target.closest("[sse-connect]") : null;
+    var id = event.detail && event.detail.lastEventId;
+    if (!room || !id) return;
+    room.dataset.lastEventId = id;
+    room.setAttribute("sse-connect", room.getAttribute("sse-connect").replace(/last_event_id=\d*/, "last_event_id=" + id));
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.target;
+    if (form.classList && form.classList.contains("quick-idea") && event.detail.successful) form.reset();
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     enhance(document);
     if (window.htmx) {

@@ -1,0 +1,39 @@
+"""iCalendar files: one session, or a workspace's feed that calendar apps subscribe to."""
+
+from collections.abc import Iterable
+
+from fastapi import Request
+from icalendar import Calendar, Event
+
+from app.cocreation.models import CocreationSession, SessionStatus
+from app.workspaces.models import Workspace
+
+
+def _event(cs: CocreationSession, *, base: str, workspace: Workspace) -> Event:
+    event = Event()
+    host = base.split("://", 1)[-1].split("/", 1)[0] or "cocreate"
+    event.add("uid", f"session-{cs.id}@{host}")
+    event.add("dtstamp", cs.updated_at)
+    event.add("last-modified", cs.updated_at)
+    event.add("dtstart", cs.starts_at)
+    event.add("dtend", cs.ends_at)
+    event.add("summary", cs.title)
+    url = f"{base}/w/{workspace.slug}/sessions/{cs.id}"
+    event.add("url", url)
+    details = [cs.description.strip(), cs.online_url, url]
+    event.add("description", "\n\n".join(part for part in details if part))
+    if cs.place_name or cs.online_url:
+        event.add("location", cs.place_name or cs.online_url)
+    event.add("status", "CANCELLED" if cs.status == SessionStatus.DRAFT else "CONFIRMED")
+    return event
+
+
+def feed(*, request: Request, workspace: Workspace, sessions: Iterable[CocreationSession]) -> bytes:
+    base = str(request.base_url).rstrip("/")
+    calendar = Calendar()
+    calendar.add("prodid", "-//cocreate//sessions//EN")
+    calendar.add("version", "2.0")
+    calendar.add("x-wr-calname", workspace.title_en or workspace.title_zh)
+    for cs in sessions:
+        calendar.add_component(_event(cs, base=base, workspace=workspace))
+    return calendar.to_ical()

@@ -1,0 +1,158 @@
+"""The live room's stream: each event of a session's channel becomes the HTML its subscribers swap in.
+
+An event is rendered once per process and language (the first subscriber renders, the others await
+the same result), so 500 people in a room cost one render per language, not 500. What depends on the
+reader (results shown only after they have voted) is decided per subscriber."""
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+
+from app import i18n, live
+from app.cocreation import service as session_service
+from app.cocreation.models import CocreationSession
+from app.ideas.models import Idea
+from app.voting import service as voting_service
+from app.voting.models import Ballot, ResultsVisibility
+
+RENDER_CACHE_SIZE = 256
+
+
+class RenderCache:
+    """Results of recent renders by key; concurrent askers for one key share a single render."""
+
+    def __init__(self, size: int = RENDER_CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple, asyncio.Future] = OrderedDict()
+
+    async def get(self, key: tuple, make: Callable[[], Awaitable]) -> object:
+        future = self._entries.get(key)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._entries[key] = future
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+            try:
+                future.set_result(await make())
+            except Exception as error:
+                self._entries.pop(key, None)
+                future.set_exception(error)
+        return await asyncio.shield(future)
+
+
+_cache = RenderCache()
+
+
+def _template(request: Request, name: str, block: str | None = None, **context) -> str:
+    env = request.app.state.templates
+    template = env.get_template(name)
+    context = {"request": request, "csrf_token": getattr(request.state, "csrf_token", ""), **context}
+    if block is None:
+        return template.render(context)
+    return "".join(template.blocks[block](template.new_context(context)))
+
+
+class RoomStream:
+    """One subscriber's view of a room: the workspace and session it reads, and whether it voted."""
+
+    def __init__(
+        self, request: Request, *, cs: CocreationSession, workspace, user, can_take_part: bool
+    ) -> None:
+        self.request = request
+        self.cs = cs
+        self.workspace = workspace
+        self.user = user
+        self.can_take_part = can_take_part
+        self.voted: set[int] = set()
+        self.language = i18n.get_language()
+
+    async def _db(self, work):
+        async with self.request.app.state.session_factory() as session:
+            return await work(session)
+
+    async def message(self, event: live.ChannelEvent) -> str | None:
+        """The SSE message for this subscriber, or None when the event shows it nothing."""
+        kind, data = event.kind, event.data
+        if kind == "agenda":
+            html = await _cache.get(
+                ("agenda", event.id, self.language), lambda: self._render_agenda(data["item_id"])
+            )
+            return live.sse_message(event_id=event.id, event="agenda", data=html)
+        if kind == "idea":
+            html = await _cache.get(
+                ("idea", event.id, self.language), lambda: self._render_idea(data["idea_id"])
+            )
+            if html is None:
+                return live.sse_message(event_id=event.id, event="ping", data="")
+            item = data.get("agenda_item_id") or "none"
+            return live.sse_message(event_id=event.id, event=f"idea-item-{item}", data=html)
+        if kind == "support":
+            return live.sse_message(
+                event_id=event.id, event=f"support-{data['idea_id']}", data=str(data["count"])
+            )
+        if kind == "tally":
+            return await self._tally(event)
+        if kind == "status":
+            html = _template(
+                self.request, "cocreation/live.html", "room_status", cs=self.cs, status=data["status"]
+            )
+            return live.sse_message(event_id=event.id, event="status", data=html)
+        return live.sse_message(event_id=event.id, event="ping", data="")
+
+    async def _render_agenda(self, item_id: int) -> str:
+        agenda = await self._db(lambda s: session_service.agenda_of(session=s, session_id=self.cs.id))
+        return _template(
+            self.request, "cocreation/live.html", "room_agenda", agenda=agenda, current_item_id=item_id
+        )
+
+    async def _render_idea(self, idea_id: int) -> str | None:
+        idea = await self._db(lambda s: s.get(Idea, idea_id))
+        if idea is None or idea.workspace_id != self.workspace.id:
+            return None
+        return _template(
+            self.request,
+            "cocreation/_board_idea.html",
+            idea=idea,
+            workspace=self.workspace,
+            cs=self.cs,
+            can_take_part=self.can_take_part,
+        )
+
+    async def _has_voted(self, ballot: Ballot) -> bool:
+        if self.user is None:
+            return False
+        secret_key = self.request.app.state.settings.secret_key
+        vote = await self._db(
+            lambda s: voting_service.my_vote(session=s, ballot=ballot, user=self.user, secret_key=secret_key)
+        )
+        return vote is not None
+
+    async def _tally(self, event: live.ChannelEvent) -> str | None:
+        ballot_id = event.data["ballot_id"]
+
+        async def load(session):
+            ballot = await session.get(Ballot, ballot_id)
+            options = await voting_service.options_of(session=session, ballot_id=ballot_id)
+            view = await voting_service.results(session=session, ballot=ballot, options=options)
+            return ballot, view
+
+        ballot, view = await _cache.get(("tally", event.id), lambda: self._db(load))
+        waiting_for_vote = (
+            ballot.results_visibility == ResultsVisibility.AFTER_VOTE and ballot_id not in self.voted
+        )
+        if waiting_for_vote and await self._has_voted(ballot):
+            self.voted.add(ballot_id)
+        if not voting_service.can_see_results(ballot, has_voted=ballot_id in self.voted):
+            return live.sse_message(event_id=event.id, event="ping", data="")
+        closed = ballot.state(voting_service.now()) == "closed"
+        html = await _cache.get(
+            ("tally-html", event.id, self.language, closed),
+            lambda: _async(_template(self.request, "voting/_results.html", results=view, closed=closed)),
+        )
+        return live.sse_message(event_id=event.id, event=f"tally-{ballot_id}", data=html)
+
+
+async def _async(value):
+    return value

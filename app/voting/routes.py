@@ -1,0 +1,282 @@
+"""Ballot pages: creating a ballot, voting and changing one's vote, results with charts, closing
+early, and CSV exports of results and papers."""
+
+from datetime import timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.accounts import service as account_service
+from app.cocreation import permissions as session_permissions
+from app.cocreation import service as session_service
+from app.cocreation.models import CocreationSession
+from app.db import rollback_and_reload
+from app.deps import CurrentUser, RowId, SessionDep, SettingsDep
+from app.forms import FormError
+from app.i18n import _, get_time_zone
+from app.templating import flash, render
+from app.voting import permissions
+from app.voting import service as voting_service
+from app.voting.models import Ballot, BallotState, Eligibility, ResultsVisibility
+from app.workspaces.deps import Visible, WorkspaceContext
+
+router = APIRouter()
+
+
+async def visible_ballot(
+    ballot_id: RowId, session: SessionDep, context: Visible
+) -> tuple[WorkspaceContext, Ballot]:
+    ballot = await voting_service.get(session=session, workspace_id=context.workspace.id, ballot_id=ballot_id)
+    if ballot is None:
+        raise HTTPException(status_code=404)
+    if ballot.session_id is not None:
+        cs = await session.get(CocreationSession, ballot.session_id)
+        if cs is None or not session_permissions.can_view(
+            context.user, context.workspace, context.membership, cs
+        ):
+            raise HTTPException(status_code=404)
+    return context, ballot
+
+
+VisibleBallot = Annotated[tuple[WorkspaceContext, Ballot], Depends(visible_ballot)]
+
+
+def _url(context: WorkspaceContext, ballot: Ballot, tail: str = "") -> str:
+    return f"/w/{context.workspace.slug}/ballots/{ballot.id}{tail}"
+
+
+@router.get("/w/{slug}/ballots")
+async def ballots_page(request: Request, session: SessionDep, context: Visible):
+    ballots = await voting_service.list_ballots(session=session, workspace_id=context.workspace.id)
+    return render(
+        request,
+        "voting/index.html",
+        {
+            "workspace": context.workspace,
+            "ballots": ballots,
+            "counts": await voting_service.vote_counts(session=session, ballot_ids=[b.id for b in ballots]),
+            "can_manage": context.can(permissions.can_manage),
+            "now": voting_service.now(),
+            "labels": voting_service,
+        },
+    )
+
+
+async def _session_for(session, context: WorkspaceContext, session_id: str) -> CocreationSession | None:
+    if not session_id.strip():
+        return None
+    cs = None
+    if session_id.strip().isdigit() and len(session_id) < 10:
+        cs = await session_service.get(
+            session=session, workspace_id=context.workspace.id, session_id=int(session_id)
+        )
+    if cs is None:
+        raise HTTPException(status_code=404)
+    return cs
+
+
+async def _form_page(
+    request, session, context, *, cs, form: voting_service.BallotInput, errors, status_code=200
+):
+    return render(
+        request,
+        "voting/form.html",
+        {
+            "workspace": context.workspace,
+            "cs": cs,
+            "form": form,
+            "errors": errors,
+            "ideas": await voting_service.candidate_ideas(session=session, workspace_id=context.workspace.id),
+            "labels": voting_service,
+            "time_zone": get_time_zone(),
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/w/{slug}/ballots/new")
+async def new_ballot(
+    request: Request, session: SessionDep, context: Visible, user: CurrentUser, session_id: str = ""
+):
+    if not context.can(permissions.can_manage):
+        raise HTTPException(status_code=403)
+    cs = await _session_for(session, context, session_id)
+    form = voting_service.BallotInput(
+        closes_at=(voting_service.now() + timedelta(hours=1))
+        .astimezone(ZoneInfo(get_time_zone()))
+        .strftime("%Y-%m-%dT%H:%M"),
+        eligibility=Eligibility.ATTENDEES if cs else Eligibility.MEMBERS,
+        results_visibility=ResultsVisibility.LIVE if cs else ResultsVisibility.AFTER_CLOSE,
+    )
+    return await _form_page(request, session, context, cs=cs, form=form, errors={})
+
+
+@router.post("/w/{slug}/ballots/new")
+async def create_ballot(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+    if not context.can(permissions.can_manage):
+        raise HTTPException(status_code=403)
+    form = await request.form()
+    cs = await _session_for(session, context, str(form.get("session_id", "")))
+    fields = {
+        name: str(form.get(name, ""))
+        for name in (
+            "question",
+            "description",
+            "method",
+            "options_text",
+            "max_choices",
+            "dots",
+            "per_option_max",
+            "opens_at",
+            "closes_at",
+            "results_visibility",
+            "eligibility",
+        )
+    }
+    data = voting_service.BallotInput(
+        **fields,
+        anonymous=form.get("anonymous") == "on",
+        idea_ids=[
+            int(v) for v in form.getlist("idea_ids") if isinstance(v, str) and v.isdigit() and len(v) < 10
+        ][:50],
+    )
+    try:
+        ballot = await voting_service.create(
+            session=session, workspace=context.workspace, cs=cs, author=user, data=data
+        )
+    except FormError as error:
+        return await _form_page(
+            request, session, context, cs=cs, form=data, errors=error.errors, status_code=422
+        )
+    response = RedirectResponse(_url(context, ballot), status_code=303)
+    flash(request, response, _("The ballot is ready."), "success")
+    return response
+
+
+async def ballot_context(session, settings, context: WorkspaceContext, ballot: Ballot) -> dict:
+    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+    vote = await voting_service.my_vote(
+        session=session, ballot=ballot, user=context.user, secret_key=settings.secret_key
+    )
+    member = context.can(permissions.can_vote_here)
+    eligible = await voting_service.is_eligible(
+        session=session, ballot=ballot, user=context.user, member=member
+    )
+    visible = voting_service.can_see_results(ballot, has_voted=vote is not None)
+    cs = await session.get(CocreationSession, ballot.session_id) if ballot.session_id else None
+    counts = await voting_service.vote_counts(session=session, ballot_ids=[ballot.id])
+    return {
+        "workspace": context.workspace,
+        "ballot": ballot,
+        "cs": cs,
+        "options": options,
+        "vote": vote,
+        "eligible": eligible,
+        "signed_in": context.user is not None,
+        "state": ballot.state(voting_service.now()),
+        "results": await voting_service.results(session=session, ballot=ballot, options=options)
+        if visible
+        else None,
+        "turnout": counts.get(ballot.id, 0),
+        "can_manage": context.can(permissions.can_manage),
+        "labels": voting_service,
+        "error": None,
+        "submitted": None,
+    }
+
+
+@router.get("/w/{slug}/ballots/{ballot_id}")
+async def ballot_page(request: Request, session: SessionDep, settings: SettingsDep, loaded: VisibleBallot):
+    context, ballot = loaded
+    page = await ballot_context(session, settings, context, ballot)
+    return render(
+        request, "voting/ballot.html", page, block="ballot" if request.query_params.get("fragment") else None
+    )
+
+
+@router.post("/w/{slug}/ballots/{ballot_id}/vote")
+async def cast_vote(
+    request: Request, session: SessionDep, settings: SettingsDep, loaded: VisibleBallot, user: CurrentUser
+):
+    context, ballot = loaded
+    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+    form = await request.form()
+    try:
+        first = await voting_service.cast(
+            session=session,
+            ballot=ballot,
+            options=options,
+            user=user,
+            member=context.can(permissions.can_vote_here),
+            form=form,
+            secret_key=settings.secret_key,
+        )
+    except voting_service.VoteRefused as error:
+        await rollback_and_reload(session, ballot, context.workspace, context.membership)
+        page = await ballot_context(session, settings, context, ballot)
+        page["error"] = error.message
+        page["submitted"] = form
+        status = 403 if not page["eligible"] and page["state"] == BallotState.OPEN else 422
+        return render(request, "voting/ballot.html", page, status_code=status, block="ballot")
+    message = _("Your vote is counted.") if first else _("Your vote is changed.")
+    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+        page = await ballot_context(session, settings, context, ballot)
+        page["notice"] = message
+        return render(request, "voting/ballot.html", page, block="ballot")
+    response = RedirectResponse(_url(context, ballot), status_code=303)
+    flash(request, response, message, "success")
+    return response
+
+
+@router.post("/w/{slug}/ballots/{ballot_id}/close")
+async def close_ballot(request: Request, session: SessionDep, loaded: VisibleBallot, user: CurrentUser):
+    context, ballot = loaded
+    if not context.can(permissions.can_manage):
+        raise HTTPException(status_code=403)
+    response = RedirectResponse(_url(context, ballot), status_code=303)
+    try:
+        await voting_service.close_early(session=session, ballot=ballot)
+    except voting_service.VoteRefused as error:
+        flash(request, response, error.message, "error")
+        return response
+    flash(request, response, _("The ballot is closed."), "success")
+    return response
+
+
+def _csv(body: str, filename: str) -> Response:
+    return Response(
+        "\ufeff" + body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/w/{slug}/ballots/{ballot_id}/results.csv")
+async def results_csv(session: SessionDep, settings: SettingsDep, loaded: VisibleBallot):
+    context, ballot = loaded
+    vote = await voting_service.my_vote(
+        session=session, ballot=ballot, user=context.user, secret_key=settings.secret_key
+    )
+    if not voting_service.can_see_results(ballot, has_voted=vote is not None):
+        raise HTTPException(status_code=403)
+    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+    view = await voting_service.results(session=session, ballot=ballot, options=options)
+    return _csv(voting_service.results_csv(view), f"ballot-{ballot.id}-results.csv")
+
+
+@router.get("/w/{slug}/ballots/{ballot_id}/papers.csv")
+async def papers_csv(session: SessionDep, loaded: VisibleBallot):
+    """The papers themselves, once the ballot is closed (earlier they would show a running count)."""
+    _context, ballot = loaded
+    if ballot.state(voting_service.now()) != BallotState.CLOSED:
+        raise HTTPException(status_code=403)
+    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+    votes = await voting_service.papers(session=session, ballot=ballot)
+    names = {}
+    if not ballot.anonymous:
+        names = await account_service.display_names(
+            session=session, user_ids=[v.voter_id for v in votes if v.voter_id]
+        )
+    return _csv(voting_service.papers_csv(ballot, options, votes, names), f"ballot-{ballot.id}-papers.csv")

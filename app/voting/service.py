@@ -1,0 +1,656 @@
+"""Ballots: creating them, casting and changing votes (one paper per voter, also when two requests
+race), who may vote and see results, tallies, and the CSV exports anyone can recount from."""
+
+import csv
+import hashlib
+import hmac
+import io
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import live
+from app.accounts.models import User
+from app.cocreation import service as session_service
+from app.cocreation.models import CocreationSession
+from app.db import utcnow
+from app.forms import FormError, clean_text
+from app.i18n import N_, _, get_time_zone
+from app.ideas.models import Idea
+from app.voting import tally
+from app.voting.models import (
+    Ballot,
+    BallotOption,
+    BallotState,
+    Eligibility,
+    Method,
+    ResultsVisibility,
+    Vote,
+)
+from app.workspaces.models import Workspace
+
+QUESTION_MAX = 300
+DESCRIPTION_MAX = 4000
+OPTION_MAX = 200
+OPTIONS_MAX = 30
+DOTS_MAX = 100
+REASON_MAX = 1000
+SCORE_MAX = 5
+CONSENT_CHOICES = ("agree", "abstain", "disagree", "block")
+
+METHOD_LABELS = {
+    Method.APPROVAL: N_("Approval: choose up to k options"),
+    Method.SINGLE: N_("Single choice"),
+    Method.RANKED: N_("Ranked choice (instant runoff and Schulze)"),
+    Method.DOT: N_("Dot voting"),
+    Method.SCORE: N_("Score from 0 to 5"),
+    Method.CONSENT: N_("Consent: agree, abstain, disagree or block"),
+}
+SHORT_METHOD_LABELS = {
+    Method.APPROVAL: N_("Approval"),
+    Method.SINGLE: N_("Single choice"),
+    Method.RANKED: N_("Ranked choice"),
+    Method.DOT: N_("Dot voting"),
+    Method.SCORE: N_("Score"),
+    Method.CONSENT: N_("Consent"),
+}
+VISIBILITY_LABELS = {
+    ResultsVisibility.LIVE: N_("Live, while the ballot is open"),
+    ResultsVisibility.AFTER_VOTE: N_("To each voter once they have voted"),
+    ResultsVisibility.AFTER_CLOSE: N_("When the ballot closes"),
+}
+ELIGIBILITY_LABELS = {
+    Eligibility.MEMBERS: N_("Members of the workspace"),
+    Eligibility.ATTENDEES: N_("People with a place in the session"),
+}
+STATE_LABELS = {
+    BallotState.UPCOMING: N_("Not open yet"),
+    BallotState.OPEN: N_("Open"),
+    BallotState.CLOSED: N_("Closed"),
+}
+CONSENT_LABELS = {
+    "agree": N_("Agree"),
+    "abstain": N_("Abstain"),
+    "disagree": N_("Disagree"),
+    "block": N_("Block"),
+}
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+class VoteRefused(Exception):
+    """A vote that may not be cast: the message says why; nothing was stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class BallotInput:
+    question: str = ""
+    description: str = ""
+    method: str = Method.APPROVAL
+    options_text: str = ""
+    idea_ids: list[int] = field(default_factory=list)
+    max_choices: str = ""
+    dots: str = ""
+    per_option_max: str = ""
+    opens_at: str = ""
+    closes_at: str = ""
+    results_visibility: str = ResultsVisibility.AFTER_CLOSE
+    anonymous: bool = False
+    eligibility: str = Eligibility.MEMBERS
+
+
+def _whole(value: str, low: int, high: int) -> int | None:
+    text = value.strip()
+    if not text.isdigit() or len(text) > 6:
+        return None
+    number = int(text)
+    return number if low <= number <= high else None
+
+
+def _local_time(value: str) -> datetime | None:
+    try:
+        naive = datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M")
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=ZoneInfo(get_time_zone()))
+
+
+async def _clean(
+    session: AsyncSession, workspace: Workspace, cs: CocreationSession | None, data: BallotInput
+) -> tuple[dict, list[tuple[str, int | None]]]:
+    errors: dict[str, str] = {}
+    values: dict = {
+        "question": clean_text(data.question, field="question", errors=errors, max_length=QUESTION_MAX),
+        "description": clean_text(
+            data.description, field="description", errors=errors, max_length=DESCRIPTION_MAX, required=False
+        ),
+    }
+    if data.method not in METHOD_LABELS:
+        errors["method"] = _("Choose a voting method from the list.")
+    values["method"] = data.method
+    options: list[tuple[str, int | None]] = []
+    idea_ids = list(dict.fromkeys(data.idea_ids))
+    if idea_ids:
+        found = await session.exec(
+            select(Idea).where(col(Idea.id).in_(idea_ids), Idea.workspace_id == workspace.id)
+        )
+        ideas = {idea.id: idea for idea in found.all()}
+        if set(ideas) != set(idea_ids):
+            errors["idea_ids"] = _("Choose ideas of this workspace.")
+        options += [(ideas[i].title[:OPTION_MAX], i) for i in idea_ids if i in ideas]
+    for line in data.options_text.splitlines():
+        label = line.strip()
+        if not label:
+            continue
+        if len(label) > OPTION_MAX:
+            errors["options_text"] = _("Keep each option to at most %(max)s characters.", max=OPTION_MAX)
+        options.append((label[:OPTION_MAX], None))
+    labels = [label.casefold() for label, _idea in options]
+    minimum = 1 if data.method == Method.CONSENT else 2
+    if len(set(labels)) != len(labels):
+        errors["options_text"] = _("Each option must be different.")
+    elif len(options) < minimum:
+        errors["options_text"] = (
+            _("Give the proposal to decide on.") if minimum == 1 else _("Give at least two options.")
+        )
+    elif len(options) > OPTIONS_MAX:
+        errors["options_text"] = _("A ballot has at most %(max)s options.", max=OPTIONS_MAX)
+    values["max_choices"] = values["dots"] = values["per_option_max"] = None
+    if data.method == Method.APPROVAL:
+        high = max(len(options), 1)
+        values["max_choices"] = _whole(data.max_choices or str(high), 1, high)
+        if values["max_choices"] is None:
+            errors["max_choices"] = _("Give a whole number from 1 to %(max)s.", max=high)
+    if data.method == Method.DOT:
+        values["dots"] = _whole(data.dots, 1, DOTS_MAX)
+        if values["dots"] is None:
+            errors["dots"] = _("Give a whole number from 1 to %(max)s.", max=DOTS_MAX)
+        high = values["dots"] or DOTS_MAX
+        values["per_option_max"] = _whole(data.per_option_max or str(high), 1, high)
+        if values["per_option_max"] is None:
+            errors["per_option_max"] = _("Give a whole number from 1 to %(max)s.", max=high)
+    opens_at = _local_time(data.opens_at) if data.opens_at.strip() else utcnow()
+    closes_at = _local_time(data.closes_at)
+    if opens_at is None:
+        errors["opens_at"] = _("Give a date and time.")
+    if closes_at is None:
+        errors["closes_at"] = _("Give a date and time.")
+    elif opens_at is not None and closes_at <= opens_at:
+        errors["closes_at"] = _("The ballot must close after it opens.")
+    elif closes_at <= utcnow():
+        errors["closes_at"] = _("The closing time has already passed.")
+    values["opens_at"], values["closes_at"] = opens_at, closes_at
+    if data.results_visibility not in VISIBILITY_LABELS:
+        errors["results_visibility"] = _("Choose when results can be seen.")
+    values["results_visibility"] = data.results_visibility
+    if data.eligibility not in ELIGIBILITY_LABELS or (
+        data.eligibility == Eligibility.ATTENDEES and cs is None
+    ):
+        errors["eligibility"] = _("Choose who may vote.")
+    values["eligibility"] = data.eligibility
+    values["anonymous"] = bool(data.anonymous)
+    if errors:
+        raise FormError(errors)
+    return values, options
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    workspace: Workspace,
+    cs: CocreationSession | None,
+    author: User,
+    data: BallotInput,
+) -> Ballot:
+    values, options = await _clean(session, workspace, cs, data)
+    ballot = Ballot(
+        **values, workspace_id=workspace.id, session_id=cs.id if cs else None, created_by_id=author.id
+    )
+    session.add(ballot)
+    await session.flush()
+    for position, (label, idea_id) in enumerate(options, start=1):
+        session.add(BallotOption(ballot_id=ballot.id, position=position, label=label, idea_id=idea_id))
+    await session.commit()
+    return ballot
+
+
+async def get(*, session: AsyncSession, workspace_id: int, ballot_id: int) -> Ballot | None:
+    ballot = await session.get(Ballot, ballot_id)
+    return ballot if ballot is not None and ballot.workspace_id == workspace_id else None
+
+
+async def options_of(*, session: AsyncSession, ballot_id: int) -> list[BallotOption]:
+    rows = await session.exec(
+        select(BallotOption).where(BallotOption.ballot_id == ballot_id).order_by(col(BallotOption.position))
+    )
+    return list(rows.all())
+
+
+async def list_ballots(
+    *, session: AsyncSession, workspace_id: int, session_id: int | None = None, limit: int = 50
+) -> list[Ballot]:
+    statement = select(Ballot).where(Ballot.workspace_id == workspace_id)
+    if session_id is not None:
+        statement = statement.where(Ballot.session_id == session_id)
+    rows = await session.exec(
+        statement.order_by(col(Ballot.opens_at).desc(), col(Ballot.id).desc()).limit(limit)
+    )
+    return list(rows.all())
+
+
+async def vote_counts(*, session: AsyncSession, ballot_ids: list[int]) -> dict[int, int]:
+    if not ballot_ids:
+        return {}
+    rows = await session.exec(
+        select(Vote.ballot_id, func.count())
+        .where(col(Vote.ballot_id).in_(ballot_ids))
+        .group_by(Vote.ballot_id)
+    )
+    return dict(rows.all())
+
+
+def voter_key(*, secret_key: str, ballot_id: int, user_id: int) -> str:
+    """The same voter on the same ballot always gets the same key; without the server's secret the
+    key does not tell who voted."""
+    message = f"vote:{ballot_id}:{user_id}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
+
+
+async def is_eligible(*, session: AsyncSession, ballot: Ballot, user: User | None, member: bool) -> bool:
+    """``member``: the user may contribute to the workspace (an active member, not banned, or staff)."""
+    if user is None or not member:
+        return False
+    if ballot.eligibility == Eligibility.ATTENDEES and ballot.session_id is not None:
+        return await session_service.is_attendee(
+            session=session, session_id=ballot.session_id, user_id=user.id
+        )
+    return True
+
+
+async def my_vote(
+    *, session: AsyncSession, ballot: Ballot, user: User | None, secret_key: str
+) -> Vote | None:
+    if user is None:
+        return None
+    key = voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
+    return (
+        await session.exec(select(Vote).where(Vote.ballot_id == ballot.id, Vote.voter_key == key))
+    ).first()
+
+
+def _int_marks(form: dict[str, str], options: list[BallotOption], prefix: str) -> dict[int, str]:
+    return {option.id: form.get(f"{prefix}-{option.id}", "").strip() for option in options}
+
+
+def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
+    """The voter's marks from the form, checked against the ballot's rules, as stored in the vote."""
+    ids = {option.id for option in options}
+    method = ballot.method
+
+    def chosen_ids() -> list[int]:
+        values = [v for v in form.getlist("option") if isinstance(v, str)]
+        if any(not v.isdigit() or int(v) not in ids for v in values):
+            raise VoteRefused(_("Choose among the ballot's options."))
+        return [int(v) for v in values]
+
+    if method == Method.APPROVAL:
+        chosen = chosen_ids()
+        if len(set(chosen)) != len(chosen):
+            raise VoteRefused(_("Choose each option only once."))
+        if not chosen:
+            raise VoteRefused(_("Choose at least one option."))
+        if len(chosen) > (ballot.max_choices or len(options)):
+            raise VoteRefused(_("Choose at most %(max)s options.", max=ballot.max_choices))
+        return {"options": sorted(chosen)}
+    if method == Method.SINGLE:
+        chosen = chosen_ids()
+        if len(chosen) != 1:
+            raise VoteRefused(_("Choose one option."))
+        return {"options": chosen}
+    if method == Method.RANKED:
+        ranks: dict[int, int] = {}
+        for option in options:
+            value = str(form.get(f"rank-{option.id}", "")).strip()
+            if not value:
+                continue
+            if not value.isdigit() or not 1 <= int(value) <= len(options):
+                raise VoteRefused(_("Give ranks from 1 to %(max)s.", max=len(options)))
+            ranks[option.id] = int(value)
+        if not ranks:
+            raise VoteRefused(_("Rank at least one option."))
+        if len(set(ranks.values())) != len(ranks):
+            raise VoteRefused(_("Give each rank to one option only."))
+        return {"options": sorted(ranks, key=ranks.__getitem__)}
+    if method == Method.DOT:
+        dots: dict[str, int] = {}
+        for option in options:
+            value = str(form.get(f"dots-{option.id}", "")).strip() or "0"
+            if not value.isdigit() or len(value) > 4:
+                raise VoteRefused(_("Give dots as whole numbers."))
+            if int(value) > (ballot.per_option_max or 0):
+                raise VoteRefused(_("Put at most %(max)s dots on one option.", max=ballot.per_option_max))
+            if int(value):
+                dots[str(option.id)] = int(value)
+        total = sum(dots.values())
+        if total == 0:
+            raise VoteRefused(_("Place at least one dot."))
+        if total > (ballot.dots or 0):
+            raise VoteRefused(_("You have %(max)s dots; you placed %(count)s.", max=ballot.dots, count=total))
+        return {"marks": dots}
+    if method == Method.SCORE:
+        scores: dict[str, int] = {}
+        for option in options:
+            value = str(form.get(f"score-{option.id}", "")).strip()
+            if not value:
+                continue
+            if not value.isdigit() or int(value) > SCORE_MAX:
+                raise VoteRefused(_("Give scores from 0 to %(max)s.", max=SCORE_MAX))
+            scores[str(option.id)] = int(value)
+        if not scores:
+            raise VoteRefused(_("Score at least one option."))
+        return {"marks": scores}
+    consent: dict[str, str] = {}
+    for option in options:
+        value = str(form.get(f"consent-{option.id}", "")).strip()
+        if value not in CONSENT_CHOICES:
+            raise VoteRefused(_("Say agree, abstain, disagree or block for each proposal."))
+        consent[str(option.id)] = value
+    reason = str(form.get("reason", "")).strip()
+    if len(reason) > REASON_MAX:
+        raise VoteRefused(_("Keep the reason to at most %(max)s characters.", max=REASON_MAX))
+    if "block" in consent.values() and not reason:
+        raise VoteRefused(_("A block needs a reason, so the group can address it."))
+    return {"marks": consent, "reason": reason}
+
+
+async def cast(
+    *,
+    session: AsyncSession,
+    ballot: Ballot,
+    options: list[BallotOption],
+    user: User,
+    member: bool,
+    form,
+    secret_key: str,
+) -> bool:
+    """Stores the voter's paper, replacing their earlier one; returns True for a first vote.
+
+    One INSERT .. ON CONFLICT DO UPDATE: a voter sending twice at once ends with one paper, and
+    1,000 voters at once each keep theirs."""
+    state = ballot.state(utcnow())
+    if state == BallotState.UPCOMING:
+        raise VoteRefused(_("This ballot is not open yet."))
+    if state == BallotState.CLOSED:
+        raise VoteRefused(_("This ballot is closed."))
+    if not await is_eligible(session=session, ballot=ballot, user=user, member=member):
+        raise VoteRefused(_("You are not among the people who may vote on this ballot."))
+    choices = parse_choices(ballot, options, form)
+    key = voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
+    stamp = utcnow()
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Vote).values(
+        ballot_id=ballot.id,
+        voter_key=key,
+        voter_id=None if ballot.anonymous else user.id,
+        choices=choices,
+        cast_at=stamp,
+        updated_at=stamp,
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["ballot_id", "voter_key"],
+        set_={"choices": statement.excluded.choices, "updated_at": statement.excluded.updated_at},
+    ).returning(Vote.cast_at)
+    cast_at = (await session.exec(statement)).scalar_one()
+    if ballot.session_id is not None:
+        await live.publish(
+            session,
+            channel=session_service.channel(ballot.session_id),
+            kind="tally",
+            data={"ballot_id": ballot.id},
+        )
+    await session.commit()
+    return cast_at == stamp
+
+
+async def close_early(*, session: AsyncSession, ballot: Ballot) -> None:
+    if ballot.state(utcnow()) == BallotState.CLOSED:
+        raise VoteRefused(_("This ballot is closed."))
+    ballot.closed_early_at = utcnow()
+    session.add(ballot)
+    if ballot.session_id is not None:
+        await live.publish(
+            session,
+            channel=session_service.channel(ballot.session_id),
+            kind="tally",
+            data={"ballot_id": ballot.id},
+        )
+    await session.commit()
+
+
+def can_see_results(ballot: Ballot, *, has_voted: bool) -> bool:
+    state = ballot.state(utcnow())
+    if state == BallotState.CLOSED or ballot.results_visibility == ResultsVisibility.LIVE:
+        return True
+    return ballot.results_visibility == ResultsVisibility.AFTER_VOTE and has_voted
+
+
+async def papers(*, session: AsyncSession, ballot: Ballot) -> list[Vote]:
+    """Every paper, in the order of their keys: for an anonymous ballot an order that says nothing."""
+    rows = await session.exec(select(Vote).where(Vote.ballot_id == ballot.id).order_by(col(Vote.voter_key)))
+    return list(rows.all())
+
+
+def _ballot_marks(method: str, votes: list[Vote]) -> list:
+    if method == Method.SINGLE:
+        return [vote.choices["options"][0] for vote in votes]
+    if method in (Method.APPROVAL, Method.RANKED):
+        return [vote.choices["options"] for vote in votes]
+    return [{int(option): mark for option, mark in vote.choices["marks"].items()} for vote in votes]
+
+
+def results_view(ballot: Ballot, options: list[BallotOption], votes: list[Vote]) -> dict:
+    """The tally as plain data (lists in the ballot's option order), for the results page, the live
+    room's events and the CSV export alike."""
+    ids = [option.id for option in options]
+    labels = {option.id: option.label for option in options}
+    marks = _ballot_marks(ballot.method, votes)
+    view: dict = {
+        "ballot_id": ballot.id,
+        "method": ballot.method,
+        "ballots": len(votes),
+        "options": [
+            {"id": option.id, "label": option.label, "idea_id": option.idea_id} for option in options
+        ],
+    }
+    if ballot.method in (Method.APPROVAL, Method.SINGLE, Method.DOT):
+        counter = {Method.APPROVAL: tally.approval, Method.SINGLE: tally.single_choice, Method.DOT: tally.dot}
+        result = counter[ballot.method](ids, marks)
+        top = max(result.counts.values(), default=0) or 1
+        view["rows"] = [
+            {
+                "id": i,
+                "label": labels[i],
+                "value": result.counts.get(i, 0),
+                "share": result.counts.get(i, 0) / top,
+            }
+            for i in result.ranking
+        ]
+    elif ballot.method == Method.SCORE:
+        result = tally.score(ids, marks)
+        view["rows"] = [
+            {
+                "id": i,
+                "label": labels[i],
+                "value": round(result.scores[i].mean, 2) if result.scores[i].mean is not None else None,
+                "share": (result.scores[i].mean or 0) / SCORE_MAX,
+                "count": result.scores[i].count,
+                "histogram": list(result.scores[i].histogram),
+            }
+            for i in result.ranking
+        ]
+    elif ballot.method == Method.CONSENT:
+        result = tally.consent(ids, marks)
+        view["rows"] = [
+            {
+                "id": i,
+                "label": labels[i],
+                **{choice: getattr(result.consents[i], choice) for choice in CONSENT_CHOICES},
+                "passed": result.consents[i].passed,
+            }
+            for i in result.ranking
+        ]
+    else:
+        result = tally.instant_runoff(ids, marks)
+        schulze = tally.schulze(ids, marks)
+        view["rounds"] = [
+            {
+                "votes": [round_.votes.get(i) for i in ids],
+                "exhausted": round_.exhausted,
+                "eliminated": round_.eliminated,
+                "winner": round_.winner,
+            }
+            for round_ in result.rounds
+        ]
+        first = result.rounds[0].votes if result.rounds else {}
+        top = max(first.values(), default=0) or 1
+        view["rows"] = [
+            {"id": i, "label": labels[i], "value": first.get(i, 0), "share": first.get(i, 0) / top}
+            for i in result.ranking
+        ]
+        view["schulze"] = {
+            "ranking": schulze.ranking,
+            "winner": schulze.winner,
+            "pairwise": [[schulze.pairwise[a][b] if a != b else None for b in ids] for a in ids],
+        }
+    view["winner"] = result.winner
+    view["ranking"] = list(result.ranking)
+    return view
+
+
+async def results(*, session: AsyncSession, ballot: Ballot, options: list[BallotOption]) -> dict:
+    return results_view(ballot, options, await papers(session=session, ballot=ballot))
+
+
+def results_csv(view: dict) -> str:
+    """One row per option, in ranking order, with every figure the page shows."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    method = view["method"]
+    if method == Method.SCORE:
+        writer.writerow(["rank", "option_id", "option", "mean", "scores", *[f"score_{s}" for s in range(6)]])
+        for rank, row in enumerate(view["rows"], start=1):
+            writer.writerow([rank, row["id"], row["label"], row["value"], row["count"], *row["histogram"]])
+    elif method == Method.CONSENT:
+        writer.writerow(["rank", "option_id", "option", *CONSENT_CHOICES, "passed"])
+        for rank, row in enumerate(view["rows"], start=1):
+            writer.writerow(
+                [rank, row["id"], row["label"], *[row[c] for c in CONSENT_CHOICES], row["passed"]]
+            )
+    else:
+        heading = (
+            "first_preferences" if method == Method.RANKED else ("dots" if method == Method.DOT else "votes")
+        )
+        writer.writerow(["rank", "option_id", "option", heading])
+        for rank, row in enumerate(view["rows"], start=1):
+            writer.writerow([rank, row["id"], row["label"], row["value"]])
+    if method == Method.RANKED:
+        ids = [option["id"] for option in view["options"]]
+        writer.writerow([])
+        writer.writerow(["instant_runoff_round", *ids, "exhausted", "eliminated"])
+        for number, round_ in enumerate(view["rounds"], start=1):
+            writer.writerow(
+                [
+                    number,
+                    *["" if v is None else v for v in round_["votes"]],
+                    round_["exhausted"],
+                    round_["eliminated"] or "",
+                ]
+            )
+        writer.writerow([])
+        writer.writerow(["schulze_pairwise", *ids])
+        for a, row in zip(ids, view["schulze"]["pairwise"], strict=True):
+            writer.writerow([a, *["" if v is None else v for v in row]])
+    return out.getvalue()
+
+
+def papers_csv(ballot: Ballot, options: list[BallotOption], votes: list[Vote], names: dict[int, str]) -> str:
+    """Every paper, so anyone can recount. On an anonymous ballot: no voter, no times, in an order
+    that says nothing of who voted when."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    ids = [option.id for option in options]
+    head = [] if ballot.anonymous else ["voter", "cast_at", "updated_at"]
+    columns = [f"option_{i}" for i in ids]
+    if ballot.method == Method.CONSENT:
+        columns.append("reason")
+    writer.writerow(["paper", *head, *columns])
+    for number, vote in enumerate(votes, start=1):
+        if ballot.method in (Method.APPROVAL, Method.SINGLE):
+            marks = ["1" if i in vote.choices["options"] else "" for i in ids]
+        elif ballot.method == Method.RANKED:
+            order = vote.choices["options"]
+            marks = [str(order.index(i) + 1) if i in order else "" for i in ids]
+        else:
+            given = vote.choices["marks"]
+            marks = [str(given.get(str(i), "")) for i in ids]
+        if ballot.method == Method.CONSENT:
+            marks.append(vote.choices.get("reason", ""))
+        who = (
+            []
+            if ballot.anonymous
+            else [names.get(vote.voter_id or 0, ""), vote.cast_at.isoformat(), vote.updated_at.isoformat()]
+        )
+        writer.writerow([number, *who, *marks])
+    return out.getvalue()
+
+
+CANDIDATE_IDEAS = 200
+
+
+async def candidate_ideas(*, session: AsyncSession, workspace_id: int) -> list[Idea]:
+    """Ideas to put on a ballot: the shortlisted ones first, then the most supported."""
+    rows = await session.exec(
+        select(Idea)
+        .where(Idea.workspace_id == workspace_id)
+        .order_by((col(Idea.status) == "shortlisted").desc(), col(Idea.support_count).desc(), col(Idea.id))
+        .limit(CANDIDATE_IDEAS)
+    )
+    return list(rows.all())
+
+
+def prefill(ballot: Ballot, options: list[BallotOption], vote: Vote | None, submitted=None) -> dict:
+    """What the voting form shows checked: what was just sent back with an error, else the paper
+    already cast."""
+    chosen: set[int] = set()
+    marks: dict[int, object] = {}
+    reason = ""
+    if submitted is not None:
+        chosen = {
+            int(v) for v in submitted.getlist("option") if isinstance(v, str) and v.isdigit() and len(v) < 10
+        }
+        prefix = {Method.RANKED: "rank", Method.DOT: "dots", Method.SCORE: "score", Method.CONSENT: "consent"}
+        if ballot.method in prefix:
+            for option in options:
+                value = submitted.get(f"{prefix[ballot.method]}-{option.id}", "")
+                if isinstance(value, str) and value.strip():
+                    marks[option.id] = value.strip()[:10]
+        reason = str(submitted.get("reason", ""))[:REASON_MAX]
+    elif vote is not None:
+        if "options" in vote.choices:
+            chosen = set(vote.choices["options"])
+            marks = {option_id: rank for rank, option_id in enumerate(vote.choices["options"], start=1)}
+        else:
+            marks = {int(option_id): mark for option_id, mark in vote.choices["marks"].items()}
+        reason = vote.choices.get("reason", "")
+    return {"chosen": chosen, "marks": marks, "reason": reason}

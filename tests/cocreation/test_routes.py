@@ -1,0 +1,227 @@
+"""Scheduling sessions, registering with a waiting list, attendance, minutes and calendar files."""
+
+from datetime import timedelta
+
+from sqlmodel import func, select
+
+from app.cocreation import service as session_service
+from app.cocreation.models import AgendaItem, CocreationSession, Registration
+from app.db import utcnow
+from app.ideas.models import Idea
+from app.notifications.models import Notification
+from app.workspaces import service as workspace_service
+from app.workspaces.models import MemberRole, MemberStatus, Membership
+from tests.conftest import log_in, make_user, post_form
+
+
+def local(delta: timedelta) -> str:
+    return (utcnow() + delta).strftime("%Y-%m-%dT%H:%M")
+
+
+FORM = {
+    "title": "Co-design walk along the river",
+    "description": "Bring **boots**.",
+    "phase": "co-design",
+    "mode": "hybrid",
+    "place_name": "Campanhã station",
+    "online_url": "https://meet.example.org/walk",
+    "time_zone": "UTC",
+    "starts_at": local(timedelta(days=3)),
+    "ends_at": local(timedelta(days=3, hours=2)),
+    "capacity": "1",
+    "agenda_title": ["Welcome", "Walk", "", "Map the ideas"],
+    "agenda_minutes": ["10", "60", "", "30"],
+}
+
+
+async def count(session, model, *conditions) -> int:
+    return (await session.exec(select(func.count()).select_from(model).where(*conditions))).one()
+
+
+async def member_of(session, workspace, **kwargs):
+    user = await make_user(session, **kwargs)
+    await workspace_service.join(session=session, workspace=workspace, user=user)
+    return user
+
+
+async def schedule(client, workspace, **changes) -> CocreationSession | None:
+    response = await post_form(client, f"/w/{workspace.slug}/sessions/new", {**FORM, **changes})
+    return response
+
+
+async def published_session(
+    session, workspace, facilitator, *, capacity: int | None = 1
+) -> CocreationSession:
+    data = session_service.SessionInput(**{k: v for k, v in FORM.items() if not k.startswith("agenda")})
+    data.capacity = "" if capacity is None else str(capacity)
+    cs = await session_service.create(session=session, workspace=workspace, author=facilitator, data=data)
+    await session_service.set_status(session=session, cs=cs, status="scheduled", by=facilitator)
+    return cs
+
+
+async def test_a_moderator_schedules_a_draft_with_its_agenda_then_publishes_it(
+    client, session, porto, facilitator
+):
+    await log_in(client, facilitator)
+    response = await schedule(client, porto)
+    assert response.status_code == 303
+    cs = (await session.exec(select(CocreationSession))).one()
+    assert (cs.status, cs.capacity, cs.time_zone) == ("draft", 1, "UTC")
+    agenda = (await session.exec(select(AgendaItem).order_by(AgendaItem.position))).all()
+    assert [(item.title, item.duration_minutes) for item in agenda] == [
+        ("Welcome", 10),
+        ("Walk", 60),
+        ("Map the ideas", 30),
+    ]
+    response = await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/status", {"status": "scheduled"})
+    assert response.status_code == 303
+    page = await client.get(f"/w/{porto.slug}/sessions/{cs.id}")
+    assert "Scheduled" in page.text and "Map the ideas" in page.text and "<strong>boots</strong>" in page.text
+
+
+async def test_a_draft_is_hidden_from_members(client, session, porto, facilitator):
+    data = session_service.SessionInput(**{k: v for k, v in FORM.items() if not k.startswith("agenda")})
+    cs = await session_service.create(session=session, workspace=porto, author=facilitator, data=data)
+    citizen = await member_of(session, porto)
+    await log_in(client, citizen)
+    assert (await client.get(f"/w/{porto.slug}/sessions/{cs.id}")).status_code == 404
+    assert cs.title not in (await client.get(f"/w/{porto.slug}/sessions")).text
+
+
+async def test_bad_session_input_is_answered_with_the_form_and_nothing_is_stored(
+    client, session, porto, facilitator
+):
+    await log_in(client, facilitator)
+    cases = {
+        "ends_at": {"ends_at": local(timedelta(days=2))},
+        "capacity": {"capacity": "-1"},
+        "phase": {"phase": "co-dreaming"},
+        "online_url": {"online_url": "javascript:alert(1)"},
+        "time_zone": {"time_zone": "Mars/Olympus"},
+    }
+    for field, change in cases.items():
+        response = await schedule(client, porto, **change)
+        assert response.status_code == 422, field
+        assert 'aria-invalid="true"' in response.text or "has-error" in response.text
+        assert FORM["title"] in response.text  # what was typed comes back
+    assert (
+        "The session must end after it starts."
+        in (await schedule(client, porto, ends_at=FORM["starts_at"])).text
+    )
+    assert await count(session, CocreationSession) == 0
+
+
+async def test_a_citizen_cannot_schedule_a_session(client, session, porto):
+    citizen = await member_of(session, porto)
+    await log_in(client, citizen)
+    assert (await client.get(f"/w/{porto.slug}/sessions/new")).status_code == 403
+    assert (await schedule(client, porto)).status_code == 403
+
+
+async def test_when_full_people_wait_in_order_and_a_cancellation_promotes_the_first(
+    client, other_client, session, porto, facilitator
+):
+    cs = await published_session(session, porto, facilitator, capacity=1)
+    first, second = await member_of(session, porto), await member_of(session, porto)
+    await log_in(client, first)
+    await log_in(other_client, second)
+    assert (await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/register")).status_code == 303
+    response = await post_form(
+        other_client, f"/w/{porto.slug}/sessions/{cs.id}/register", follow_redirects=True
+    )
+    assert "waiting list" in response.text
+    assert "You are number 1 on the waiting list" in response.text
+
+    again = await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/register")
+    assert again.status_code == 422 and "already registered" in again.text
+
+    await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/cancel")
+    registrations = {r.user_id: r.status for r in (await session.exec(select(Registration))).all()}
+    assert registrations == {first.id: "cancelled", second.id: "registered"}
+    await session.refresh(cs)
+    assert cs.registered_count == 1
+    told = await count(
+        session, Notification, Notification.user_id == second.id, Notification.kind == "session_place_offered"
+    )
+    assert told == 1
+    notifications = await other_client.get("/notifications")
+    assert "A place opened up for you" in notifications.text and f"/sessions/{cs.id}" in notifications.text
+
+
+async def test_raising_the_capacity_gives_places_to_the_waiting_list(client, session, porto, facilitator):
+    cs = await published_session(session, porto, facilitator, capacity=1)
+    people = [await member_of(session, porto) for _ in range(3)]
+    for person in people:
+        await session_service.register(session=session, cs=cs, user=person)
+    await log_in(client, facilitator)
+    response = await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/edit", {**FORM, "capacity": "2"})
+    assert response.status_code == 303
+    statuses = [
+        (await session_service.registration_of(session=session, session_id=cs.id, user=p)).status
+        for p in people
+    ]
+    assert statuses == ["registered", "registered", "waitlisted"]
+    lowered = await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/edit", {**FORM, "capacity": "1"})
+    assert lowered.status_code == 422 and "cannot be lower" in lowered.text
+
+
+async def test_outsiders_and_banned_members_cannot_register(client, session, porto, facilitator):
+    cs = await published_session(session, porto, facilitator)
+    outsider = await make_user(session)
+    await log_in(client, outsider)
+    assert (await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/register")).status_code == 403
+    banned = await member_of(session, porto)
+    membership = (await session.exec(select(Membership).where(Membership.user_id == banned.id))).one()
+    membership.status = MemberStatus.BANNED
+    session.add(membership)
+    await session.commit()
+    await log_in(client, banned)
+    assert (await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/register")).status_code == 403
+    assert await count(session, Registration) == 0
+
+
+async def test_attendance_and_minutes_with_linked_ideas(client, session, porto, facilitator):
+    cs = await published_session(session, porto, facilitator, capacity=None)
+    came, stayed_home = await member_of(session, porto), await member_of(session, porto)
+    for person in (came, stayed_home):
+        await session_service.register(session=session, cs=cs, user=person)
+    idea = Idea(workspace_id=porto.id, author_id=came.id, title="Rain garden at the school")
+    session.add(idea)
+    await session.commit()
+    await log_in(client, facilitator)
+    response = await post_form(
+        client, f"/w/{porto.slug}/sessions/{cs.id}/attendance", {"present": [str(came.id)]}
+    )
+    assert response.status_code == 303
+    attended = {r.user_id: r.attended for r in (await session.exec(select(Registration))).all()}
+    assert attended == {came.id: True, stayed_home.id: False}
+    response = await post_form(
+        client,
+        f"/w/{porto.slug}/sessions/{cs.id}/minutes",
+        {"minutes": "We walked.", "outcomes": "Pilot **two** gardens.", "idea_ids": [str(idea.id)]},
+    )
+    assert response.status_code == 303
+    page = await client.get(f"/w/{porto.slug}/sessions/{cs.id}")
+    assert "Pilot <strong>two</strong> gardens." in page.text and "Rain garden at the school" in page.text
+    foreign = await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/minutes", {"idea_ids": ["999999"]})
+    assert foreign.status_code == 422
+
+
+async def test_a_session_ics_file_and_the_workspace_feed(client, session, porto, facilitator):
+    cs = await published_session(session, porto, facilitator)
+    response = await client.get(f"/w/{porto.slug}/sessions/{cs.id}/session.ics")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/calendar")
+    assert "SUMMARY:Co-design walk along the river" in response.text
+    assert f"DTSTART:{cs.starts_at.strftime('%Y%m%dT%H%M%S')}Z" in response.text
+    feed = await client.get(f"/w/{porto.slug}/sessions.ics")
+    assert feed.text.count("BEGIN:VEVENT") == 1
+
+
+async def test_a_moderator_of_the_workspace_may_run_sessions(client, session, porto, facilitator):
+    official = await member_of(session, porto)
+    membership = (await session.exec(select(Membership).where(Membership.user_id == official.id))).one()
+    await workspace_service.set_role(
+        session=session, workspace=porto, membership=membership, role=MemberRole.MODERATOR, by=facilitator
+    )
+    await log_in(client, official)
+    assert (await schedule(client, porto)).status_code == 303
