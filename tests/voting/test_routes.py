@@ -1,0 +1,211 @@
+"""Creating ballots, voting and changing a vote, refusals that store nothing, anonymity and exports."""
+
+from datetime import timedelta
+
+from sqlmodel import func, select
+
+from app.cocreation import service as session_service
+from app.db import utcnow
+from app.voting import service as voting_service
+from app.voting.models import Ballot, Vote
+from app.workspaces import service as workspace_service
+from app.workspaces.models import Membership, MemberStatus
+from tests.conftest import log_in, make_user, post_form
+
+
+async def member_of(session, workspace):
+    user = await make_user(session, display_name="Voter")
+    await workspace_service.join(session=session, workspace=workspace, user=user)
+    return user
+
+
+async def votes(session) -> list[Vote]:
+    return list((await session.exec(select(Vote))).all())
+
+
+async def make_ballot(session, workspace, author, *, cs=None, **changes) -> Ballot:
+    data = voting_service.BallotInput(
+        question="Which solutions first?",
+        method="approval",
+        options_text="Rain gardens\nGreen roofs\nRiver walk",
+        closes_at=(utcnow() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        results_visibility="live",
+    )
+    for name, value in changes.items():
+        setattr(data, name, value)
+    return await voting_service.create(session=session, workspace=workspace, cs=cs, author=author, data=data)
+
+
+async def option_ids(session, ballot) -> list[int]:
+    return [option.id for option in await voting_service.options_of(session=session, ballot_id=ballot.id)]
+
+
+async def test_a_moderator_creates_a_ballot_and_members_vote_and_change_their_vote(
+    client, other_client, session, porto, facilitator
+):
+    await log_in(client, facilitator)
+    response = await post_form(
+        client,
+        f"/w/{porto.slug}/ballots/new",
+        {
+            "question": "Which solutions first?",
+            "method": "approval",
+            "options_text": "Rain gardens\nGreen roofs\nRiver walk",
+            "max_choices": "2",
+            "closes_at": (utcnow() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+            "results_visibility": "live",
+            "eligibility": "members",
+        },
+    )
+    assert response.status_code == 303
+    ballot = (await session.exec(select(Ballot))).one()
+    rain, roofs, walk = await option_ids(session, ballot)
+    voter = await member_of(session, porto)
+    await log_in(other_client, voter)
+    url = f"/w/{porto.slug}/ballots/{ballot.id}"
+    assert (
+        await post_form(other_client, url + "/vote", {"option": [str(rain), str(roofs)]})
+    ).status_code == 303
+    too_many = await post_form(other_client, url + "/vote", {"option": [str(rain), str(roofs), str(walk)]})
+    assert too_many.status_code == 422 and "Choose at most 2 options." in too_many.text
+    assert (await post_form(other_client, url + "/vote", {"option": [str(walk)]})).status_code == 303
+    papers = await votes(session)
+    assert len(papers) == 1 and papers[0].choices == {"options": [walk]}
+    page = await other_client.get(url)
+    assert "1 ballot counted" in page.text and "Leading: River walk" in page.text
+    csv = await other_client.get(url + "/results.csv")
+    assert csv.status_code == 200 and ",River walk,1" in csv.text
+
+
+async def test_refused_votes_store_nothing(client, session, porto, facilitator):
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    ranked = await make_ballot(session, porto, facilitator, method="ranked")
+    a, b, _c = await option_ids(session, ranked)
+    dots = await make_ballot(session, porto, facilitator, method="dot", dots="3", per_option_max="2")
+    d1, d2, _d3 = await option_ids(session, dots)
+    scored = await make_ballot(session, porto, facilitator, method="score")
+    s1, *_ = await option_ids(session, scored)
+    consent = await make_ballot(session, porto, facilitator, method="consent", options_text="Close the road")
+    (c1,) = await option_ids(session, consent)
+    base = f"/w/{porto.slug}/ballots"
+    cases = [
+        (ranked, {f"rank-{a}": "1", f"rank-{b}": "1"}, "Give each rank to one option only."),
+        (dots, {f"dots-{d1}": "2", f"dots-{d2}": "2"}, "You have 3 dots; you placed 4."),
+        (dots, {f"dots-{d1}": "3"}, "Put at most 2 dots on one option."),
+        (scored, {f"score-{s1}": "6"}, "Give scores from 0 to 5."),
+        (consent, {f"consent-{c1}": "block"}, "A block needs a reason"),
+    ]
+    for ballot, form, message in cases:
+        response = await post_form(client, f"{base}/{ballot.id}/vote", form)
+        assert response.status_code == 422, message
+        assert message in response.text
+    assert await votes(session) == []
+
+
+async def test_no_vote_before_opening_after_closing_or_from_the_ineligible(
+    client, session, porto, facilitator
+):
+    later = await make_ballot(
+        session,
+        porto,
+        facilitator,
+        opens_at=(utcnow() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    (first, *_rest) = await option_ids(session, later)
+    early = await post_form(client, f"/w/{porto.slug}/ballots/{later.id}/vote", {"option": [str(first)]})
+    assert early.status_code == 422 and "not open yet" in early.text
+    closed = await make_ballot(session, porto, facilitator)
+    await voting_service.close_early(session=session, ballot=closed)
+    (first, *_rest) = await option_ids(session, closed)
+    late = await post_form(client, f"/w/{porto.slug}/ballots/{closed.id}/vote", {"option": [str(first)]})
+    assert late.status_code == 422 and "This ballot is closed." in late.text
+
+    cs_data = session_service.SessionInput(
+        title="Workshop",
+        phase="co-design",
+        mode="in-person",
+        place_name="Library",
+        time_zone="UTC",
+        starts_at=(utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        ends_at=(utcnow() + timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    cs = await session_service.create(session=session, workspace=porto, author=facilitator, data=cs_data)
+    await session_service.set_status(session=session, cs=cs, status="scheduled", by=facilitator)
+    for_attendees = await make_ballot(session, porto, facilitator, cs=cs, eligibility="attendees")
+    (first, *_rest) = await option_ids(session, for_attendees)
+    refused = await post_form(
+        client, f"/w/{porto.slug}/ballots/{for_attendees.id}/vote", {"option": [str(first)]}
+    )
+    assert refused.status_code == 403
+
+    open_ballot = await make_ballot(session, porto, facilitator)
+    membership = (await session.exec(select(Membership).where(Membership.user_id == voter.id))).one()
+    membership.status = MemberStatus.BANNED
+    session.add(membership)
+    await session.commit()
+    (first, *_rest) = await option_ids(session, open_ballot)
+    banned = await post_form(
+        client, f"/w/{porto.slug}/ballots/{open_ballot.id}/vote", {"option": [str(first)]}
+    )
+    assert banned.status_code == 403
+    assert await votes(session) == []
+
+
+async def test_bad_ballot_settings_come_back_with_the_form(client, session, porto, facilitator):
+    await log_in(client, facilitator)
+    closes = (utcnow() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    bad = [
+        {"method": "approval", "options_text": "Only one"},
+        {"method": "dot", "options_text": "A\nB", "dots": "0"},
+        {"method": "ranked", "options_text": "A\nA"},
+        {"method": "veto", "options_text": "A\nB"},
+    ]
+    for form in bad:
+        response = await post_form(
+            client, f"/w/{porto.slug}/ballots/new", {"question": "Q?", "closes_at": closes, **form}
+        )
+        assert response.status_code == 422, form
+    past = await post_form(
+        client,
+        f"/w/{porto.slug}/ballots/new",
+        {"question": "Q?", "method": "single", "options_text": "A\nB", "closes_at": "2020-01-01T10:00"},
+    )
+    assert past.status_code == 422 and "The ballot must close after it opens." in past.text
+    assert (await session.exec(select(func.count()).select_from(Ballot))).one() == 0
+
+
+async def test_an_anonymous_ballot_keeps_no_voter_and_its_papers_name_nobody(
+    client, other_client, session, porto, facilitator
+):
+    ballot = await make_ballot(session, porto, facilitator, method="single", anonymous=True)
+    first, second, _third = await option_ids(session, ballot)
+    voter = await member_of(session, porto)
+    voter.display_name = "Ana Ribeiro"
+    session.add(voter)
+    await session.commit()
+    await log_in(client, voter)
+    assert (
+        await post_form(client, f"/w/{porto.slug}/ballots/{ballot.id}/vote", {"option": [str(first)]})
+    ).status_code == 303
+    paper = (await votes(session))[0]
+    assert paper.voter_id is None and len(paper.voter_key) == 64
+    await voting_service.close_early(session=session, ballot=ballot)
+    await log_in(other_client, facilitator)
+    papers = await other_client.get(f"/w/{porto.slug}/ballots/{ballot.id}/papers.csv")
+    assert papers.status_code == 200
+    assert "Ana Ribeiro" not in papers.text and "voter" not in papers.text.splitlines()[0]
+    assert papers.text.splitlines()[1].startswith("1,1,")
+
+
+async def test_results_wait_for_the_close_when_asked_to(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, results_visibility="after-close")
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    first, *_ = await option_ids(session, ballot)
+    await post_form(client, f"/w/{porto.slug}/ballots/{ballot.id}/vote", {"option": [str(first)]})
+    page = await client.get(f"/w/{porto.slug}/ballots/{ballot.id}")
+    assert "Results are shown when the ballot closes." in page.text and "ballot counted" not in page.text
+    assert (await client.get(f"/w/{porto.slug}/ballots/{ballot.id}/results.csv")).status_code == 403
