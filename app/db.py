@@ -98,3 +98,12 @@ async def rollback_and_reload(session, *objects) -> None:
     for row in objects:
         if row is not None:
             await session.refresh(row)
+
+
+async def begin_write(session) -> None:
+    """Ends the transaction the request may have opened by reading, so that the next statement, a
+    write, starts a new one. On SQLite a transaction that has read cannot start writing once another
+    connection has committed (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out); on PostgreSQL
+    this only shortens the transaction. Rows already loaded stay usable (expire_on_commit is off)."""
+    if session.in_transaction():
+        await session.commit()

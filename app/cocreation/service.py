@@ -21,7 +21,7 @@ from app.cocreation.models import (
     SessionIdea,
     SessionStatus,
 )
-from app.db import utcnow
+from app.db import begin_write, utcnow
 from app.forms import FormError, clean_text
 from app.i18n import N_, _, is_time_zone
 from app.ideas.models import Idea
@@ -309,6 +309,7 @@ async def set_status(
 async def _lock(session: AsyncSession, session_id: int) -> None:
     """Takes the session row's write lock before seats are counted: on PostgreSQL a row lock, on
     SQLite the database's write lock, so seat changes of one session happen one after another."""
+    await begin_write(session)
     await session.exec(
         update(CocreationSession)
         .where(col(CocreationSession.id) == session_id)

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import markdown
 from app.accounts.models import User
-from app.db import utcnow
+from app.db import begin_write, utcnow
 from app.forms import FormError, clean_text, parse_coordinate
 from app.i18n import N_, _
 from app.ideas.models import Idea, IdeaStatus, IdeaStatusChange, IdeaTag, Support
@@ -216,6 +216,7 @@ async def status_history(
 async def toggle_support(*, session: AsyncSession, idea: Idea, user: User) -> tuple[bool, int]:
     """Adds this user's support, or takes it back if they had given it. The unique constraint and
     a relative UPDATE keep the count right when two requests race. Returns (supported, count)."""
+    await begin_write(session)
     removed = await session.exec(
         delete(Support).where(col(Support.idea_id) == idea.id, col(Support.user_id) == user.id)
     )

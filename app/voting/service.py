@@ -17,7 +17,7 @@ from app import live
 from app.accounts.models import User
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
-from app.db import utcnow
+from app.db import begin_write, utcnow
 from app.forms import FormError, clean_text
 from app.i18n import N_, _, get_time_zone
 from app.ideas.models import Idea
@@ -395,6 +395,7 @@ async def cast(
     if not await is_eligible(session=session, ballot=ballot, user=user, member=member):
         raise VoteRefused(_("You are not among the people who may vote on this ballot."))
     choices = parse_choices(ballot, options, form)
+    await begin_write(session)
     key = voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
     stamp = utcnow()
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"

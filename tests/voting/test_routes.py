@@ -181,7 +181,7 @@ async def test_an_anonymous_ballot_keeps_no_voter_and_its_papers_name_nobody(
     client, other_client, session, porto, facilitator
 ):
     ballot = await make_ballot(session, porto, facilitator, method="single", anonymous=True)
-    first, second, _third = await option_ids(session, ballot)
+    first, _second, _third = await option_ids(session, ballot)
     voter = await member_of(session, porto)
     voter.display_name = "Ana Ribeiro"
     session.add(voter)
