@@ -1,18 +1,22 @@
 """Demo data: the network of cities from the bundled CSV, a few organisations and demo accounts."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import service as account_service
 from app.accounts.models import Role, User
+from app.cocreation import service as session_service
 from app.comments import service as comment_service
 from app.config import PACKAGE_DATA_DIR
 from app.ideas import service as idea_service
 from app.network import service as network_service
 from app.network.models import OrganisationKind
 from app.topics import service as topic_service
+from app.voting import service as voting_service
 from app.workspaces import service as workspace_service
 from app.workspaces.models import JoinPolicy, Visibility
 
@@ -267,3 +271,100 @@ async def _seed_conversation(session: AsyncSession) -> None:
     await comment_service.add(
         session=session, workspace=porto, idea=corridor, author=ana, body="Yes please!", parent_id=first.id
     )
+    await _seed_sessions(session, facilitator=facilitator, ana=ana, wei=wei, porto=porto, shenzhen=shenzhen)
+
+
+def _local(days: int, hour: int, zone: str) -> str:
+    """A ``datetime-local`` value ``days`` from today at ``hour`` o'clock in ``zone``."""
+    day = datetime.now(ZoneInfo(zone)) + timedelta(days=days)
+    return day.replace(hour=hour, minute=0).strftime("%Y-%m-%dT%H:%M")
+
+
+async def _seed_sessions(session: AsyncSession, *, facilitator, ana, wei, porto, shenzhen) -> None:
+    """A walk already held (with minutes), a workshop ahead in Porto and one in Shenzhen, and a ballot."""
+    walk = await session_service.create(
+        session=session,
+        workspace=porto,
+        author=facilitator,
+        data=session_service.SessionInput(
+            title="Co-diagnostic walk: where does the rain go?",
+            description="We walked Campanhã after the storm and marked where water stands.",
+            phase="co-diagnostic",
+            mode="in-person",
+            place_name="Campanhã station, main entrance",
+            time_zone="Europe/Lisbon",
+            starts_at=_local(-12, 10, "Europe/Lisbon"),
+            ends_at=_local(-12, 12, "Europe/Lisbon"),
+            capacity="30",
+        ),
+    )
+    await session_service.set_status(session=session, cs=walk, status="scheduled", by=facilitator)
+    await session_service.set_status(session=session, cs=walk, status="closed", by=facilitator)
+    ideas = await session_service.linkable_ideas(session=session, cs=walk, chosen=[])
+    await session_service.save_minutes(
+        session=session,
+        cs=walk,
+        minutes="Eighteen neighbours walked for two hours. Water stands at the school gates and under the"
+        " railway bridge.",
+        outcomes="- Map the three worst spots\n- Bring rain-garden designs to the co-design workshop",
+        idea_ids=[idea.id for idea in ideas],
+    )
+    workshop = await session_service.create(
+        session=session,
+        workspace=porto,
+        author=facilitator,
+        data=session_service.SessionInput(
+            title="Co-design workshop: a green corridor for Campanhã",
+            description="Bring your ideas and your maps. **Children welcome.**",
+            phase="co-design",
+            mode="hybrid",
+            place_name="Junta de Freguesia de Campanhã",
+            online_url="https://meet.example.org/campanha-corridor",
+            time_zone="Europe/Lisbon",
+            starts_at=_local(10, 18, "Europe/Lisbon"),
+            ends_at=_local(10, 20, "Europe/Lisbon"),
+            capacity="25",
+            agenda=[
+                session_service.AgendaInput("Welcome and what the walk found", "15"),
+                session_service.AgendaInput("Ideas on the map", "45"),
+                session_service.AgendaInput("Vote on what to take forward", "20"),
+            ],
+        ),
+    )
+    await session_service.set_status(session=session, cs=workshop, status="scheduled", by=facilitator)
+    await session_service.register(session=session, cs=workshop, user=ana)
+    await voting_service.create(
+        session=session,
+        workspace=porto,
+        cs=None,
+        author=facilitator,
+        data=voting_service.BallotInput(
+            question="Which idea should the co-design workshop start with?",
+            method="approval",
+            idea_ids=[idea.id for idea in ideas],
+            closes_at=_local(9, 23, "UTC"),
+            results_visibility="after-vote",
+        ),
+    )
+    pilot = await session_service.create(
+        session=session,
+        workspace=shenzhen,
+        author=facilitator,
+        data=session_service.SessionInput(
+            title="海绵城市共创工作坊",
+            description="一起讨论社区里哪些地方适合建设雨水花园。",
+            phase="co-design",
+            mode="in-person",
+            place_name="深圳湾社区中心",
+            time_zone="Asia/Shanghai",
+            starts_at=_local(5, 14, "Asia/Shanghai"),
+            ends_at=_local(5, 17, "Asia/Shanghai"),
+            capacity="40",
+            agenda=[
+                session_service.AgendaInput("介绍", "10"),
+                session_service.AgendaInput("分组讨论", "90"),
+            ],
+        ),
+    )
+    await session_service.set_status(session=session, cs=pilot, status="scheduled", by=facilitator)
+    await session_service.register(session=session, cs=pilot, user=wei)
