@@ -38,6 +38,9 @@ async def _with_session(settings: Settings, work):
         await engine.dispose()
 
 
+SHUTDOWN_GRACE_SECONDS = 5
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -59,6 +62,8 @@ def serve(
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=settings.trusted_proxies or None,
         server_header=False,
+        # Open live-room streams would otherwise hold a restart until every browser leaves.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
 
 

@@ -37,8 +37,9 @@ PASSWORD = "green-corridor-2026"  # noqa: S105 (the demo users' password, public
 ADMIN = "admin@example.org"
 FACILITATOR = "facilitator@example.org"
 WEI = "wei@example.org"
+ANA = "ana@example.org"
 # The demo user whose profile (and view of the open workspace) is shown in each language.
-USERS = {"en": "ana@example.org", "zh": WEI}
+USERS = {"en": ANA, "zh": WEI}
 # The demo workspaces: open to all, members only (李伟 is a member), and joining needs approval.
 PORTO = "/w/porto-campanha-green-corridor"
 SHENZHEN = "/w/shenzhen-sponge-city-pilot"
@@ -122,6 +123,22 @@ def ask_to_join(browser: Browser, base_url: str) -> None:
         context.close()
 
 
+def vote_first_option(page: Page) -> None:
+    page.locator("form.vote-form input[name=option]").first.check()
+    page.locator("form.vote-form button[type=submit]").click()
+    page.locator(".results").wait_for(state="visible")
+
+
+def go_live(page: Page) -> None:
+    """Starts the workshop's live room (the first run does; later runs find it live already)."""
+    start = page.locator("form[action$='/status'] input[value=live]")
+    if start.count():
+        start.locator("xpath=..").locator("button").click()
+    else:
+        page.goto(f"{PORTO}/sessions/2/live")
+    page.locator("#room").wait_for(state="visible")
+
+
 # (name, path, what to do on the page before the shot)
 Action = Callable[[Page], None] | None
 ANONYMOUS_PAGES: list[tuple[str, str, Action]] = [
@@ -161,6 +178,26 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (FACILITATOR, "workspace-new", "/workspaces/new", None),
         (FACILITATOR, "workspace-new-errors", "/workspaces/new", submit_empty),
         (ADMIN, "admin-import", "/admin/cities/import", None),
+        (email, "sessions", f"{OWN_WORKSPACE[language]}/sessions", None),
+        (email, "sessions-past", f"{PORTO}/sessions?past=1", None),
+        (
+            email,
+            "session-registered",
+            f"{OWN_WORKSPACE[language]}/sessions/{2 if language == 'en' else 3}",
+            None,
+        ),
+        (email, "session-minutes-read", f"{PORTO}/sessions/1", None),
+        (FACILITATOR, "session-new", f"{PORTO}/sessions/new", None),
+        (FACILITATOR, "session-new-errors", f"{PORTO}/sessions/new", submit_empty),
+        (FACILITATOR, "session-moderator", f"{PORTO}/sessions/2", None),
+        (FACILITATOR, "session-attendance", f"{PORTO}/sessions/2/attendance", None),
+        (FACILITATOR, "session-minutes", f"{PORTO}/sessions/1/minutes", None),
+        (FACILITATOR, "ballot-new", f"{PORTO}/ballots/new", None),
+        (FACILITATOR, "ballot-new-errors", f"{PORTO}/ballots/new", submit_empty),
+        (FACILITATOR, "ballots", f"{PORTO}/ballots", None),
+        (ANA, "ballot-vote", f"{PORTO}/ballots/1", None),
+        (ANA, "ballot-results", f"{PORTO}/ballots/1", vote_first_option),
+        (FACILITATOR, "live-room", f"{PORTO}/sessions/2", go_live),
     ]
     for language, email in USERS.items()
 }
