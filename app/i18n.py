@@ -143,19 +143,28 @@ def format_datetime(value: datetime | None, format: str = "medium") -> str:
     )
 
 
-def format_datetime_in(value: datetime | None, zone: str, format: str = "medium") -> str:
-    """A moment in a given zone (a session's own), whatever the reader's zone is."""
-    if value is None:
-        return ""
-    tz = ZoneInfo(zone) if is_time_zone(zone) else ZoneInfo("UTC")
-    return babel_dates.format_datetime(value, format=format, tzinfo=tz, locale=babel_locale())
+def _zone(name: str | None) -> ZoneInfo:
+    name = name or get_time_zone()
+    return ZoneInfo(name) if is_time_zone(name) else ZoneInfo("UTC")
 
 
-def format_time_in(value: datetime | None, zone: str, format: str = "short") -> str:
+def format_when(value: datetime | None, zone: str | None = None) -> str:
+    """A weekday, date and hour in a zone (the reader's by default): "Tue, 8 Dec 2026, 18:00"."""
     if value is None:
         return ""
-    tz = ZoneInfo(zone) if is_time_zone(zone) else ZoneInfo("UTC")
-    return babel_dates.format_time(value, format=format, tzinfo=tz, locale=babel_locale())
+    tz, locale = _zone(zone), babel_locale()
+    return gettext(
+        "%(date)s, %(time)s",
+        date=babel_dates.format_skeleton("yMMMEd", value, tzinfo=tz, locale=locale),
+        time=babel_dates.format_skeleton("Hm", value, tzinfo=tz, locale=locale),
+    )
+
+
+def format_time_in(value: datetime | None, zone: str | None = None) -> str:
+    """The hour and minute in a zone (the reader's by default)."""
+    if value is None:
+        return ""
+    return babel_dates.format_skeleton("Hm", value, tzinfo=_zone(zone), locale=babel_locale())
 
 
 def format_date(value: datetime | date | None, format: str = "medium") -> str:

@@ -84,7 +84,7 @@ def create_environment(settings: Settings) -> Environment:
     env.filters.update(
         datetime=i18n.format_datetime,
         date=i18n.format_date,
-        datetime_in=i18n.format_datetime_in,
+        when=i18n.format_when,
         time_in=i18n.format_time_in,
         country=i18n.format_country,
     )

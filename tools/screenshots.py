@@ -66,7 +66,8 @@ def open_context(browser: Browser, base_url: str, language: str, viewport: str) 
 
 def settle(page: Page) -> None:
     """Waits for the network to be idle, the fonts to be ready and the map to show its markers."""
-    page.wait_for_load_state("networkidle")
+    # A live room keeps its event stream open, so the network is never idle there.
+    page.wait_for_load_state("load" if page.locator("[sse-connect]").count() else "networkidle")
     page.evaluate("document.fonts.ready.then(() => true)")
     if page.locator("#network-map").count():
         page.locator("#network-map .leaflet-marker-icon").first.wait_for(state="visible")
@@ -131,11 +132,11 @@ def vote_first_option(page: Page) -> None:
 
 def go_live(page: Page) -> None:
     """Starts the workshop's live room (the first run does; later runs find it live already)."""
-    start = page.locator("form[action$='/status'] input[value=live]")
+    start = page.locator("form[action$='/status']:has(input[value=live]) button")
     if start.count():
-        start.locator("xpath=..").locator("button").click()
-    else:
-        page.goto(f"{PORTO}/sessions/2/live")
+        start.click()
+        page.wait_for_url("**/live")
+    page.goto(f"{PORTO}/sessions/2/live")
     page.locator("#room").wait_for(state="visible")
 
 

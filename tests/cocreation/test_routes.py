@@ -10,7 +10,7 @@ from app.db import utcnow
 from app.ideas.models import Idea
 from app.notifications.models import Notification
 from app.workspaces import service as workspace_service
-from app.workspaces.models import MemberRole, MemberStatus, Membership
+from app.workspaces.models import MemberRole, Membership, MemberStatus
 from tests.conftest import log_in, make_user, post_form
 
 
