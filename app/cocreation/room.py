@@ -94,6 +94,11 @@ class RoomStream:
             )
         if kind == "tally":
             return await self._tally(event)
+        if kind == "ballot":
+            html = await _cache.get(
+                ("ballot", event.id, self.language), lambda: self._render_ballot(data["ballot_id"])
+            )
+            return live.sse_message(event_id=event.id, event="ballot", data=html)
         if kind == "status":
             html = _template(
                 self.request, "cocreation/live.html", "room_status", cs=self.cs, status=data["status"]
@@ -105,6 +110,16 @@ class RoomStream:
         agenda = await self._db(lambda s: session_service.agenda_of(session=s, session_id=self.cs.id))
         return _template(
             self.request, "cocreation/live.html", "room_agenda", agenda=agenda, current_item_id=item_id
+        )
+
+    async def _render_ballot(self, ballot_id: int) -> str:
+        ballot = await self._db(lambda s: s.get(Ballot, ballot_id))
+        return _template(
+            self.request,
+            "cocreation/live.html",
+            "room_ballot_notice",
+            ballot=ballot,
+            workspace=self.workspace,
         )
 
     async def _render_idea(self, idea_id: int) -> str | None:

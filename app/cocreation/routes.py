@@ -204,6 +204,7 @@ async def _session_context(session, context: WorkspaceContext, cs: CocreationSes
         "waitlist_position": position,
         "waitlist_count": await session_service.waitlist_count(session=session, session_id=cs.id),
         "can_manage": can_manage,
+        "ended": cs.status == SessionStatus.CLOSED or cs.ends_at < voting_service.now(),
         "can_register": context.can(permissions.can_register) and session_service.can_register_now(cs),
         "is_member": context.can(permissions.can_register),
         "ideas": await session_service.ideas_of(session=session, session_id=cs.id),

@@ -220,7 +220,7 @@ async def cast_vote(
         page["submitted"] = form
         status = 403 if not page["eligible"] and page["state"] == BallotState.OPEN else 422
         return render(request, "voting/ballot.html", page, status_code=status, block="ballot")
-    message = _("Your vote is counted.") if first else _("Your vote is changed.")
+    message = _("Your vote has been recorded.") if first else _("Your vote has been updated.")
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
         page = await ballot_context(session, settings, context, ballot)
         page["notice"] = message

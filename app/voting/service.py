@@ -31,7 +31,7 @@ from app.voting.models import (
     ResultsVisibility,
     Vote,
 )
-from app.workspaces.models import Workspace
+from app.workspaces.models import Activity, Workspace
 
 QUESTION_MAX = 300
 DESCRIPTION_MAX = 4000
@@ -43,12 +43,12 @@ SCORE_MAX = 5
 CONSENT_CHOICES = ("agree", "abstain", "disagree", "block")
 
 METHOD_LABELS = {
-    Method.APPROVAL: N_("Approval: choose up to k options"),
-    Method.SINGLE: N_("Single choice"),
-    Method.RANKED: N_("Ranked choice (instant runoff and Schulze)"),
-    Method.DOT: N_("Dot voting"),
-    Method.SCORE: N_("Score from 0 to 5"),
-    Method.CONSENT: N_("Consent: agree, abstain, disagree or block"),
+    Method.APPROVAL: N_("Approval: tick every option you support, up to a limit"),
+    Method.SINGLE: N_("Single choice: pick one option"),
+    Method.RANKED: N_("Ranked: put the options in order (counted by instant runoff and by Schulze)"),
+    Method.DOT: N_("Dot voting: spread a number of dots over the options"),
+    Method.SCORE: N_("Score: rate each option from 0 to 5"),
+    Method.CONSENT: N_("Consent: agree, abstain, disagree or block each proposal"),
 }
 SHORT_METHOD_LABELS = {
     Method.APPROVAL: N_("Approval"),
@@ -220,6 +220,12 @@ async def create(
     await session.flush()
     for position, (label, idea_id) in enumerate(options, start=1):
         session.add(BallotOption(ballot_id=ballot.id, position=position, label=label, idea_id=idea_id))
+    session.add(Activity(workspace_id=workspace.id, actor_id=author.id, kind="ballot_created"))
+    if cs is not None:
+        await session.flush()
+        await live.publish(
+            session, channel=session_service.channel(cs.id), kind="ballot", data={"ballot_id": ballot.id}
+        )
     await session.commit()
     return ballot
 

@@ -41,6 +41,8 @@ ACTIVITY_MESSAGES = {
     "idea_posted": N_("%(actor)s posted an idea."),
     "idea_status": N_("%(actor)s moved an idea to a new status."),
     "topic_seeded": N_("%(actor)s started a topic."),
+    "session_scheduled": N_("%(actor)s scheduled a co-creation session."),
+    "ballot_created": N_("%(actor)s opened a ballot."),
 }
 
 
