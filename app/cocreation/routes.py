@@ -19,6 +19,7 @@ from app.ideas import service as idea_service
 from app.templating import flash, is_htmx_fragment_request, render
 from app.voting import routes as voting_routes
 from app.voting import service as voting_service
+from app.workspaces import service as workspace_service
 from app.workspaces.deps import Visible, WorkspaceContext
 
 router = APIRouter()
@@ -131,10 +132,17 @@ def _form_page(request, context, *, data: session_service.SessionInput, errors, 
 
 
 @router.get("/w/{slug}/sessions/new")
-async def new_session(request: Request, context: Visible, user: CurrentUser):
+async def new_session(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+    """A new session starts in the time zone of the workspace's (first) city, else the moderator's."""
     if not context.can(permissions.can_manage):
         raise HTTPException(status_code=403)
-    data = session_service.SessionInput(phase="co-design", mode="in-person", time_zone=get_time_zone())
+    cities = (await workspace_service.cities_of(session=session, workspace_ids=[context.workspace.id]))[
+        context.workspace.id
+    ]
+    zone = next((z for z in (session_service.zone_of_country(c.country_code) for c in cities) if z), None)
+    data = session_service.SessionInput(
+        phase="co-design", mode="in-person", time_zone=zone or get_time_zone()
+    )
     return _form_page(request, context, data=data, errors={})
 
 

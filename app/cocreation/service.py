@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.core import get_global
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -88,6 +89,17 @@ class SessionInput:
     ends_at: str = ""
     capacity: str = ""
     agenda: list[AgendaInput] = field(default_factory=list)
+
+
+def zone_of_country(country_code: str) -> str | None:
+    """The main time zone of a country (CLDR's list, mainland zones first): a session's default."""
+    zones = get_global("territory_zones").get(country_code.upper(), [])
+    continents = ("Europe/", "Asia/", "America/", "Africa/")
+    ranked = sorted(
+        zones, key=lambda zone: next((i for i, c in enumerate(continents) if zone.startswith(c)), 9)
+    )
+    choice = ranked[0] if ranked else None
+    return choice if choice and is_time_zone(choice) else None
 
 
 def local_input(value: datetime, time_zone: str) -> str:

@@ -225,3 +225,9 @@ async def test_a_moderator_of_the_workspace_may_run_sessions(client, session, po
     )
     await log_in(client, official)
     assert (await schedule(client, porto)).status_code == 303
+
+
+async def test_a_new_session_starts_in_the_time_zone_of_the_workspace_city(client, porto, facilitator):
+    await log_in(client, facilitator)
+    page = await client.get(f"/w/{porto.slug}/sessions/new")
+    assert '<option value="Europe/Lisbon" selected>' in page.text
