@@ -8,8 +8,8 @@ from app.cocreation import service as session_service
 from app.db import utcnow
 from app.ideas import service as idea_service
 from app.voting import service as voting_service
-from tests.conftest import TEST_SECRET_KEY, log_in, make_user
 from tests.cocreation.test_routes import member_of, published_session
+from tests.conftest import TEST_SECRET_KEY, log_in, make_user
 
 
 async def queries(client, query_counter, path: str) -> int:

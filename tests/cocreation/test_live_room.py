@@ -1,0 +1,107 @@
+"""The live room without JavaScript (plain forms and a reload), and what its event stream sends to
+each reader. The stream itself, in a browser and across server processes, is tested in tests/e2e and
+test_live_processes.py."""
+
+from types import SimpleNamespace
+
+from sqlmodel import select
+from starlette.datastructures import FormData
+
+from app import live
+from app.cocreation import room
+from app.cocreation import service as session_service
+from app.cocreation.models import AgendaItem, SessionIdea
+from app.voting import service as voting_service
+from tests.cocreation.test_routes import FORM, member_of, published_session
+from tests.conftest import TEST_SECRET_KEY, log_in, make_user, post_form
+from tests.voting.test_routes import make_ballot
+
+
+async def live_session(session, porto, facilitator):
+    cs = await published_session(session, porto, facilitator, capacity=None)
+    data = session_service.SessionInput(**{k: v for k, v in FORM.items() if not k.startswith("agenda")})
+    data.capacity = ""
+    data.agenda = [session_service.AgendaInput("Welcome", "10"), session_service.AgendaInput("Ideas", "30")]
+    await session_service.update_session(session=session, cs=cs, data=data, by=facilitator)
+    await session_service.set_status(session=session, cs=cs, status="live", by=facilitator)
+    return cs
+
+
+async def test_the_room_works_with_plain_forms_and_a_reload(
+    client, other_client, session, porto, facilitator
+):
+    cs = await live_session(session, porto, facilitator)
+    _welcome, ideas = (await session.exec(select(AgendaItem).order_by(AgendaItem.position))).all()
+    room_url = f"/w/{porto.slug}/sessions/{cs.id}/live"
+    await log_in(client, facilitator)
+    moved = await post_form(client, room_url + "/agenda", {"item_id": str(ideas.id)})
+    assert moved.status_code == 303 and moved.headers["location"] == room_url
+
+    citizen = await member_of(session, porto)
+    await log_in(other_client, citizen)
+    added = await post_form(other_client, room_url + "/ideas", {"title": "Bioswale by the bus stop"})
+    assert added.status_code == 303
+    link = (await session.exec(select(SessionIdea))).one()
+    assert link.agenda_item_id == ideas.id  # filed under the item the host is on
+    await post_form(client, f"{room_url}/ideas/{link.idea_id}/support")
+
+    page = (await other_client.get(room_url)).text
+    assert 'class="current" aria-current="step">Ideas' in page
+    assert "Bioswale by the bus stop" in page
+    assert f'sse-swap="support-{link.idea_id}" hx-swap="innerHTML">1<' in page
+    assert (
+        f"last_event_id={await live.latest_event_id(session, channel=session_service.channel(cs.id))}" in page
+    )
+
+    empty = await post_form(other_client, room_url + "/ideas", {"title": ""})
+    assert empty.status_code == 422 and "This field is required." in empty.text
+
+
+async def test_only_members_take_part_and_only_moderators_move_the_agenda(
+    client, session, porto, facilitator
+):
+    cs = await live_session(session, porto, facilitator)
+    item = (await session.exec(select(AgendaItem))).first()
+    room_url = f"/w/{porto.slug}/sessions/{cs.id}/live"
+    outsider = await make_user(session)
+    await log_in(client, outsider)
+    assert (await client.get(room_url)).status_code == 200  # a public workspace's room can be watched
+    assert (await post_form(client, room_url + "/ideas", {"title": "Mine"})).status_code == 403
+    assert (await post_form(client, room_url + "/agenda", {"item_id": str(item.id)})).status_code == 403
+    member = await member_of(session, porto)
+    await log_in(client, member)
+    assert (await post_form(client, room_url + "/agenda", {"item_id": str(item.id)})).status_code == 403
+
+
+def reader_request(app, user):
+    """What the stream needs of a request: the app (templates, sessions, settings) and a CSRF token."""
+    return SimpleNamespace(app=app, state=SimpleNamespace(csrf_token="t"), user=user)
+
+
+async def test_each_reader_gets_tallies_only_when_they_may_see_them(app, session, porto, facilitator):
+    cs = await live_session(session, porto, facilitator)
+    ballot = await make_ballot(session, porto, facilitator, cs=cs, results_visibility="after-vote")
+    voter, watcher = await member_of(session, porto), await member_of(session, porto)
+    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+    await voting_service.cast(
+        session=session,
+        ballot=ballot,
+        options=options,
+        user=voter,
+        member=True,
+        form=FormData([("option", str(options[0].id))]),
+        secret_key=TEST_SECRET_KEY,
+    )
+    event = live.ChannelEvent(
+        id=10_000, channel="x", kind="tally", data={"ballot_id": ballot.id}, created_at=cs.created_at
+    )
+
+    def stream(user):
+        return room.RoomStream(
+            reader_request(app, user), cs=cs, workspace=porto, user=user, can_take_part=True
+        )
+
+    seen = await stream(voter).message(event)
+    hidden = await stream(watcher).message(event)
+    assert seen.startswith("id: 10000\nevent: tally-") and "1 ballot counted" in seen
+    assert hidden == "id: 10000\nevent: ping\ndata: \n\n"
