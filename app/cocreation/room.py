@@ -11,11 +11,14 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from app import i18n, live
+from app.cocreation import permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.ideas.models import Idea
+from app.voting import routes as voting_routes
 from app.voting import service as voting_service
 from app.voting.models import Ballot, ResultsVisibility
+from app.workspaces.deps import WorkspaceContext
 
 RENDER_CACHE_SIZE = 256
 
@@ -45,10 +48,15 @@ class RenderCache:
 _cache = RenderCache()
 
 
-def _template(request: Request, name: str, block: str | None = None, **context) -> str:
+def _template(
+    request: Request, name: str, block: str | None = None, *, personal: bool = False, **context
+) -> str:
+    """Renders for the stream. Only a ``personal`` render (never shared) carries the reader's CSRF token;
+    forms in shared renders are sent by htmx, which adds the token of the page they land in."""
     env = request.app.state.templates
     template = env.get_template(name)
-    context = {"request": request, "csrf_token": getattr(request.state, "csrf_token", ""), **context}
+    token = getattr(request.state, "csrf_token", "") if personal else ""
+    context = {"request": request, "csrf_token": token, **context}
     if block is None:
         return template.render(context)
     return "".join(template.blocks[block](template.new_context(context)))
@@ -57,14 +65,13 @@ def _template(request: Request, name: str, block: str | None = None, **context) 
 class RoomStream:
     """One subscriber's view of a room: the workspace and session it reads, and whether it voted."""
 
-    def __init__(
-        self, request: Request, *, cs: CocreationSession, workspace, user, can_take_part: bool
-    ) -> None:
+    def __init__(self, request: Request, *, cs: CocreationSession, context: WorkspaceContext) -> None:
         self.request = request
         self.cs = cs
-        self.workspace = workspace
-        self.user = user
-        self.can_take_part = can_take_part
+        self.context = context
+        self.workspace = context.workspace
+        self.user = context.user
+        self.can_take_part = context.can(permissions.can_take_part_live)
         self.voted: set[int] = set()
         self.language = i18n.get_language()
 
@@ -82,7 +89,8 @@ class RoomStream:
             return live.sse_message(event_id=event.id, event="agenda", data=html)
         if kind == "idea":
             html = await _cache.get(
-                ("idea", event.id, self.language), lambda: self._render_idea(data["idea_id"])
+                ("idea", event.id, self.language, self.can_take_part),
+                lambda: self._render_idea(data["idea_id"]),
             )
             if html is None:
                 return live.sse_message(event_id=event.id, event="ping", data="")
@@ -95,9 +103,9 @@ class RoomStream:
         if kind == "tally":
             return await self._tally(event)
         if kind == "ballot":
-            html = await _cache.get(
-                ("ballot", event.id, self.language), lambda: self._render_ballot(data["ballot_id"])
-            )
+            html = await self._render_ballot(data["ballot_id"])
+            if html is None:
+                return live.sse_message(event_id=event.id, event="ping", data="")
             return live.sse_message(event_id=event.id, event="ballot", data=html)
         if kind == "status":
             html = _template(
@@ -112,14 +120,22 @@ class RoomStream:
             self.request, "cocreation/live.html", "room_agenda", agenda=agenda, current_item_id=item_id
         )
 
-    async def _render_ballot(self, ballot_id: int) -> str:
-        ballot = await self._db(lambda s: s.get(Ballot, ballot_id))
+    async def _render_ballot(self, ballot_id: int) -> str | None:
+        """A ballot opened during the session, with this reader's form (eligibility, their CSRF token):
+        rendered for each reader, which is fine for an event this rare."""
+        settings = self.request.app.state.settings
+
+        async def load(session):
+            ballot = await session.get(Ballot, ballot_id)
+            if ballot is None or ballot.session_id != self.cs.id:
+                return None
+            return await voting_routes.ballot_context(session, settings, self.context, ballot)
+
+        page = await self._db(load)
+        if page is None:
+            return None
         return _template(
-            self.request,
-            "cocreation/live.html",
-            "room_ballot_notice",
-            ballot=ballot,
-            workspace=self.workspace,
+            self.request, "cocreation/_room_ballot.html", personal=True, page=page, workspace=self.workspace
         )
 
     async def _render_idea(self, idea_id: int) -> str | None:

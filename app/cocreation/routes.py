@@ -429,13 +429,7 @@ async def live_events(request: Request, loaded: VisibleSession):
     """The room's Server-Sent Events; a reconnecting browser resumes after its last event id."""
     context, cs = loaded
     hub: live.Hub = request.app.state.live
-    stream = room.RoomStream(
-        request,
-        cs=cs,
-        workspace=context.workspace,
-        user=context.user,
-        can_take_part=context.can(permissions.can_take_part_live),
-    )
+    stream = room.RoomStream(request, cs=cs, context=context)
     last_event_id = live.parse_last_event_id(request)
 
     async def messages():

@@ -11,7 +11,9 @@ from app import live
 from app.cocreation import room
 from app.cocreation import service as session_service
 from app.cocreation.models import AgendaItem, SessionIdea
+from app.ideas import service as idea_service
 from app.voting import service as voting_service
+from app.workspaces.deps import WorkspaceContext
 from tests.cocreation.test_routes import FORM, member_of, published_session
 from tests.conftest import TEST_SECRET_KEY, log_in, make_user, post_form
 from tests.voting.test_routes import make_ballot
@@ -97,11 +99,43 @@ async def test_each_reader_gets_tallies_only_when_they_may_see_them(app, session
     )
 
     def stream(user):
-        return room.RoomStream(
-            reader_request(app, user), cs=cs, workspace=porto, user=user, can_take_part=True
-        )
+        context = WorkspaceContext(workspace=porto, membership=None, user=user)
+        return room.RoomStream(reader_request(app, user), cs=cs, context=context)
 
     seen = await stream(voter).message(event)
     hidden = await stream(watcher).message(event)
     assert seen.startswith("id: 10000\nevent: tally-") and "1 ballot counted" in seen
     assert hidden == "id: 10000\nevent: ping\ndata: \n\n"
+
+
+async def test_a_new_ballot_arrives_whole_for_each_reader_and_shared_renders_carry_no_token(
+    app, session, porto, facilitator
+):
+    cs = await live_session(session, porto, facilitator)
+    attendee, other = await member_of(session, porto), await member_of(session, porto)
+    await session_service.register(session=session, cs=cs, user=attendee)
+    ballot = await make_ballot(session, porto, facilitator, cs=cs, eligibility="attendees")
+
+    def stream(user, token):
+        membership = SimpleNamespace(status="active", role="member")
+        request = SimpleNamespace(app=app, state=SimpleNamespace(csrf_token=token), user=user)
+        return room.RoomStream(request, cs=cs, context=WorkspaceContext(porto, membership, user))
+
+    event = live.ChannelEvent(
+        id=1, channel="x", kind="ballot", data={"ballot_id": ballot.id}, created_at=cs.created_at
+    )
+    for_attendee = await stream(attendee, "attendee-token").message(event)
+    for_other = await stream(other, "other-token").message(event)
+    assert "event: ballot" in for_attendee and 'class="card vote-form"' in for_attendee
+    assert "attendee-token" in for_attendee
+    assert "vote-form" not in for_other and "Only people with a place in the session may vote" in for_other
+
+    idea = await idea_service.create(
+        session=session, workspace=porto, author=attendee, data=idea_service.IdeaInput(title="Green roof")
+    )
+    shared = live.ChannelEvent(
+        id=2, channel="x", kind="idea", data={"idea_id": idea.id}, created_at=cs.created_at
+    )
+    first = await stream(attendee, "attendee-token").message(shared)
+    second = await stream(other, "other-token").message(shared)
+    assert "Green roof" in first and "attendee-token" not in first + second
