@@ -1,6 +1,7 @@
 """What every HTML form shares: an error type carrying messages by field, and small field checks."""
 
 import math
+import re
 
 from app.i18n import _
 
@@ -34,3 +35,21 @@ def parse_coordinate(value: str, low: float, high: float) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) and low <= number <= high else None
+
+
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def whole_number(value: object) -> int | None:
+    """A form value holding only ASCII digits (at most nine, so it fits any id column), or None.
+
+    ``str.isdigit`` is not enough: it accepts "²" and other digits ``int`` refuses, and any length."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+
+
+def whole_numbers(values: list) -> list[int]:
+    """The whole numbers among a form's repeated values (checkboxes of ids), in order; others dropped."""
+    return [number for number in map(whole_number, values) if number is not None]

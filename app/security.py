@@ -157,7 +157,7 @@ class BodySizeLimitMiddleware:
         headers = dict(scope["headers"])
         limit = self.limit_for(scope["path"], headers)
         declared = headers.get(b"content-length", b"")
-        declared_too_large = declared.isdigit() and int(declared) > limit
+        declared_too_large = declared.isdigit() and (len(declared) > 18 or int(declared) > limit)
         received = 0
 
         async def limited_receive() -> Message:

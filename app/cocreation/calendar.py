@@ -9,7 +9,7 @@ from app.cocreation.models import CocreationSession, SessionStatus
 from app.workspaces.models import Workspace
 
 
-def _event(cs: CocreationSession, *, base: str, workspace: Workspace) -> Event:
+def _event(cs: CocreationSession, *, base: str, workspace: Workspace, with_link: bool) -> Event:
     event = Event()
     host = base.split("://", 1)[-1].split("/", 1)[0] or "cocreate"
     event.add("uid", f"session-{cs.id}@{host}")
@@ -20,20 +20,24 @@ def _event(cs: CocreationSession, *, base: str, workspace: Workspace) -> Event:
     event.add("summary", cs.title)
     url = f"{base}/w/{workspace.slug}/sessions/{cs.id}"
     event.add("url", url)
-    details = [cs.description.strip(), cs.online_url, url]
+    online_url = cs.online_url if with_link else ""
+    details = [cs.description.strip(), online_url, url]
     event.add("description", "\n\n".join(part for part in details if part))
-    if cs.place_name or cs.online_url:
-        event.add("location", cs.place_name or cs.online_url)
+    if cs.place_name or online_url:
+        event.add("location", cs.place_name or online_url)
     event.add("status", "CANCELLED" if cs.status == SessionStatus.DRAFT else "CONFIRMED")
     return event
 
 
-def feed(*, request: Request, workspace: Workspace, sessions: Iterable[CocreationSession]) -> bytes:
+def feed(
+    *, request: Request, workspace: Workspace, sessions: Iterable[CocreationSession], with_links: bool = False
+) -> bytes:
+    """``with_links``: put online links in (a feed anyone may subscribe to leaves them out)."""
     base = str(request.base_url).rstrip("/")
     calendar = Calendar()
     calendar.add("prodid", "-//cocreate//sessions//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", workspace.title_en or workspace.title_zh)
     for cs in sessions:
-        calendar.add_component(_event(cs, base=base, workspace=workspace))
+        calendar.add_component(_event(cs, base=base, workspace=workspace, with_link=with_links))
     return calendar.to_ical()

@@ -31,18 +31,20 @@ class RenderCache:
         self._entries: OrderedDict[tuple, asyncio.Future] = OrderedDict()
 
     async def get(self, key: tuple, make: Callable[[], Awaitable]) -> object:
-        future = self._entries.get(key)
-        if future is None:
-            future = asyncio.get_running_loop().create_future()
-            self._entries[key] = future
+        """The render runs as a task of its own, so a reader who leaves (cancelling their stream)
+        never leaves the others waiting on a render nobody finishes; a failed render is forgotten."""
+        task = self._entries.get(key)
+        if task is None:
+            task = asyncio.ensure_future(make())
+            self._entries[key] = task
+            task.add_done_callback(lambda done: self._forget_failed(key, done))
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-            try:
-                future.set_result(await make())
-            except Exception as error:
-                self._entries.pop(key, None)
-                future.set_exception(error)
-        return await asyncio.shield(future)
+        return await asyncio.shield(task)
+
+    def _forget_failed(self, key: tuple, task: asyncio.Future) -> None:
+        if (task.cancelled() or task.exception() is not None) and self._entries.get(key) is task:
+            del self._entries[key]
 
 
 _cache = RenderCache()
@@ -73,6 +75,7 @@ class RoomStream:
         self.user = context.user
         self.can_take_part = context.can(permissions.can_take_part_live)
         self.voted: set[int] = set()
+        self.checked: set[int] = set()
         self.language = i18n.get_language()
 
     async def _db(self, work):
@@ -173,8 +176,17 @@ class RoomStream:
         waiting_for_vote = (
             ballot.results_visibility == ResultsVisibility.AFTER_VOTE and ballot_id not in self.voted
         )
-        if waiting_for_vote and await self._has_voted(ballot):
-            self.voted.add(ballot_id)
+        if waiting_for_vote and self.user is not None:
+            # The vote's event names its voter by key; the database is asked once per ballot, for
+            # papers cast before this stream began.
+            secret_key = self.request.app.state.settings.secret_key
+            mine = voting_service.voter_key(secret_key=secret_key, ballot_id=ballot_id, user_id=self.user.id)
+            if event.data.get("voter_key") == mine:
+                self.voted.add(ballot_id)
+            elif ballot_id not in self.checked:
+                self.checked.add(ballot_id)
+                if await self._has_voted(ballot):
+                    self.voted.add(ballot_id)
         if not voting_service.can_see_results(ballot, has_voted=ballot_id in self.voted):
             return live.sse_message(event_id=event.id, event="ping", data="")
         closed = ballot.state(voting_service.now()) == "closed"

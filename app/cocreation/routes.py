@@ -13,7 +13,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, SessionStatus
 from app.db import rollback_and_reload
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, SettingsDep
-from app.forms import FormError
+from app.forms import FormError, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone, time_zones
 from app.ideas import service as idea_service
 from app.templating import flash, is_htmx_fragment_request, render
@@ -233,9 +233,14 @@ async def session_page(request: Request, session: SessionDep, loaded: VisibleSes
 
 
 @router.get("/w/{slug}/sessions/{session_id}/session.ics")
-async def session_ics(request: Request, loaded: VisibleSession):
+async def session_ics(request: Request, session: SessionDep, loaded: VisibleSession):
+    """The online link goes only to those the session page shows it to: moderators and people with a place."""
     context, cs = loaded
-    body = calendar.feed(request=request, workspace=context.workspace, sessions=[cs])
+    registration = await session_service.registration_of(session=session, session_id=cs.id, user=context.user)
+    with_link = context.can(permissions.can_manage) or (
+        registration is not None and registration.status == "registered"
+    )
+    body = calendar.feed(request=request, workspace=context.workspace, sessions=[cs], with_links=with_link)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
@@ -326,7 +331,7 @@ async def attendance_page(request: Request, session: SessionDep, loaded: Managed
 async def save_attendance(request: Request, session: SessionDep, loaded: ManagedSession):
     context, cs = loaded
     form = await request.form()
-    present = {int(v) for v in form.getlist("present") if isinstance(v, str) and v.isdigit() and len(v) < 10}
+    present = set(whole_numbers(form.getlist("present")))
     count = await session_service.set_attendance(session=session, cs=cs, attended_user_ids=present)
     response = RedirectResponse(_url(context, cs), status_code=303)
     flash(request, response, _("Attendance is saved: %(num)s present.", num=count), "success")
@@ -361,9 +366,7 @@ async def save_minutes(
 ):
     context, cs = loaded
     form = await request.form()
-    idea_ids = [
-        int(v) for v in form.getlist("idea_ids") if isinstance(v, str) and v.isdigit() and len(v) < 10
-    ]
+    idea_ids = whole_numbers(form.getlist("idea_ids"))
     try:
         await session_service.save_minutes(
             session=session, cs=cs, minutes=minutes, outcomes=outcomes, idea_ids=idea_ids[:500]
@@ -382,6 +385,8 @@ async def save_minutes(
 async def _room_page(
     request, session, settings, context: WorkspaceContext, cs: CocreationSession, status_code=200, **extra
 ):
+    # The last event id first: whatever commits while the page is read is then replayed by the stream.
+    last_event_id = await live.latest_event_id(session, channel=session_service.channel(cs.id))
     agenda = await session_service.agenda_of(session=session, session_id=cs.id)
     board_ideas = await session_service.ideas_of(session=session, session_id=cs.id)
     groups = [{"key": item.id, "title": item.title, "ideas": []} for item in agenda]
@@ -409,7 +414,7 @@ async def _room_page(
             "ballots": ballots,
             "can_manage": context.can(permissions.can_manage),
             "can_take_part": context.can(permissions.can_take_part_live),
-            "last_event_id": await live.latest_event_id(session, channel=session_service.channel(cs.id)),
+            "last_event_id": last_event_id,
             **extra,
         },
         status_code=status_code,
@@ -425,9 +430,13 @@ async def live_room(request: Request, session: SessionDep, settings: SettingsDep
 
 
 @router.get("/w/{slug}/sessions/{session_id}/live/events")
-async def live_events(request: Request, loaded: VisibleSession):
-    """The room's Server-Sent Events; a reconnecting browser resumes after its last event id."""
+async def live_events(request: Request, session: SessionDep, loaded: VisibleSession):
+    """The room's Server-Sent Events; a reconnecting browser resumes after its last event id.
+
+    The request's database session is closed before the stream starts: a stream lasts as long as the
+    tab is open, and must not hold a pooled connection (or, on SQLite, a read snapshot) all that time."""
     context, cs = loaded
+    await session.close()
     hub: live.Hub = request.app.state.live
     stream = room.RoomStream(request, cs=cs, context=context)
     last_event_id = live.parse_last_event_id(request)
@@ -454,7 +463,7 @@ def _back_to_room(context, cs) -> RedirectResponse:
 async def move_agenda(request: Request, session: SessionDep, loaded: ManagedSession, item_id: FormStr = ""):
     context, cs = loaded
     try:
-        item = int(item_id) if item_id.isdigit() and len(item_id) < 10 else 0
+        item = whole_number(item_id) or 0
         await session_service.move_agenda(session=session, cs=cs, item_id=item)
     except session_service.RuleBroken as error:
         await rollback_and_reload(session, cs, context.workspace, context.membership)

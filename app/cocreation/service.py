@@ -23,7 +23,7 @@ from app.cocreation.models import (
     SessionStatus,
 )
 from app.db import begin_write, utcnow
-from app.forms import FormError, clean_text
+from app.forms import FormError, clean_text, whole_number
 from app.i18n import N_, _, is_time_zone
 from app.ideas.models import Idea
 from app.notifications import service as notification_service
@@ -176,13 +176,13 @@ def _clean(data: SessionInput) -> tuple[dict, list[tuple[str, int]]]:
                 "Give each agenda item a title of at most %(max)s characters.", max=TITLE_MAX
             )
             continue
-        minutes_text = item.minutes.strip() or "0"
-        if not minutes_text.isdigit() or int(minutes_text) > AGENDA_MINUTES_MAX:
+        minutes = whole_number(item.minutes.strip() or "0")
+        if minutes is None or minutes > AGENDA_MINUTES_MAX:
             errors[f"agenda-{index}"] = _(
                 "Give the minutes as a whole number from 0 to %(max)s.", max=AGENDA_MINUTES_MAX
             )
             continue
-        agenda.append((title, int(minutes_text)))
+        agenda.append((title, minutes))
     if len(agenda) > AGENDA_MAX:
         errors["agenda"] = _("An agenda has at most %(max)s items.", max=AGENDA_MAX)
     if errors:
@@ -215,6 +215,7 @@ async def create(
     *, session: AsyncSession, workspace: Workspace, author: User, data: SessionInput
 ) -> CocreationSession:
     values, agenda = _clean(data)
+    await begin_write(session)
     cs = CocreationSession(
         **values,
         workspace_id=workspace.id,
@@ -293,7 +294,10 @@ async def list_sessions(
 async def set_status(
     *, session: AsyncSession, cs: CocreationSession, status: SessionStatus, by: User
 ) -> None:
-    """Draft -> scheduled (published) -> live -> closed; a scheduled session may also close directly."""
+    """Draft -> scheduled (published) -> live -> closed; a scheduled session may also close directly.
+    The row is locked and read again first: a registration racing "back to draft" is either seen or waits."""
+    await _lock(session, cs.id)
+    await session.refresh(cs)
     allowed = {
         SessionStatus.DRAFT: {SessionStatus.SCHEDULED},
         SessionStatus.SCHEDULED: {SessionStatus.LIVE, SessionStatus.CLOSED, SessionStatus.DRAFT},
@@ -446,6 +450,10 @@ async def cancel(*, session: AsyncSession, cs: CocreationSession, user: User) ->
     """Gives up a place or leaves the waiting list; a freed place goes to the first person waiting.
     Returns the ids of the people who got a place."""
     await _lock(session, cs.id)
+    await session.refresh(cs)
+    if not can_register_now(cs):
+        await session.rollback()
+        raise RuleBroken(_("This session has ended; its registrations stay as they were."))
     registration = await registration_of(session=session, session_id=cs.id, user=user)
     if registration is None or registration.status == RegistrationStatus.CANCELLED:
         await session.rollback()
@@ -483,6 +491,7 @@ async def registrations(*, session: AsyncSession, session_id: int) -> list[Atten
 
 async def set_attendance(*, session: AsyncSession, cs: CocreationSession, attended_user_ids: set[int]) -> int:
     """Marks who came among the people with a place; returns how many came."""
+    await begin_write(session)
     await session.exec(
         update(Registration)
         .where(
@@ -490,8 +499,14 @@ async def set_attendance(*, session: AsyncSession, cs: CocreationSession, attend
         )
         .values(attended=col(Registration.user_id).in_(attended_user_ids or {0}))
     )
+    came = await session.exec(
+        select(func.count())
+        .select_from(Registration)
+        .where(Registration.session_id == cs.id, col(Registration.attended))
+    )
+    count = came.one()
     await session.commit()
-    return len(attended_user_ids)
+    return count
 
 
 async def is_attendee(*, session: AsyncSession, session_id: int, user_id: int) -> bool:
@@ -521,6 +536,7 @@ async def save_minutes(
             errors["idea_ids"] = _("Choose ideas of this workspace.")
     if errors:
         raise FormError(errors)
+    await begin_write(session)
     cs.minutes, cs.minutes_html = minutes, markdown.render(minutes)
     cs.outcomes, cs.outcomes_html = outcomes, markdown.render(outcomes)
     cs.updated_at = utcnow()
@@ -578,6 +594,7 @@ async def ideas_of(*, session: AsyncSession, session_id: int) -> list[BoardIdea]
 
 async def link_idea(*, session: AsyncSession, cs: CocreationSession, idea: Idea) -> None:
     """Puts an idea posted in the live room on the board, under the agenda item the host is on."""
+    await begin_write(session)
     try:
         async with session.begin_nested():
             session.add(SessionIdea(session_id=cs.id, idea_id=idea.id, agenda_item_id=cs.current_item_id))
@@ -605,14 +622,18 @@ async def move_agenda(*, session: AsyncSession, cs: CocreationSession, item_id: 
         raise RuleBroken(_("Choose an item of this session's agenda."))
     if cs.status != SessionStatus.LIVE:
         raise RuleBroken(_("The session is not live."))
+    await begin_write(session)
+    await session.exec(
+        update(CocreationSession).where(col(CocreationSession.id) == cs.id).values(current_item_id=item.id)
+    )
     cs.current_item_id = item.id
-    session.add(cs)
     await live.publish(session, channel=channel(cs.id), kind="agenda", data={"item_id": item.id})
     await session.commit()
     return item
 
 
 async def publish_support(*, session: AsyncSession, cs: CocreationSession, idea_id: int, count: int) -> None:
+    await begin_write(session)
     await live.publish(
         session, channel=channel(cs.id), kind="support", data={"idea_id": idea_id, "count": count}
     )

@@ -10,7 +10,7 @@ from app.comments import service as comment_service
 from app.comments.models import Comment
 from app.db import utcnow
 from app.deps import CurrentUser, FormStr, RowId, SessionDep
-from app.forms import FormError
+from app.forms import FormError, whole_number
 from app.i18n import _
 from app.ideas.routes import VisibleIdea
 from app.templating import flash, is_htmx_fragment_request, render
@@ -56,7 +56,7 @@ def _parent_id(raw: str) -> int | None:
     if not raw:
         return None
     # Anything but a plausible id becomes one that no comment has, so the service refuses it.
-    return int(raw) if raw.isdigit() and len(raw) < 10 else 0
+    return whole_number(raw) or 0
 
 
 def _idea_url(workspace_slug: str, idea_id: int, page: int = 1) -> str:

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import markdown
 from app.accounts.models import User
 from app.db import begin_write, utcnow
-from app.forms import FormError, clean_text, parse_coordinate
+from app.forms import FormError, clean_text, parse_coordinate, whole_number
 from app.i18n import N_, _
 from app.ideas.models import Idea, IdeaStatus, IdeaStatusChange, IdeaTag, Support
 from app.notifications import service as notification_service
@@ -69,7 +69,8 @@ async def _clean(session: AsyncSession, workspace: Workspace, data: IdeaInput) -
     values["tags"] = tags
     values["topic_id"] = None
     if data.topic_id.strip():
-        topic = await session.get(Topic, int(data.topic_id)) if data.topic_id.strip().isdigit() else None
+        topic_id = whole_number(data.topic_id)
+        topic = await session.get(Topic, topic_id) if topic_id is not None else None
         if topic is None or topic.workspace_id != workspace.id:
             errors["topic_id"] = _("Choose a topic of this workspace.")
         else:
@@ -260,7 +261,7 @@ class IdeaFilters:
 def filters_from_query(*, topic: str, tag: str, status: str, sort: str, page: int) -> IdeaFilters:
     """Listing filters from a page's query string; anything unknown falls back to no filter."""
     return IdeaFilters(
-        topic_id=int(topic) if topic.isdigit() and len(topic) < 12 else None,
+        topic_id=whole_number(topic),
         tag=tag if taxonomy().tag(tag) else "",
         status=status if status in STATUS_LABELS else "",
         sort=sort if sort in SORTS else "newest",

@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.deps import CurrentUser, RowId, SessionDep
-from app.forms import FormError
+from app.forms import FormError, whole_numbers
 from app.i18n import _
 from app.network import service as network_service
 from app.taxonomy import taxonomy
@@ -67,9 +67,7 @@ async def seed_topic(request: Request, session: SessionDep, user: CurrentUser):
         raise HTTPException(status_code=403)
     form = await request.form()
     data = _input(form)
-    workspace_ids = {
-        int(v) for v in form.getlist("workspace_ids") if isinstance(v, str) and v.isdigit() and len(v) < 12
-    }
+    workspace_ids = set(whole_numbers(form.getlist("workspace_ids")))
     network_key = str(form.get("network", ""))[:40]
     region = str(form.get("region", ""))[:120]
     workspaces = await topic_service.workspaces_for(

@@ -14,7 +14,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import rollback_and_reload
 from app.deps import CurrentUser, RowId, SessionDep, SettingsDep
-from app.forms import FormError
+from app.forms import FormError, whole_number, whole_numbers
 from app.i18n import _, get_time_zone
 from app.templating import flash, render
 from app.voting import permissions
@@ -49,7 +49,11 @@ def _url(context: WorkspaceContext, ballot: Ballot, tail: str = "") -> str:
 
 @router.get("/w/{slug}/ballots")
 async def ballots_page(request: Request, session: SessionDep, context: Visible):
-    ballots = await voting_service.list_ballots(session=session, workspace_id=context.workspace.id)
+    ballots = await voting_service.list_ballots(
+        session=session,
+        workspace_id=context.workspace.id,
+        with_draft_sessions=context.can(permissions.can_manage),
+    )
     return render(
         request,
         "voting/index.html",
@@ -68,10 +72,8 @@ async def _session_for(session, context: WorkspaceContext, session_id: str) -> C
     if not session_id.strip():
         return None
     cs = None
-    if session_id.strip().isdigit() and len(session_id) < 10:
-        cs = await session_service.get(
-            session=session, workspace_id=context.workspace.id, session_id=int(session_id)
-        )
+    if (number := whole_number(session_id)) is not None:
+        cs = await session_service.get(session=session, workspace_id=context.workspace.id, session_id=number)
     if cs is None:
         raise HTTPException(status_code=404)
     return cs
@@ -138,9 +140,7 @@ async def create_ballot(request: Request, session: SessionDep, context: Visible,
     data = voting_service.BallotInput(
         **fields,
         anonymous=form.get("anonymous") == "on",
-        idea_ids=[
-            int(v) for v in form.getlist("idea_ids") if isinstance(v, str) and v.isdigit() and len(v) < 10
-        ][:50],
+        idea_ids=whole_numbers(form.getlist("idea_ids"))[:50],
     )
     try:
         ballot = await voting_service.create(
@@ -268,14 +268,16 @@ async def results_csv(session: SessionDep, settings: SettingsDep, loaded: Visibl
 
 @router.get("/w/{slug}/ballots/{ballot_id}/papers.csv")
 async def papers_csv(session: SessionDep, loaded: VisibleBallot):
-    """The papers themselves, once the ballot is closed (earlier they would show a running count)."""
-    _context, ballot = loaded
+    """The papers themselves, once the ballot is closed (earlier they would show a running count).
+    Everyone may recount; only the workspace's moderators see who cast which paper, and never on an
+    anonymous ballot."""
+    context, ballot = loaded
     if ballot.state(voting_service.now()) != BallotState.CLOSED:
         raise HTTPException(status_code=403)
     options = await voting_service.options_of(session=session, ballot_id=ballot.id)
     votes = await voting_service.papers(session=session, ballot=ballot)
-    names = {}
-    if not ballot.anonymous:
+    names = None
+    if not ballot.anonymous and context.can(permissions.can_manage):
         names = await account_service.display_names(
             session=session, user_ids=[v.voter_id for v in votes if v.voter_id]
         )

@@ -10,7 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, func, select
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import live
@@ -18,7 +18,7 @@ from app.accounts.models import User
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import begin_write, utcnow
-from app.forms import FormError, clean_text
+from app.forms import FormError, clean_text, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone
 from app.ideas.models import Idea
 from app.voting import tally
@@ -110,11 +110,8 @@ class BallotInput:
 
 
 def _whole(value: str, low: int, high: int) -> int | None:
-    text = value.strip()
-    if not text.isdigit() or len(text) > 6:
-        return None
-    number = int(text)
-    return number if low <= number <= high else None
+    number = whole_number(value)
+    return number if number is not None and low <= number <= high else None
 
 
 def _local_time(value: str) -> datetime | None:
@@ -199,6 +196,9 @@ async def _clean(
         errors["eligibility"] = _("Choose who may vote.")
     values["eligibility"] = data.eligibility
     values["anonymous"] = bool(data.anonymous)
+    if values["anonymous"] and data.results_visibility != ResultsVisibility.AFTER_CLOSE:
+        # Totals that move as each person votes would tell who voted what.
+        errors["results_visibility"] = _("An anonymous ballot shows its results only when it closes.")
     if errors:
         raise FormError(errors)
     return values, options
@@ -213,6 +213,7 @@ async def create(
     data: BallotInput,
 ) -> Ballot:
     values, options = await _clean(session, workspace, cs, data)
+    await begin_write(session)
     ballot = Ballot(
         **values, workspace_id=workspace.id, session_id=cs.id if cs else None, created_by_id=author.id
     )
@@ -221,7 +222,7 @@ async def create(
     for position, (label, idea_id) in enumerate(options, start=1):
         session.add(BallotOption(ballot_id=ballot.id, position=position, label=label, idea_id=idea_id))
     session.add(Activity(workspace_id=workspace.id, actor_id=author.id, kind="ballot_created"))
-    if cs is not None:
+    if cs is not None and ballot.opens_at <= utcnow():
         await session.flush()
         await live.publish(
             session, channel=session_service.channel(cs.id), kind="ballot", data={"ballot_id": ballot.id}
@@ -243,9 +244,19 @@ async def options_of(*, session: AsyncSession, ballot_id: int) -> list[BallotOpt
 
 
 async def list_ballots(
-    *, session: AsyncSession, workspace_id: int, session_id: int | None = None, limit: int = 50
+    *,
+    session: AsyncSession,
+    workspace_id: int,
+    session_id: int | None = None,
+    limit: int = 50,
+    with_draft_sessions: bool = True,
 ) -> list[Ballot]:
+    """Newest first. Without ``with_draft_sessions``, ballots of unpublished sessions are left out."""
     statement = select(Ballot).where(Ballot.workspace_id == workspace_id)
+    if not with_draft_sessions:
+        statement = statement.outerjoin(
+            CocreationSession, col(CocreationSession.id) == Ballot.session_id
+        ).where(col(Ballot.session_id).is_(None) | (col(CocreationSession.status) != "draft"))
     if session_id is not None:
         statement = statement.where(Ballot.session_id == session_id)
     rows = await session.exec(
@@ -304,10 +315,10 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
     method = ballot.method
 
     def chosen_ids() -> list[int]:
-        values = [v for v in form.getlist("option") if isinstance(v, str)]
-        if any(not v.isdigit() or int(v) not in ids for v in values):
+        values = [whole_number(v) for v in form.getlist("option")]
+        if any(v not in ids for v in values):
             raise VoteRefused(_("Choose among the ballot's options."))
-        return [int(v) for v in values]
+        return values
 
     if method == Method.APPROVAL:
         chosen = chosen_ids()
@@ -329,9 +340,10 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
             value = str(form.get(f"rank-{option.id}", "")).strip()
             if not value:
                 continue
-            if not value.isdigit() or not 1 <= int(value) <= len(options):
+            rank = _whole(value, 1, len(options))
+            if rank is None:
                 raise VoteRefused(_("Give ranks from 1 to %(max)s.", max=len(options)))
-            ranks[option.id] = int(value)
+            ranks[option.id] = rank
         if not ranks:
             raise VoteRefused(_("Rank at least one option."))
         if len(set(ranks.values())) != len(ranks):
@@ -340,13 +352,13 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
     if method == Method.DOT:
         dots: dict[str, int] = {}
         for option in options:
-            value = str(form.get(f"dots-{option.id}", "")).strip() or "0"
-            if not value.isdigit() or len(value) > 4:
+            placed = whole_number(str(form.get(f"dots-{option.id}", "")).strip() or "0")
+            if placed is None:
                 raise VoteRefused(_("Give dots as whole numbers."))
-            if int(value) > (ballot.per_option_max or 0):
+            if placed > (ballot.per_option_max or 0):
                 raise VoteRefused(_("Put at most %(max)s dots on one option.", max=ballot.per_option_max))
-            if int(value):
-                dots[str(option.id)] = int(value)
+            if placed:
+                dots[str(option.id)] = placed
         total = sum(dots.values())
         if total == 0:
             raise VoteRefused(_("Place at least one dot."))
@@ -359,9 +371,10 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
             value = str(form.get(f"score-{option.id}", "")).strip()
             if not value:
                 continue
-            if not value.isdigit() or int(value) > SCORE_MAX:
+            given = _whole(value, 0, SCORE_MAX)
+            if given is None:
                 raise VoteRefused(_("Give scores from 0 to %(max)s.", max=SCORE_MAX))
-            scores[str(option.id)] = int(value)
+            scores[str(option.id)] = given
         if not scores:
             raise VoteRefused(_("Score at least one option."))
         return {"marks": scores}
@@ -419,12 +432,18 @@ async def cast(
         set_={"choices": statement.excluded.choices, "updated_at": statement.excluded.updated_at},
     ).returning(Vote.cast_at)
     cast_at = (await session.exec(statement)).scalar_one()
+    # A close committed while this vote waited for the write lock wins: the paper is not kept.
+    closed_early = (await session.exec(select(Ballot.closed_early_at).where(Ballot.id == ballot.id))).one()
+    if closed_early is not None:
+        await session.rollback()
+        raise VoteRefused(_("This ballot is closed."))
     if ballot.session_id is not None:
+        # Readers waiting to see results until they have voted learn it was their vote from the key.
+        data = {"ballot_id": ballot.id}
+        if ballot.results_visibility == ResultsVisibility.AFTER_VOTE:
+            data["voter_key"] = key
         await live.publish(
-            session,
-            channel=session_service.channel(ballot.session_id),
-            kind="tally",
-            data={"ballot_id": ballot.id},
+            session, channel=session_service.channel(ballot.session_id), kind="tally", data=data
         )
     await session.commit()
     return cast_at == stamp
@@ -433,8 +452,11 @@ async def cast(
 async def close_early(*, session: AsyncSession, ballot: Ballot) -> None:
     if ballot.state(utcnow()) == BallotState.CLOSED:
         raise VoteRefused(_("This ballot is closed."))
+    await begin_write(session)
     ballot.closed_early_at = utcnow()
-    session.add(ballot)
+    await session.exec(
+        update(Ballot).where(col(Ballot.id) == ballot.id).values(closed_early_at=ballot.closed_early_at)
+    )
     if ballot.session_id is not None:
         await live.publish(
             session,
@@ -549,10 +571,29 @@ async def results(*, session: AsyncSession, ballot: Ballot, options: list[Ballot
     return results_view(ballot, options, await papers(session=session, ballot=ballot))
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _SafeWriter:
+    """A CSV writer that keeps spreadsheets from running text as a formula: a cell written by a user
+    (an option label, a name, a reason) starting with =, +, -, @ gets a leading apostrophe."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out)
+
+    def writerow(self, row) -> None:
+        self._writer.writerow(
+            [
+                "'" + cell if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell
+                for cell in row
+            ]
+        )
+
+
 def results_csv(view: dict) -> str:
     """One row per option, in ranking order, with every figure the page shows."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _SafeWriter(out)
     method = view["method"]
     if method == Method.SCORE:
         writer.writerow(["rank", "option_id", "option", "mean", "scores", *[f"score_{s}" for s in range(6)]])
@@ -591,13 +632,16 @@ def results_csv(view: dict) -> str:
     return out.getvalue()
 
 
-def papers_csv(ballot: Ballot, options: list[BallotOption], votes: list[Vote], names: dict[int, str]) -> str:
-    """Every paper, so anyone can recount. On an anonymous ballot: no voter, no times, in an order
-    that says nothing of who voted when."""
+def papers_csv(
+    ballot: Ballot, options: list[BallotOption], votes: list[Vote], names: dict[int, str] | None
+) -> str:
+    """Every paper, so anyone can recount. Voters and times only with ``names`` (the moderators' copy of
+    a ballot that is not anonymous); otherwise none, in an order that says nothing of who voted when."""
+    named = names is not None and not ballot.anonymous
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = _SafeWriter(out)
     ids = [option.id for option in options]
-    head = [] if ballot.anonymous else ["voter", "cast_at", "updated_at"]
+    head = ["voter", "cast_at", "updated_at"] if named else []
     columns = [f"option_{i}" for i in ids]
     if ballot.method == Method.CONSENT:
         columns.append("reason")
@@ -614,9 +658,9 @@ def papers_csv(ballot: Ballot, options: list[BallotOption], votes: list[Vote], n
         if ballot.method == Method.CONSENT:
             marks.append(vote.choices.get("reason", ""))
         who = (
-            []
-            if ballot.anonymous
-            else [names.get(vote.voter_id or 0, ""), vote.cast_at.isoformat(), vote.updated_at.isoformat()]
+            [names.get(vote.voter_id or 0, ""), vote.cast_at.isoformat(), vote.updated_at.isoformat()]
+            if named
+            else []
         )
         writer.writerow([number, *who, *marks])
     return out.getvalue()
@@ -643,9 +687,7 @@ def prefill(ballot: Ballot, options: list[BallotOption], vote: Vote | None, subm
     marks: dict[int, object] = {}
     reason = ""
     if submitted is not None:
-        chosen = {
-            int(v) for v in submitted.getlist("option") if isinstance(v, str) and v.isdigit() and len(v) < 10
-        }
+        chosen = set(whole_numbers(submitted.getlist("option")))
         prefix = {Method.RANKED: "rank", Method.DOT: "dots", Method.SCORE: "score", Method.CONSENT: "consent"}
         if ballot.method in prefix:
             for option in options:

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
 from app.db import utcnow
-from app.forms import FormError, clean_text
+from app.forms import FormError, clean_text, whole_numbers
 from app.i18n import N_, _
 from app.network.models import City
 from app.notifications import service as notification_service
@@ -105,7 +105,7 @@ async def _clean(session: AsyncSession, data: WorkspaceInput) -> tuple[dict, lis
         errors["visibility"] = _("Choose who can see the workspace.")
     if data.join_policy not in tuple(JoinPolicy):
         errors["join_policy"] = _("Choose how people join.")
-    ids = {int(i) for i in data.city_ids if i.isdigit() and len(i) < 12}
+    ids = set(whole_numbers(list(data.city_ids)))
     cities = list((await session.exec(select(City).where(col(City.id).in_(ids)))).all()) if ids else []
     if not cities or len(ids) != len(data.city_ids) or len(cities) != len(ids):
         errors["city_ids"] = _("Choose at least one city from the list.")

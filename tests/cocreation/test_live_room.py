@@ -2,6 +2,7 @@
 each reader. The stream itself, in a browser and across server processes, is tested in tests/e2e and
 test_live_processes.py."""
 
+import asyncio
 from types import SimpleNamespace
 
 from sqlmodel import select
@@ -139,3 +140,21 @@ async def test_a_new_ballot_arrives_whole_for_each_reader_and_shared_renders_car
     first = await stream(attendee, "attendee-token").message(shared)
     second = await stream(other, "other-token").message(shared)
     assert "Green roof" in first and "attendee-token" not in first + second
+
+
+async def test_a_reader_leaving_mid_render_never_leaves_the_others_waiting():
+    cache = room.RenderCache()
+    release = asyncio.Event()
+
+    async def slow_render():
+        await release.wait()
+        return "<li>idea</li>"
+
+    first = asyncio.ensure_future(cache.get(("idea", 1), slow_render))
+    await asyncio.sleep(0)
+    second = asyncio.ensure_future(cache.get(("idea", 1), slow_render))
+    await asyncio.sleep(0)
+    first.cancel()  # the first reader closes their tab while the render is running
+    release.set()
+    assert await asyncio.wait_for(second, 2) == "<li>idea</li>"
+    assert await asyncio.wait_for(cache.get(("idea", 1), slow_render), 2) == "<li>idea</li>"

@@ -231,3 +231,45 @@ async def test_a_new_session_starts_in_the_time_zone_of_the_workspace_city(clien
     await log_in(client, facilitator)
     page = await client.get(f"/w/{porto.slug}/sessions/new")
     assert '<option value="Europe/Lisbon" selected>' in page.text
+
+
+async def test_the_online_link_reaches_calendars_only_of_people_with_a_place(
+    client, other_client, session, porto, facilitator
+):
+    cs = await published_session(session, porto, facilitator)
+    assert "meet.example.org" not in (await client.get(f"/w/{porto.slug}/sessions/{cs.id}/session.ics")).text
+    assert "meet.example.org" not in (await client.get(f"/w/{porto.slug}/sessions.ics")).text
+    person = await member_of(session, porto)
+    await session_service.register(session=session, cs=cs, user=person)
+    await log_in(other_client, person)
+    assert (
+        "meet.example.org" in (await other_client.get(f"/w/{porto.slug}/sessions/{cs.id}/session.ics")).text
+    )
+
+
+async def test_registrations_of_an_ended_session_cannot_be_cancelled(client, session, porto, facilitator):
+    cs = await published_session(session, porto, facilitator)
+    person = await member_of(session, porto)
+    await session_service.register(session=session, cs=cs, user=person)
+    cs.starts_at, cs.ends_at = utcnow() - timedelta(hours=3), utcnow() - timedelta(hours=1)
+    session.add(cs)
+    await session.commit()
+    await log_in(client, person)
+    response = await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/cancel")
+    assert response.status_code == 422 and "has ended" in response.text
+    registration = await session_service.registration_of(session=session, session_id=cs.id, user=person)
+    assert registration.status == "registered"
+
+
+async def test_garbage_numbers_in_session_forms_are_refused_never_a_server_error(
+    client, session, porto, facilitator
+):
+    cs = await published_session(session, porto, facilitator)
+    await log_in(client, facilitator)
+    base = f"/w/{porto.slug}/sessions/{cs.id}"
+    assert (await post_form(client, base + "/attendance", {"present": ["²", "9" * 5000]})).status_code == 303
+    assert (await post_form(client, base + "/minutes", {"idea_ids": ["²"]})).status_code == 303
+    bad_agenda = await schedule(client, porto, agenda_title=["Walk"], agenda_minutes=["9" * 5000])
+    assert bad_agenda.status_code == 422
+    await session_service.set_status(session=session, cs=cs, status="live", by=facilitator)
+    assert (await post_form(client, base + "/live/agenda", {"item_id": "²"})).status_code == 303

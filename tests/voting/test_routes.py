@@ -180,7 +180,9 @@ async def test_bad_ballot_settings_come_back_with_the_form(client, session, port
 async def test_an_anonymous_ballot_keeps_no_voter_and_its_papers_name_nobody(
     client, other_client, session, porto, facilitator
 ):
-    ballot = await make_ballot(session, porto, facilitator, method="single", anonymous=True)
+    ballot = await make_ballot(
+        session, porto, facilitator, method="single", anonymous=True, results_visibility="after-close"
+    )
     first, _second, _third = await option_ids(session, ballot)
     voter = await member_of(session, porto)
     voter.display_name = "Ana Ribeiro"
@@ -209,3 +211,87 @@ async def test_results_wait_for_the_close_when_asked_to(client, session, porto, 
     page = await client.get(f"/w/{porto.slug}/ballots/{ballot.id}")
     assert "Results are shown when the ballot closes." in page.text and "ballot counted" not in page.text
     assert (await client.get(f"/w/{porto.slug}/ballots/{ballot.id}/results.csv")).status_code == 403
+
+
+async def test_garbage_numbers_are_refused_never_a_server_error(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="ranked")
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    first, *_ = await option_ids(session, ballot)
+    for form in ({f"rank-{first}": "²"}, {f"rank-{first}": "9" * 5000}, {"option": "²"}):
+        response = await post_form(client, f"/w/{porto.slug}/ballots/{ballot.id}/vote", form)
+        assert response.status_code == 422, form
+    await log_in(client, facilitator)
+    assert (await client.get(f"/w/{porto.slug}/ballots/new?session_id=²")).status_code == 404
+    closes = (utcnow() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    bad_limit = await post_form(
+        client,
+        f"/w/{porto.slug}/ballots/new",
+        {
+            "question": "Q?",
+            "method": "approval",
+            "options_text": "A\nB",
+            "max_choices": "²",
+            "closes_at": closes,
+        },
+    )
+    assert bad_limit.status_code == 422
+    assert await votes(session) == []
+
+
+async def test_an_anonymous_ballot_cannot_show_results_before_it_closes(client, session, porto, facilitator):
+    await log_in(client, facilitator)
+    closes = (utcnow() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    response = await post_form(
+        client,
+        f"/w/{porto.slug}/ballots/new",
+        {
+            "question": "Q?",
+            "method": "single",
+            "options_text": "A\nB",
+            "closes_at": closes,
+            "anonymous": "on",
+            "results_visibility": "live",
+        },
+    )
+    assert response.status_code == 422 and "only when it closes" in response.text
+
+
+async def test_only_moderators_see_who_cast_which_paper_and_formulas_stay_text(
+    client, other_client, session, porto, facilitator
+):
+    ballot = await make_ballot(
+        session, porto, facilitator, method="single", options_text="=HYPERLINK(1)\nPlain"
+    )
+    voter = await member_of(session, porto)
+    voter.display_name = "Ana Ribeiro"
+    session.add(voter)
+    await session.commit()
+    formula, _plain = await option_ids(session, ballot)
+    await log_in(client, voter)
+    await post_form(client, f"/w/{porto.slug}/ballots/{ballot.id}/vote", {"option": [str(formula)]})
+    await voting_service.close_early(session=session, ballot=ballot)
+    member_copy = (await client.get(f"/w/{porto.slug}/ballots/{ballot.id}/papers.csv")).text
+    assert "Ana Ribeiro" not in member_copy and member_copy.splitlines()[1].startswith("1,1,")
+    await log_in(other_client, facilitator)
+    moderator_copy = (await other_client.get(f"/w/{porto.slug}/ballots/{ballot.id}/papers.csv")).text
+    assert "Ana Ribeiro" in moderator_copy
+    results = (await other_client.get(f"/w/{porto.slug}/ballots/{ballot.id}/results.csv")).text
+    assert "'=HYPERLINK(1)" in results and ",=HYPERLINK" not in results
+
+
+async def test_ballots_of_draft_sessions_stay_hidden_from_members(client, session, porto, facilitator):
+    cs_data = session_service.SessionInput(
+        title="Draft workshop",
+        phase="co-design",
+        mode="in-person",
+        place_name="Library",
+        time_zone="UTC",
+        starts_at=(utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        ends_at=(utcnow() + timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    cs = await session_service.create(session=session, workspace=porto, author=facilitator, data=cs_data)
+    await make_ballot(session, porto, facilitator, cs=cs, question="Secret draft question?")
+    member = await member_of(session, porto)
+    await log_in(client, member)
+    assert "Secret draft question?" not in (await client.get(f"/w/{porto.slug}/ballots")).text
