@@ -10,7 +10,7 @@ from app import markdown
 from app.accounts.models import User
 from app.comments import permissions
 from app.comments.models import Comment
-from app.db import utcnow
+from app.db import begin_write, utcnow
 from app.forms import FormError, clean_text
 from app.i18n import _
 from app.ideas.models import Idea
@@ -69,6 +69,7 @@ async def add(
             errors["parent_id"] = _("Replies go at most three levels deep.")
     if errors:
         raise FormError(errors)
+    await begin_write(session)
     comment = Comment(
         idea_id=idea.id,
         author_id=author.id,

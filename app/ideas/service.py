@@ -95,6 +95,7 @@ def _set_tags(session: AsyncSession, idea_id: int, tags: list[str]) -> None:
 
 async def create(*, session: AsyncSession, workspace: Workspace, author: User, data: IdeaInput) -> Idea:
     values = await _clean(session, workspace, data)
+    await begin_write(session)
     tags = values.pop("tags")
     now = utcnow()
     idea = Idea(
