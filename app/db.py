@@ -83,7 +83,9 @@ def create_engine(settings: Settings, **kwargs) -> AsyncEngine:
         engine = create_async_engine(settings.database_url, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No ping before each checkout: it costs three round trips a time, several times per request. A
+    # connection the server dropped fails one statement, and SQLAlchemy then discards the whole pool.
+    kwargs.setdefault("pool_recycle", 1800)
     return create_async_engine(settings.database_url, **kwargs)
 
 

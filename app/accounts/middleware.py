@@ -37,7 +37,7 @@ class AuthContextMiddleware:
         if token:
             async with self.session_factory() as session:
                 loaded = await account_service.load_session(session=session, token=token, settings=settings)
-                if loaded:
+                if loaded and shows_header(connection):
                     unread = await notification_service.unread_count(session=session, user_id=loaded.user.id)
         state["unread_notifications"] = unread
         state["user"] = loaded.user if loaded else None
@@ -62,6 +62,15 @@ class AuthContextMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)
+
+
+def shows_header(connection: HTTPConnection) -> bool:
+    """Whether the answer may be a whole page with the header and its unread count: not an htmx
+    request for a fragment (boosted navigation swaps the whole page, so it does) nor an event stream."""
+    headers = connection.headers
+    if headers.get("hx-request") and not headers.get("hx-boosted"):
+        return False
+    return "text/event-stream" not in headers.get("accept", "")
 
 
 def cookie_header(settings: Settings, name: str, value: str, max_age: int | None = None) -> str:

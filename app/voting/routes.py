@@ -19,7 +19,7 @@ from app.i18n import _, get_time_zone
 from app.templating import flash, render
 from app.voting import permissions
 from app.voting import service as voting_service
-from app.voting.models import Ballot, BallotState, Eligibility, ResultsVisibility
+from app.voting.models import Ballot, BallotOption, BallotState, Eligibility, ResultsVisibility
 from app.workspaces.deps import Visible, WorkspaceContext
 
 router = APIRouter()
@@ -155,17 +155,29 @@ async def create_ballot(request: Request, session: SessionDep, context: Visible,
     return response
 
 
-async def ballot_context(session, settings, context: WorkspaceContext, ballot: Ballot) -> dict:
-    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+async def ballot_context(
+    session,
+    settings,
+    context: WorkspaceContext,
+    ballot: Ballot,
+    *,
+    options: list[BallotOption] | None = None,
+    just_voted: bool = False,
+) -> dict:
+    """What the ballot block shows this reader. Right after their vote (``just_voted``) their
+    eligibility is known, and the options may be given: fewer queries on the busiest request."""
+    if options is None:
+        options = await voting_service.options_of(session=session, ballot_id=ballot.id)
     vote = await voting_service.my_vote(
         session=session, ballot=ballot, user=context.user, secret_key=settings.secret_key
     )
-    member = context.can(permissions.can_vote_here)
-    eligible = await voting_service.is_eligible(
-        session=session, ballot=ballot, user=context.user, member=member
+    eligible = just_voted or await voting_service.is_eligible(
+        session=session, ballot=ballot, user=context.user, member=context.can(permissions.can_vote_here)
     )
     visible = voting_service.can_see_results(ballot, has_voted=vote is not None)
-    cs = await session.get(CocreationSession, ballot.session_id) if ballot.session_id else None
+    cs = None
+    if ballot.session_id and not just_voted:
+        cs = await session.get(CocreationSession, ballot.session_id)
     counts = await voting_service.vote_counts(session=session, ballot_ids=[ballot.id])
     return {
         "workspace": context.workspace,
@@ -222,7 +234,7 @@ async def cast_vote(
         return render(request, "voting/ballot.html", page, status_code=status, block="ballot")
     message = _("Your vote has been recorded.") if first else _("Your vote has been updated.")
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
-        page = await ballot_context(session, settings, context, ballot)
+        page = await ballot_context(session, settings, context, ballot, options=options, just_voted=True)
         page["notice"] = message
         return render(request, "voting/ballot.html", page, block="ballot")
     response = RedirectResponse(_url(context, ballot), status_code=303)
