@@ -105,7 +105,8 @@ async def rollback_and_reload(session, *objects) -> None:
 async def begin_write(session) -> None:
     """Ends the transaction the request may have opened by reading, so that the next statement, a
     write, starts a new one. On SQLite a transaction that has read cannot start writing once another
-    connection has committed (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out); on PostgreSQL
-    this only shortens the transaction. Rows already loaded stay usable (expire_on_commit is off)."""
-    if session.in_transaction():
+    connection has committed (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). PostgreSQL has no
+    such limit, so there nothing is done (a commit would cost round trips on the busiest requests).
+    Rows already loaded stay usable (expire_on_commit is off)."""
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
         await session.commit()
