@@ -15,10 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-import asyncpg
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import col, select
 
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
@@ -32,7 +30,7 @@ from app.security import hash_password
 from app.voting import service as voting_service
 from app.voting.models import Eligibility, Method, ResultsVisibility
 from app.workspaces import service as workspace_service
-from bench.pages import LOCAL_HOSTS, BenchError, csrf_token, expect
+from bench.pages import BenchError, admin_connection, csrf_token, expect
 from tests.e2e.server import running_app
 
 WORKSPACE_SLUG = "porto-campanha-green-corridor"
@@ -208,25 +206,11 @@ def serving(database_url: str | None, workers: int) -> Iterator[tuple[str, str]]
         yield base_url, database_url
 
 
-async def _admin_connection(url: str) -> tuple[asyncpg.Connection, str]:
-    parsed = make_url(url)
-    if (parsed.host or "localhost") not in LOCAL_HOSTS:
-        raise BenchError(f"refusing to drop a database on {parsed.host}: only 127.0.0.1 or localhost")
-    connection = await asyncpg.connect(
-        host=parsed.host or "localhost",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database="postgres",
-    )
-    return connection, parsed.database
-
-
 def drop_postgres(url: str) -> None:
     """Drops the benchmark's PostgreSQL database (``bench.pages.prepare_database`` made it)."""
 
     async def drop() -> None:
-        connection, name = await _admin_connection(url)
+        connection, name = await admin_connection(url)
         try:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:

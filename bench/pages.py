@@ -155,7 +155,9 @@ def run_pages(base_url: str, requests: int, warmup: int) -> list[PageResult]:
         return results
 
 
-async def _recreate_postgres(url: str) -> str:
+async def admin_connection(url: str) -> tuple[asyncpg.Connection, str]:
+    """A connection to the maintenance database of the server at ``url``, and the name of ``url``'s
+    database, which a benchmark may drop: only on this machine, and never a reserved name."""
     parsed = make_url(url)
     if not parsed.drivername.startswith("postgresql"):
         raise BenchError(f"--database-url must be a PostgreSQL URL, not {parsed.drivername}")
@@ -171,6 +173,11 @@ async def _recreate_postgres(url: str) -> str:
         password=parsed.password,
         database="postgres",
     )
+    return connection, name
+
+
+async def _recreate_postgres(url: str) -> str:
+    connection, name = await admin_connection(url)
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}"')

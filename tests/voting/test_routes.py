@@ -36,6 +36,20 @@ async def make_ballot(session, workspace, author, *, cs=None, **changes) -> Ball
     return await voting_service.create(session=session, workspace=workspace, cs=cs, author=author, data=data)
 
 
+async def workshop(session, workspace, author):
+    """A draft session tomorrow, for ballots of a session."""
+    data = session_service.SessionInput(
+        title="Workshop",
+        phase="co-design",
+        mode="in-person",
+        place_name="Library",
+        time_zone="UTC",
+        starts_at=(utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        ends_at=(utcnow() + timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    return await session_service.create(session=session, workspace=workspace, author=author, data=data)
+
+
 async def option_ids(session, ballot) -> list[int]:
     return [option.id for option in await voting_service.options_of(session=session, ballot_id=ballot.id)]
 
@@ -123,16 +137,7 @@ async def test_no_vote_before_opening_after_closing_or_from_the_ineligible(
     late = await post_form(client, f"/w/{porto.slug}/ballots/{closed.id}/vote", {"option": [str(first)]})
     assert late.status_code == 422 and "This ballot is closed." in late.text
 
-    cs_data = session_service.SessionInput(
-        title="Workshop",
-        phase="co-design",
-        mode="in-person",
-        place_name="Library",
-        time_zone="UTC",
-        starts_at=(utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-        ends_at=(utcnow() + timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M"),
-    )
-    cs = await session_service.create(session=session, workspace=porto, author=facilitator, data=cs_data)
+    cs = await workshop(session, porto, facilitator)
     await session_service.set_status(session=session, cs=cs, status="scheduled", by=facilitator)
     for_attendees = await make_ballot(session, porto, facilitator, cs=cs, eligibility="attendees")
     (first, *_rest) = await option_ids(session, for_attendees)
@@ -281,16 +286,7 @@ async def test_only_moderators_see_who_cast_which_paper_and_formulas_stay_text(
 
 
 async def test_ballots_of_draft_sessions_stay_hidden_from_members(client, session, porto, facilitator):
-    cs_data = session_service.SessionInput(
-        title="Draft workshop",
-        phase="co-design",
-        mode="in-person",
-        place_name="Library",
-        time_zone="UTC",
-        starts_at=(utcnow() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-        ends_at=(utcnow() + timedelta(days=1, hours=1)).strftime("%Y-%m-%dT%H:%M"),
-    )
-    cs = await session_service.create(session=session, workspace=porto, author=facilitator, data=cs_data)
+    cs = await workshop(session, porto, facilitator)
     await make_ballot(session, porto, facilitator, cs=cs, question="Secret draft question?")
     member = await member_of(session, porto)
     await log_in(client, member)
