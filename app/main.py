@@ -31,6 +31,7 @@ from app.search.routes import router as search_router
 from app.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, verify_csrf
 from app.templating import create_environment, render
 from app.topics.routes import router as topics_router
+from app.voting.api import router as voting_api_router
 from app.voting.routes import router as voting_router
 from app.workspaces.routes import router as workspaces_router
 
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(search_router)
     app.include_router(cocreation_router)
     app.include_router(voting_router)
+    app.include_router(voting_api_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

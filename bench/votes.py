@@ -86,14 +86,25 @@ def draw_choice(rng: random.Random, option_ids: list[int]) -> list[int]:
     return sorted(rng.sample(option_ids, rng.randint(1, crowd.MAX_CHOICES)))
 
 
-async def vote(voter: Voter, setup: crowd.Crowd, choice: list[int], plain_form: bool) -> None:
-    """One vote as the page sends it; raises BenchError unless the app accepted it (a refused vote
-    is answered 422 or 403, an expired login 204 or 303 to the login page)."""
-    headers = {} if plain_form else {"HX-Request": "true", "X-CSRF-Token": voter.csrf}
+def way_of(args) -> str:
+    return "api" if args.api else "form" if args.plain_form else "htmx"
+
+
+async def vote(voter: Voter, setup: crowd.Crowd, choice: list[int], way: str) -> None:
+    """One vote as the page (``htmx`` or a plain ``form``) or the JSON ``api`` sends it; raises
+    BenchError unless the app accepted it (a refused vote is answered 422 or 403, an expired login 204
+    or 303 to the login page)."""
+    headers = {} if way == "form" else {"HX-Request": "true", "X-CSRF-Token": voter.csrf}
+    path = setup.vote_path
+    if way == "api":
+        headers = {"X-CSRF-Token": voter.csrf}
+        path = f"/api/v1/ballots/{setup.ballot_id}/vote"
     answer = await voter.client.post(
-        setup.vote_path, data={"csrf_token": voter.csrf, "option": [str(i) for i in choice]}, headers=headers
+        path, data={"csrf_token": voter.csrf, "option": [str(i) for i in choice]}, headers=headers
     )
-    if plain_form:
+    if way == "api":
+        accepted = answer.status_code in (200, 201) and "first" in answer.json()
+    elif way == "form":
         accepted = answer.status_code == 303 and answer.headers.get("location", "").endswith(
             f"/ballots/{setup.ballot_id}"
         )
@@ -105,7 +116,7 @@ async def vote(voter: Voter, setup: crowd.Crowd, choice: list[int], plain_form: 
 
 
 async def run_votes(
-    voters: list[Voter], setup: crowd.Crowd, count: int, rng: random.Random, plain_form: bool, tally: Tally
+    voters: list[Voter], setup: crowd.Crowd, count: int, rng: random.Random, way: str, tally: Tally
 ) -> float:
     """``count`` votes spread over the voters, each voter one after another; returns the seconds."""
     remaining = count
@@ -117,7 +128,7 @@ async def run_votes(
             choice = draw_choice(rng, setup.option_ids)
             before = time.perf_counter()
             try:
-                await vote(voter, setup, choice, plain_form)
+                await vote(voter, setup, choice, way)
             except (BenchError, httpx.HTTPError) as error:
                 tally.errors.append(str(error) or repr(error))
                 continue
@@ -183,13 +194,13 @@ async def bench(args: argparse.Namespace, base_url: str, database_url: str) -> d
         if args.warmup:
             print(f"  {args.warmup} warm-up votes ...", file=sys.stderr, flush=True)
             warmup = Tally()
-            await run_votes(voters, setup, args.warmup, rng, args.plain_form, warmup)
+            await run_votes(voters, setup, args.warmup, rng, way_of(args), warmup)
             if warmup.errors:
                 raise BenchError(f"{len(warmup.errors)} warm-up votes failed, first: {warmup.errors[0]}")
         print(f"  {args.votes} timed votes ...", file=sys.stderr, flush=True)
         tally = Tally()
         with crowd.CpuMeter() as cpu:
-            seconds = await run_votes(voters, setup, args.votes, rng, args.plain_form, tally)
+            seconds = await run_votes(voters, setup, args.votes, rng, way_of(args), tally)
     finally:
         await asyncio.gather(*(voter.client.aclose() for voter in voters))
     problems = await check_papers(database_url, setup.ballot_id, voters)
@@ -212,7 +223,11 @@ async def bench(args: argparse.Namespace, base_url: str, database_url: str) -> d
 
 def report(args: argparse.Namespace, database: str, result: dict) -> None:
     info = machine()
-    request = "plain form POST, 303 not followed" if args.plain_form else "htmx POST, 200 with the ballot"
+    request = {
+        "form": "plain form POST, 303 not followed",
+        "htmx": "htmx POST, 200 with the ballot",
+        "api": "JSON API POST, 201/200 with {first}",
+    }[way_of(args)]
     print(
         f"\n{info['nproc']} CPUs  Python {info['python']}  {info['platform']}\n"
         f"database: {database}; {args.workers} server worker(s)\n"
@@ -253,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=positive, default=2, help="uvicorn worker processes")
     parser.add_argument("--session-ballot", action="store_true", help="a ballot of a live session")
     parser.add_argument("--plain-form", action="store_true", help="vote without htmx (303 answers)")
+    parser.add_argument("--api", action="store_true", help="vote through POST /api/v1/ballots/<id>/vote")
     args = parser.parse_args(argv)
 
     try:

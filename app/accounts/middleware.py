@@ -68,6 +68,8 @@ def shows_header(connection: HTTPConnection) -> bool:
     """Whether the answer may be a whole page with the header and its unread count: not an htmx
     request for a fragment (boosted navigation swaps the whole page, so it does) nor an event stream."""
     headers = connection.headers
+    if connection.url.path.startswith("/api/"):
+        return False
     if headers.get("hx-request") and not headers.get("hx-boosted"):
         return False
     return "text/event-stream" not in headers.get("accept", "")

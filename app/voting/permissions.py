@@ -1,6 +1,7 @@
 """Who may create, close and vote on ballots."""
 
 from app.accounts.models import User
+from app.cocreation.models import SessionStatus
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces.models import Membership, Workspace
 
@@ -14,3 +15,13 @@ def can_vote_here(user: User | None, workspace: Workspace, membership: Membershi
     """Active members and staff; a banned member votes nowhere in the workspace. A session ballot
     also asks for a place in the session (``service.is_eligible``)."""
     return workspace_permissions.can_contribute(user, workspace, membership)
+
+
+def can_see(user: User | None, standing) -> bool:
+    """The ballot's workspace is visible to the user, and its session (if any) is published or the
+    user moderates: what the ballot page's dependencies check, from ``service.standing``."""
+    workspace, membership = standing.workspace, standing.membership
+    if not workspace_permissions.can_view(user, workspace, membership):
+        return False
+    published = standing.session_status != SessionStatus.DRAFT
+    return published or workspace_permissions.can_moderate(user, workspace, membership)

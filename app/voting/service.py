@@ -31,7 +31,7 @@ from app.voting.models import (
     ResultsVisibility,
     Vote,
 )
-from app.workspaces.models import Activity, Workspace
+from app.workspaces.models import Activity, Membership, Workspace
 
 QUESTION_MAX = 300
 DESCRIPTION_MAX = 4000
@@ -85,11 +85,13 @@ def now() -> datetime:
 
 
 class VoteRefused(Exception):
-    """A vote that may not be cast: the message says why; nothing was stored."""
+    """A vote that may not be cast: the message says why; nothing was stored. ``forbidden``: the
+    voter may not vote on this ballot at all (403), rather than a ballot paper that breaks a rule."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, forbidden: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.forbidden = forbidden
 
 
 @dataclass
@@ -276,6 +278,31 @@ async def vote_counts(*, session: AsyncSession, ballot_ids: list[int]) -> dict[i
     return dict(rows.all())
 
 
+@dataclass
+class Standing:
+    """Where a user stands towards a ballot: its workspace, their membership, its session's status."""
+
+    workspace: Workspace
+    membership: Membership | None
+    session_status: str | None
+
+
+async def standing(*, session: AsyncSession, ballot: Ballot, user: User) -> Standing | None:
+    """One query for what the vote API checks before a vote."""
+    row = (
+        await session.exec(
+            select(Workspace, Membership, CocreationSession.status)
+            .outerjoin(
+                Membership,
+                (col(Membership.workspace_id) == Workspace.id) & (col(Membership.user_id) == user.id),
+            )
+            .outerjoin(CocreationSession, col(CocreationSession.id) == ballot.session_id)
+            .where(Workspace.id == ballot.workspace_id)
+        )
+    ).first()
+    return None if row is None else Standing(workspace=row[0], membership=row[1], session_status=row[2])
+
+
 def voter_key(*, secret_key: str, ballot_id: int, user_id: int) -> str:
     """The same voter on the same ballot always gets the same key; without the server's secret the
     key does not tell who voted."""
@@ -412,7 +439,7 @@ async def cast(
     if state == BallotState.CLOSED:
         raise VoteRefused(_("This ballot is closed."))
     if not await is_eligible(session=session, ballot=ballot, user=user, member=member):
-        raise VoteRefused(_("You are not among the people who may vote on this ballot."))
+        raise VoteRefused(_("You are not among the people who may vote on this ballot."), forbidden=True)
     choices = parse_choices(ballot, options, form)
     await begin_write(session)
     key = voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
