@@ -148,6 +148,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": gettext("Log in first.")}, status_code=401)
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         if request.method != "GET":
             target = "/"

@@ -41,3 +41,9 @@ async def test_the_api_refuses_as_the_page_does(client, session, porto, facilita
     no_token = await client.post(f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)})
     assert no_token.status_code == 403
     assert (await session.exec(select(Vote))).all() == []
+
+
+async def test_the_api_answers_401_to_someone_not_logged_in(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    answer = await api_vote(client, ballot.id, {"option": "1"})
+    assert answer.status_code == 401 and answer.json() == {"detail": "Log in first."}
