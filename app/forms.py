@@ -2,6 +2,8 @@
 
 import math
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from app.i18n import _
 
@@ -53,3 +55,20 @@ def whole_number(value: object) -> int | None:
 def whole_numbers(values: list) -> list[int]:
     """The whole numbers among a form's repeated values (checkboxes of ids), in order; others dropped."""
     return [number for number in map(whole_number, values) if number is not None]
+
+
+LOCAL_DATETIME = "%Y-%m-%dT%H:%M"
+
+
+def parse_local_datetime(value: str, zone: ZoneInfo) -> datetime | None:
+    """A ``datetime-local`` field's value (no zone of its own) read as a time in ``zone``, or None."""
+    try:
+        naive = datetime.strptime(value.strip(), LOCAL_DATETIME)
+    except ValueError:
+        return None
+    return naive.replace(tzinfo=zone)
+
+
+def local_datetime_input(value: datetime, zone: str) -> str:
+    """A moment as a ``datetime-local`` field's value in ``zone``."""
+    return value.astimezone(ZoneInfo(zone)).strftime(LOCAL_DATETIME)

@@ -12,6 +12,7 @@ from app.accounts.models import Role, User
 from app.cocreation import service as session_service
 from app.comments import service as comment_service
 from app.config import PACKAGE_DATA_DIR
+from app.forms import local_datetime_input
 from app.ideas import service as idea_service
 from app.network import service as network_service
 from app.network.models import OrganisationKind
@@ -277,7 +278,7 @@ async def _seed_conversation(session: AsyncSession) -> None:
 def _local(days: int, hour: int, zone: str) -> str:
     """A ``datetime-local`` value ``days`` from today at ``hour`` o'clock in ``zone``."""
     day = datetime.now(ZoneInfo(zone)) + timedelta(days=days)
-    return day.replace(hour=hour, minute=0).strftime("%Y-%m-%dT%H:%M")
+    return local_datetime_input(day.replace(hour=hour, minute=0), zone)
 
 
 async def _seed_sessions(session: AsyncSession, *, facilitator, ana, wei, porto, shenzhen) -> None:

@@ -14,8 +14,14 @@ def can_manage(user: User | None, workspace: Workspace, membership: Membership |
 def can_view(
     user: User | None, workspace: Workspace, membership: Membership | None, cs: CocreationSession
 ) -> bool:
+    return can_view_status(user, workspace, membership, cs.status)
+
+
+def can_view_status(
+    user: User | None, workspace: Workspace, membership: Membership | None, status: str
+) -> bool:
     """Drafts are the moderators' until published; everything else is seen with the workspace."""
-    return cs.status != SessionStatus.DRAFT or workspace_permissions.can_moderate(user, workspace, membership)
+    return status != SessionStatus.DRAFT or workspace_permissions.can_moderate(user, workspace, membership)
 
 
 def can_register(user: User | None, workspace: Workspace, membership: Membership | None) -> bool:

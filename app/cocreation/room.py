@@ -190,12 +190,10 @@ class RoomStream:
         if not voting_service.can_see_results(ballot, has_voted=ballot_id in self.voted):
             return live.sse_message(event_id=event.id, event="ping", data="")
         closed = ballot.state(voting_service.now()) == "closed"
-        html = await _cache.get(
-            ("tally-html", event.id, self.language, closed),
-            lambda: _async(_template(self.request, "voting/_results.html", results=view, closed=closed)),
-        )
+
+        async def render_results() -> str:
+            return _template(self.request, "voting/_results.html", results=view, closed=closed)
+
+        # Rendered once per event, language and state, by whichever reader asks first.
+        html = await _cache.get(("tally-html", event.id, self.language, closed), render_results)
         return live.sse_message(event_id=event.id, event=f"tally-{ballot_id}", data=html)
-
-
-async def _async(value):
-    return value

@@ -13,7 +13,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, SessionStatus
 from app.db import rollback_and_reload
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, SettingsDep
-from app.forms import FormError, whole_number, whole_numbers
+from app.forms import FormError, local_datetime_input, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone, time_zones
 from app.ideas import service as idea_service
 from app.templating import flash, is_htmx_fragment_request, render
@@ -174,8 +174,8 @@ async def edit_session(request: Request, session: SessionDep, loaded: ManagedSes
         place_name=cs.place_name,
         online_url=cs.online_url,
         time_zone=cs.time_zone,
-        starts_at=session_service.local_input(cs.starts_at, cs.time_zone),
-        ends_at=session_service.local_input(cs.ends_at, cs.time_zone),
+        starts_at=local_datetime_input(cs.starts_at, cs.time_zone),
+        ends_at=local_datetime_input(cs.ends_at, cs.time_zone),
         capacity="" if cs.capacity is None else str(cs.capacity),
         agenda=[session_service.AgendaInput(item.title, str(item.duration_minutes)) for item in agenda],
     )
@@ -212,7 +212,7 @@ async def _session_context(session, context: WorkspaceContext, cs: CocreationSes
         "waitlist_position": position,
         "waitlist_count": await session_service.waitlist_count(session=session, session_id=cs.id),
         "can_manage": can_manage,
-        "ended": cs.status == SessionStatus.CLOSED or cs.ends_at < voting_service.now(),
+        "ended": session_service.has_ended(cs),
         "can_register": context.can(permissions.can_register) and session_service.can_register_now(cs),
         "is_member": context.can(permissions.can_register),
         "ideas": await session_service.ideas_of(session=session, session_id=cs.id),

@@ -2,7 +2,7 @@
 over capacity, attendance, minutes and outcomes, and the live room's agenda and idea board."""
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from babel.core import get_global
@@ -23,7 +23,7 @@ from app.cocreation.models import (
     SessionStatus,
 )
 from app.db import begin_write, utcnow
-from app.forms import FormError, clean_text, whole_number
+from app.forms import FormError, clean_text, parse_local_datetime, whole_number
 from app.i18n import N_, _, is_time_zone
 from app.ideas.models import Idea
 from app.notifications import service as notification_service
@@ -102,21 +102,6 @@ def zone_of_country(country_code: str) -> str | None:
     return choice if choice and is_time_zone(choice) else None
 
 
-def local_input(value: datetime, time_zone: str) -> str:
-    """A UTC time as a ``datetime-local`` field value in the session's zone."""
-    return value.astimezone(ZoneInfo(time_zone)).strftime("%Y-%m-%dT%H:%M")
-
-
-def _parse_local(value: str, zone: ZoneInfo | None) -> datetime | None:
-    try:
-        naive = datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M")
-    except ValueError:
-        return None
-    if zone is None:
-        return None
-    return naive.replace(tzinfo=zone)
-
-
 def _clean(data: SessionInput) -> tuple[dict, list[tuple[str, int]]]:
     errors: dict[str, str] = {}
     values = {
@@ -146,7 +131,8 @@ def _clean(data: SessionInput) -> tuple[dict, list[tuple[str, int]]]:
     if zone is None:
         errors["time_zone"] = _("Choose a time zone from the list.")
     values["time_zone"] = data.time_zone
-    starts_at, ends_at = _parse_local(data.starts_at, zone), _parse_local(data.ends_at, zone)
+    starts_at = parse_local_datetime(data.starts_at, zone) if zone else None
+    ends_at = parse_local_datetime(data.ends_at, zone) if zone else None
     if starts_at is None and zone is not None:
         errors["starts_at"] = _("Give a date and time.")
     if ends_at is None and zone is not None:
@@ -373,6 +359,11 @@ async def waitlist_count(*, session: AsyncSession, session_id: int) -> int:
             )
         )
     ).one()
+
+
+def has_ended(cs: CocreationSession) -> bool:
+    """Closed by its moderators, or past its end (a session nobody closed)."""
+    return cs.status == SessionStatus.CLOSED or cs.ends_at < utcnow()
 
 
 def can_register_now(cs: CocreationSession) -> bool:

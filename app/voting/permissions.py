@@ -1,7 +1,7 @@
 """Who may create, close and vote on ballots."""
 
 from app.accounts.models import User
-from app.cocreation.models import SessionStatus
+from app.cocreation import permissions as session_permissions
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces.models import Membership, Workspace
 
@@ -23,5 +23,6 @@ def can_see(user: User | None, standing) -> bool:
     workspace, membership = standing.workspace, standing.membership
     if not workspace_permissions.can_view(user, workspace, membership):
         return False
-    published = standing.session_status != SessionStatus.DRAFT
-    return published or workspace_permissions.can_moderate(user, workspace, membership)
+    if standing.session_status is None:
+        return True
+    return session_permissions.can_view_status(user, workspace, membership, standing.session_status)

@@ -3,7 +3,6 @@ early, and CSV exports of results and papers."""
 
 from datetime import timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,7 +13,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import rollback_and_reload
 from app.deps import CurrentUser, RowId, SessionDep, SettingsDep
-from app.forms import FormError, whole_number, whole_numbers
+from app.forms import FormError, local_datetime_input, whole_number, whole_numbers
 from app.i18n import _, get_time_zone
 from app.templating import flash, render
 from app.voting import permissions
@@ -106,9 +105,7 @@ async def new_ballot(
         raise HTTPException(status_code=403)
     cs = await _session_for(session, context, session_id)
     form = voting_service.BallotInput(
-        closes_at=(voting_service.now() + timedelta(hours=1))
-        .astimezone(ZoneInfo(get_time_zone()))
-        .strftime("%Y-%m-%dT%H:%M"),
+        closes_at=local_datetime_input(voting_service.now() + timedelta(hours=1), get_time_zone()),
         eligibility=Eligibility.ATTENDEES if cs else Eligibility.MEMBERS,
         results_visibility=ResultsVisibility.LIVE if cs else ResultsVisibility.AFTER_CLOSE,
     )

@@ -18,7 +18,7 @@ from app.accounts.models import User
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import begin_write, utcnow
-from app.forms import FormError, clean_text, whole_number, whole_numbers
+from app.forms import FormError, clean_text, parse_local_datetime, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone
 from app.ideas.models import Idea
 from app.voting import tally
@@ -116,14 +116,6 @@ def _whole(value: str, low: int, high: int) -> int | None:
     return number if number is not None and low <= number <= high else None
 
 
-def _local_time(value: str) -> datetime | None:
-    try:
-        naive = datetime.strptime(value.strip(), "%Y-%m-%dT%H:%M")
-    except ValueError:
-        return None
-    return naive.replace(tzinfo=ZoneInfo(get_time_zone()))
-
-
 async def _clean(
     session: AsyncSession, workspace: Workspace, cs: CocreationSession | None, data: BallotInput
 ) -> tuple[dict, list[tuple[str, int | None]]]:
@@ -178,8 +170,10 @@ async def _clean(
         values["per_option_max"] = _whole(data.per_option_max or str(high), 1, high)
         if values["per_option_max"] is None:
             errors["per_option_max"] = _("Give a whole number from 1 to %(max)s.", max=high)
-    opens_at = _local_time(data.opens_at) if data.opens_at.strip() else utcnow()
-    closes_at = _local_time(data.closes_at)
+    opens_at = (
+        parse_local_datetime(data.opens_at, ZoneInfo(get_time_zone())) if data.opens_at.strip() else utcnow()
+    )
+    closes_at = parse_local_datetime(data.closes_at, ZoneInfo(get_time_zone()))
     if opens_at is None:
         errors["opens_at"] = _("Give a date and time.")
     if closes_at is None:
