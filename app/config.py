@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     secret_key: str = ""
     database_url: str = ""
+    # Connections each process keeps open to PostgreSQL, and how many more it may open at a peak. A
+    # connection opened past the pool is closed again after its request, and a new one costs PostgreSQL
+    # a process start: too small a pool under load spends more on connecting than on the requests.
+    database_pool_size: int = Field(default=20, gt=0)
+    database_max_overflow: int = Field(default=10, ge=0)
     data_dir: Path = BASE_DIR / "var"
     assets: Literal["cdn", "local"] = "cdn"
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

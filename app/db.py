@@ -23,6 +23,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 SessionFactory = async_sessionmaker[AsyncSession]
+AUTOCOMMIT = "AUTOCOMMIT"
 
 
 def utcnow() -> datetime:
@@ -86,6 +87,8 @@ def create_engine(settings: Settings, **kwargs) -> AsyncEngine:
     # No ping before each checkout: it costs three round trips a time, several times per request. A
     # connection the server dropped fails one statement, and SQLAlchemy then discards the whole pool.
     kwargs.setdefault("pool_recycle", 1800)
+    kwargs.setdefault("pool_size", settings.database_pool_size)
+    kwargs.setdefault("max_overflow", settings.database_max_overflow)
     return create_async_engine(settings.database_url, **kwargs)
 
 
@@ -102,11 +105,29 @@ async def rollback_and_reload(session, *objects) -> None:
             await session.refresh(row)
 
 
-async def begin_write(session) -> None:
+async def without_transaction(session) -> None:
+    """On PostgreSQL, lets the session's statements run each on its own, without BEGIN and ROLLBACK
+    around them (two round trips saved), for a request that reads and then makes at most one write
+    that stands alone. Call it before the session's first statement; ``begin_write`` ends it. SQLite
+    is left as it is, and so is a session bound to one connection rather than to the engine (the
+    tests' sessions, inside a transaction that is rolled back at the end)."""
+    if isinstance(session.bind, AsyncEngine) and session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": AUTOCOMMIT})
+
+
+async def begin_write(session, *, alone: bool = False) -> None:
     """Ends the transaction the request may have opened by reading, so that the next statement, a
     write, starts a new one. On SQLite a transaction that has read cannot start writing once another
     connection has committed (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). PostgreSQL has no
-    such limit, so there nothing is done (a commit would cost round trips on the busiest requests).
-    Rows already loaded stay usable (expire_on_commit is off)."""
-    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+    such limit, so there nothing is done (a commit would cost round trips on the busiest requests),
+    unless the session runs ``without_transaction``: then the writes get a transaction of their own,
+    except a single statement (``alone``), which commits by itself. Rows already loaded stay usable
+    (expire_on_commit is off)."""
+    if not session.in_transaction():
+        return
+    connection = (await session.connection()).sync_connection
+    if connection.get_execution_options().get("isolation_level") == AUTOCOMMIT:
+        if not alone:
+            await session.commit()  # the connection goes back to the pool; the next one has a transaction
+    elif connection.dialect.name == "sqlite":
         await session.commit()

@@ -16,7 +16,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -24,28 +24,28 @@ class LoginRequired(Exception):
     """Raised for a page that needs a signed-in user; answered with a redirect to the login page."""
 
 
-def optional_user(request: Request) -> User | None:
+async def optional_user(request: Request) -> User | None:
     return getattr(request.state, "user", None)
 
 
-def current_user(request: Request) -> User:
+async def current_user(request: Request) -> User:
     user = getattr(request.state, "user", None)
     if user is None:
         raise LoginRequired
     return user
 
 
-def current_auth_session(request: Request) -> AuthSession | None:
+async def current_auth_session(request: Request) -> AuthSession | None:
     return getattr(request.state, "auth_session", None)
 
 
-def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     if not can_administer(user):
         raise HTTPException(status_code=403)
     return user
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 

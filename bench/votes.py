@@ -53,15 +53,12 @@ from sqlmodel import select
 from app.config import Settings
 from app.db import create_engine, create_session_factory
 from app.voting.models import ResultsVisibility, Vote
-from bench import crowd
+from bench import crowd, wire
 from bench.pages import BenchError, machine, not_negative, percentile, positive, prepare_database
 
 TARGET_VOTES_PER_SECOND = 500
 SEED = 20261
 REQUEST_TIMEOUT = 60.0
-# One connection per client, like a browser tab; dropped after 2 s idle, before uvicorn closes it
-# (after 5 s), so a vote is never sent on a connection the server is closing at that very moment.
-CLIENT_LIMITS = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
 LOGINS_AT_ONCE = 8  # each login verifies an argon2 hash; more at once only queue in the server
 
 
@@ -69,8 +66,10 @@ LOGINS_AT_ONCE = 8  # each login verifies an argon2 hash; more at once only queu
 class Voter:
     email: str
     user_id: int
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient  # signs in through the login form
+    wire: wire.Connection  # sends the votes
     csrf: str = ""
+    cookie: str = ""  # the Cookie header the login left
     last_choice: list[int] | None = None
 
 
@@ -94,24 +93,27 @@ async def vote(voter: Voter, setup: crowd.Crowd, choice: list[int], way: str) ->
     """One vote as the page (``htmx`` or a plain ``form``) or the JSON ``api`` sends it; raises
     BenchError unless the app accepted it (a refused vote is answered 422 or 403, an expired login 204
     or 303 to the login page)."""
-    headers = {} if way == "form" else {"HX-Request": "true", "X-CSRF-Token": voter.csrf}
-    path = setup.vote_path
+    headers = {"Cookie": voter.cookie}
+    if way != "form":
+        headers |= (
+            {"HX-Request": "true", "X-CSRF-Token": voter.csrf}
+            if way == "htmx"
+            else {"X-CSRF-Token": voter.csrf}
+        )
+    path = f"/api/v1/ballots/{setup.ballot_id}/vote" if way == "api" else setup.vote_path
+    fields = [("csrf_token", voter.csrf)] + [("option", str(i)) for i in choice]
+    async with asyncio.timeout(REQUEST_TIMEOUT):
+        answer = await voter.wire.send(wire.form_post(path, voter.wire.host, fields, headers))
     if way == "api":
-        headers = {"X-CSRF-Token": voter.csrf}
-        path = f"/api/v1/ballots/{setup.ballot_id}/vote"
-    answer = await voter.client.post(
-        path, data={"csrf_token": voter.csrf, "option": [str(i) for i in choice]}, headers=headers
-    )
-    if way == "api":
-        accepted = answer.status_code in (200, 201) and "first" in answer.json()
+        accepted = answer.status in (200, 201) and b'"first"' in answer.body
     elif way == "form":
-        accepted = answer.status_code == 303 and answer.headers.get("location", "").endswith(
+        accepted = answer.status == 303 and answer.headers.get("location", "").endswith(
             f"/ballots/{setup.ballot_id}"
         )
     else:
-        accepted = answer.status_code == 200 and f'id="ballot-{setup.ballot_id}"' in answer.text
+        accepted = answer.status == 200 and f'id="ballot-{setup.ballot_id}"'.encode() in answer.body
     if not accepted:
-        raise BenchError(f"vote of {voter.email} answered {answer.status_code}: {answer.text[:200]!r}")
+        raise BenchError(f"vote of {voter.email} answered {answer.status}: {answer.text[:200]!r}")
     voter.last_choice = choice
 
 
@@ -129,7 +131,7 @@ async def run_votes(
             before = time.perf_counter()
             try:
                 await vote(voter, setup, choice, way)
-            except (BenchError, httpx.HTTPError) as error:
+            except (BenchError, OSError, TimeoutError) as error:
                 tally.errors.append(str(error) or repr(error))
                 continue
             tally.latencies_ms.append((time.perf_counter() - before) * 1000)
@@ -175,9 +177,8 @@ async def bench(args: argparse.Namespace, base_url: str, database_url: str) -> d
         Voter(
             email=email,
             user_id=user_id,
-            client=httpx.AsyncClient(
-                base_url=base_url, timeout=REQUEST_TIMEOUT, limits=CLIENT_LIMITS, follow_redirects=False
-            ),
+            client=httpx.AsyncClient(base_url=base_url, timeout=REQUEST_TIMEOUT, follow_redirects=False),
+            wire=wire.Connection(base_url),
         )
         for email, user_id in zip(setup.emails, setup.user_ids, strict=True)
     ]
@@ -188,6 +189,8 @@ async def bench(args: argparse.Namespace, base_url: str, database_url: str) -> d
         async def sign_in(voter: Voter) -> None:
             async with gate:
                 voter.csrf = await crowd.log_in(voter.client, voter.email)
+                voter.cookie = "; ".join(f"{name}={value}" for name, value in voter.client.cookies.items())
+                await voter.client.aclose()
 
         await asyncio.gather(*(sign_in(voter) for voter in voters))
         rng = random.Random(SEED)
@@ -203,6 +206,7 @@ async def bench(args: argparse.Namespace, base_url: str, database_url: str) -> d
             seconds = await run_votes(voters, setup, args.votes, rng, way_of(args), tally)
     finally:
         await asyncio.gather(*(voter.client.aclose() for voter in voters))
+        await asyncio.gather(*(voter.wire.close() for voter in voters))
     problems = await check_papers(database_url, setup.ballot_id, voters)
     latencies = sorted(tally.latencies_ms)
     return {

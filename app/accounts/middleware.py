@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import service as account_service
 from app.config import Settings
-from app.db import SessionFactory
+from app.db import SessionFactory, without_transaction
 from app.notifications import service as notification_service
 from app.security import csrf_token_for
 
@@ -36,6 +36,7 @@ class AuthContextMiddleware:
         unread = 0
         if token:
             async with self.session_factory() as session:
+                await without_transaction(session)
                 loaded = await account_service.load_session(session=session, token=token, settings=settings)
                 if loaded and shows_header(connection):
                     unread = await notification_service.unread_count(session=session, user_id=loaded.user.id)

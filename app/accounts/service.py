@@ -1,10 +1,12 @@
 """Accounts: registration, login with throttling, server-side sessions, profile and password."""
 
 import asyncio
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -184,15 +186,19 @@ class LoadedSession:
     user: User
 
 
+@functools.cache
+def _session_query():
+    """Built once: it runs on every request of a signed-in user."""
+    return (
+        select(AuthSession, User)
+        .join(User, col(User.id) == AuthSession.user_id)
+        .where(col(AuthSession.token_hash) == bindparam("digest"))
+    )
+
+
 async def load_session(*, session: AsyncSession, token: str, settings: Settings) -> LoadedSession | None:
     """The live session behind a cookie token and its user, touching its idle clock; else None."""
-    row = (
-        await session.exec(
-            select(AuthSession, User)
-            .join(User, col(User.id) == AuthSession.user_id)
-            .where(AuthSession.token_hash == token_digest(token))
-        )
-    ).first()
+    row = (await session.exec(_session_query(), params={"digest": token_digest(token)})).first()
     if row is None:
         return None
     auth_session, user = row

@@ -8,7 +8,7 @@ from app.attachments.storage import Storage, storage_for
 from app.deps import SettingsDep
 
 
-def get_storage(settings: SettingsDep) -> Storage:
+async def get_storage(settings: SettingsDep) -> Storage:
     return storage_for(settings)
 
 

@@ -9,11 +9,10 @@ kiosks use it, and it is the cheapest way in when a whole room votes at once.
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from app.db import rollback_and_reload
+from app.db import rollback_and_reload, without_transaction
 from app.deps import CurrentUser, RowId, SessionDep, SettingsDep
 from app.voting import permissions
 from app.voting import service as voting_service
-from app.voting.models import Ballot
 
 router = APIRouter(prefix="/api/v1")
 
@@ -22,12 +21,11 @@ router = APIRouter(prefix="/api/v1")
 async def vote(
     ballot_id: RowId, request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ):
-    ballot = await session.get(Ballot, ballot_id)
-    if ballot is None:
+    await without_transaction(session)
+    loaded = await voting_service.ballot_standing(session=session, ballot_id=ballot_id, user=user)
+    if loaded is None or not permissions.can_see(user, loaded[1]):
         raise HTTPException(status_code=404)
-    standing = await voting_service.standing(session=session, ballot=ballot, user=user)
-    if standing is None or not permissions.can_see(user, standing):
-        raise HTTPException(status_code=404)
+    ballot, standing = loaded
     options = await voting_service.options_of(session=session, ballot_id=ballot_id)
     try:
         first = await voting_service.cast(

@@ -2,6 +2,7 @@
 race), who may vote and see results, tallies, and the CSV exports anyone can recount from."""
 
 import csv
+import functools
 import hashlib
 import hmac
 import io
@@ -9,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, func, select, update
+from sqlmodel import col, exists, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import live
@@ -232,10 +234,17 @@ async def get(*, session: AsyncSession, workspace_id: int, ballot_id: int) -> Ba
     return ballot if ballot is not None and ballot.workspace_id == workspace_id else None
 
 
-async def options_of(*, session: AsyncSession, ballot_id: int) -> list[BallotOption]:
-    rows = await session.exec(
-        select(BallotOption).where(BallotOption.ballot_id == ballot_id).order_by(col(BallotOption.position))
+@functools.cache
+def _options_query():
+    return (
+        select(BallotOption)
+        .where(col(BallotOption.ballot_id) == bindparam("ballot_id"))
+        .order_by(col(BallotOption.position))
     )
+
+
+async def options_of(*, session: AsyncSession, ballot_id: int) -> list[BallotOption]:
+    rows = await session.exec(_options_query(), params={"ballot_id": ballot_id})
     return list(rows.all())
 
 
@@ -281,20 +290,30 @@ class Standing:
     session_status: str | None
 
 
-async def standing(*, session: AsyncSession, ballot: Ballot, user: User) -> Standing | None:
-    """One query for what the vote API checks before a vote."""
-    row = (
-        await session.exec(
-            select(Workspace, Membership, CocreationSession.status)
-            .outerjoin(
-                Membership,
-                (col(Membership.workspace_id) == Workspace.id) & (col(Membership.user_id) == user.id),
-            )
-            .outerjoin(CocreationSession, col(CocreationSession.id) == ballot.session_id)
-            .where(Workspace.id == ballot.workspace_id)
+@functools.cache
+def _standing_query():
+    return (
+        select(Ballot, Workspace, Membership, CocreationSession.status)
+        .join(Workspace, col(Workspace.id) == Ballot.workspace_id)
+        .outerjoin(
+            Membership,
+            (col(Membership.workspace_id) == Ballot.workspace_id)
+            & (col(Membership.user_id) == bindparam("user_id")),
         )
-    ).first()
-    return None if row is None else Standing(workspace=row[0], membership=row[1], session_status=row[2])
+        .outerjoin(CocreationSession, col(CocreationSession.id) == Ballot.session_id)
+        .where(col(Ballot.id) == bindparam("ballot_id"))
+    )
+
+
+async def ballot_standing(
+    *, session: AsyncSession, ballot_id: int, user: User
+) -> tuple[Ballot, Standing] | None:
+    """One query for what the vote API checks before a vote: the ballot, its workspace, the user's
+    membership there and the status of the ballot's session; None when there is no such ballot."""
+    row = (await session.exec(_standing_query(), params={"user_id": user.id, "ballot_id": ballot_id})).first()
+    if row is None:
+        return None
+    return row[0], Standing(workspace=row[1], membership=row[2], session_status=row[3])
 
 
 def voter_key(*, secret_key: str, ballot_id: int, user_id: int) -> str:
@@ -413,6 +432,45 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
     return {"marks": consent, "reason": reason}
 
 
+@functools.cache
+def _upsert_paper(dialect: str):
+    """The voter's paper, inserted or replaced by one INSERT .. ON CONFLICT DO UPDATE, unless the ballot
+    was closed early: then no row comes back. Built once per dialect (building it costs more than
+    running it); parameters ``ballot_id``, ``voter_key``, ``voter_id``, ``choices``, ``stamp``.
+
+    The close is checked in the same statement, so a vote counts exactly when its statement began
+    before the close committed: a close never leaves a paper added after it."""
+    columns = Vote.__table__.c
+    still_open = ~exists().where(
+        col(Ballot.id) == bindparam("ballot_id"), col(Ballot.closed_early_at).is_not(None)
+    )
+    values = select(
+        bindparam("ballot_id", type_=columns.ballot_id.type),
+        bindparam("voter_key", type_=columns.voter_key.type),
+        bindparam("voter_id", type_=columns.voter_id.type),
+        bindparam("choices", type_=columns.choices.type),
+        bindparam("stamp", type_=columns.cast_at.type),
+        bindparam("stamp", type_=columns.updated_at.type),
+    ).where(still_open)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(Vote.__table__).from_select(
+        [
+            columns.ballot_id,
+            columns.voter_key,
+            columns.voter_id,
+            columns.choices,
+            columns.cast_at,
+            columns.updated_at,
+        ],
+        values,
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["ballot_id", "voter_key"],
+        set_={"choices": statement.excluded.choices, "updated_at": statement.excluded.updated_at},
+        where=still_open,
+    ).returning(columns.cast_at)
+
+
 async def cast(
     *,
     session: AsyncSession,
@@ -426,7 +484,9 @@ async def cast(
     """Stores the voter's paper, replacing their earlier one; returns True for a first vote.
 
     One INSERT .. ON CONFLICT DO UPDATE: a voter sending twice at once ends with one paper, and
-    1,000 voters at once each keep theirs."""
+    1,000 voters at once each keep theirs. A vote on a session's ballot also raises a live event in
+    the same transaction; any other vote is that one statement, which may commit on its own (see
+    ``app.db.without_transaction``)."""
     state = ballot.state(utcnow())
     if state == BallotState.UPCOMING:
         raise VoteRefused(_("This ballot is not open yet."))
@@ -435,27 +495,19 @@ async def cast(
     if not await is_eligible(session=session, ballot=ballot, user=user, member=member):
         raise VoteRefused(_("You are not among the people who may vote on this ballot."), forbidden=True)
     choices = parse_choices(ballot, options, form)
-    await begin_write(session)
+    await begin_write(session, alone=ballot.session_id is None)
     key = voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
     stamp = utcnow()
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(Vote).values(
-        ballot_id=ballot.id,
-        voter_key=key,
-        voter_id=None if ballot.anonymous else user.id,
-        choices=choices,
-        cast_at=stamp,
-        updated_at=stamp,
-    )
-    statement = statement.on_conflict_do_update(
-        index_elements=["ballot_id", "voter_key"],
-        set_={"choices": statement.excluded.choices, "updated_at": statement.excluded.updated_at},
-    ).returning(Vote.cast_at)
-    cast_at = (await session.exec(statement)).scalar_one()
-    # A close committed while this vote waited for the write lock wins: the paper is not kept.
-    closed_early = (await session.exec(select(Ballot.closed_early_at).where(Ballot.id == ballot.id))).one()
-    if closed_early is not None:
+    params = {
+        "ballot_id": ballot.id,
+        "voter_key": key,
+        "voter_id": None if ballot.anonymous else user.id,
+        "choices": choices,
+        "stamp": stamp,
+    }
+    cast_at = (await session.exec(_upsert_paper(dialect), params=params)).scalar_one_or_none()
+    if cast_at is None:
         await session.rollback()
         raise VoteRefused(_("This ballot is closed."))
     if ballot.session_id is not None:

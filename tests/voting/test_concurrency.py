@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 from starlette.datastructures import FormData
 
-from app.db import utcnow
+from app.db import utcnow, without_transaction
 from app.voting import service as voting_service
 from app.voting.models import Ballot, Vote
 from tests.conftest import TEST_SECRET_KEY
@@ -36,8 +36,12 @@ async def open_ballot(arena, workspace, author) -> tuple[Ballot, list[int]]:
         return ballot, [option.id for option in options]
 
 
-async def cast(arena, ballot_id: int, user, option_id: int) -> bool:
+async def cast(arena, ballot_id: int, user, option_id: int, *, alone: bool = False) -> bool:
+    """A vote as the page sends it, or as the API does (``alone``: no transaction around the reads and
+    the vote's one statement, on PostgreSQL)."""
     async with arena.factory() as session:
+        if alone:
+            await without_transaction(session)
         ballot = await session.get(Ballot, ballot_id)
         options = await voting_service.options_of(session=session, ballot_id=ballot_id)
         return await voting_service.cast(
@@ -67,13 +71,14 @@ async def test_the_same_voter_sending_twice_at_once_counts_once(arena):
     assert firsts.count(True) == 1
 
 
-async def test_a_thousand_voters_at_once_lose_no_vote(arena):
+@pytest.mark.parametrize("alone", [False, True], ids=["in-a-transaction", "statement-alone"])
+async def test_a_thousand_voters_at_once_lose_no_vote(arena, alone):
     author = await arena.user(role="facilitator")
     workspace = await arena.workspace(author)
     voters = await arena.members(workspace, 1000)
     ballot, options = await open_ballot(arena, workspace, author)
     chosen = {voter.id: options[n % 3] for n, voter in enumerate(voters)}
-    await asyncio.gather(*(cast(arena, ballot.id, voter, chosen[voter.id]) for voter in voters))
+    await asyncio.gather(*(cast(arena, ballot.id, voter, chosen[voter.id], alone=alone) for voter in voters))
     stored = await papers(arena, ballot.id)
     assert len(stored) == 1000
     assert {paper.voter_id: paper.choices["options"][0] for paper in stored} == chosen
@@ -84,3 +89,56 @@ async def test_a_thousand_voters_at_once_lose_no_vote(arena):
             options=await voting_service.options_of(session=session, ballot_id=ballot.id),
         )
     assert sorted(row["value"] for row in view["rows"]) == [333, 333, 334]
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["in-a-transaction", "statement-alone"])
+async def test_votes_racing_an_early_close_leave_no_paper_after_it(arena, alone):
+    """Votes loaded the ballot while it was open; the close commits among them. A vote either counts
+    or is refused as closed, and a refused one stored nothing."""
+    author = await arena.user(role="facilitator")
+    workspace = await arena.workspace(author)
+    voters = await arena.members(workspace, 60)
+    ballot, options = await open_ballot(arena, workspace, author)
+
+    async def vote(voter):
+        try:
+            return await cast(arena, ballot.id, voter, options[0], alone=alone)
+        except voting_service.VoteRefused as refused:
+            return refused.message
+
+    async def close():
+        await asyncio.sleep(0.01)
+        async with arena.factory() as session:
+            await voting_service.close_early(session=session, ballot=await session.get(Ballot, ballot.id))
+
+    outcomes = await asyncio.gather(*(vote(voter) for voter in voters), close())
+    refused = [outcome for outcome in outcomes[:-1] if outcome is not True]
+    assert all(outcome == "This ballot is closed." for outcome in refused)
+    assert len(await papers(arena, ballot.id)) == len(voters) - len(refused)
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["in-a-transaction", "statement-alone"])
+async def test_a_vote_that_loaded_the_ballot_before_it_closed_is_refused(arena, alone):
+    """The vote's own statement checks the close: the ballot the request loaded still looked open."""
+    author = await arena.user(role="facilitator")
+    workspace = await arena.workspace(author)
+    (voter,) = await arena.members(workspace, 1)
+    ballot, options = await open_ballot(arena, workspace, author)
+    async with arena.factory() as session:
+        if alone:
+            await without_transaction(session)
+        loaded = await session.get(Ballot, ballot.id)
+        async with arena.factory() as other:
+            await voting_service.close_early(session=other, ballot=await other.get(Ballot, ballot.id))
+        assert loaded.closed_early_at is None
+        with pytest.raises(voting_service.VoteRefused, match="closed"):
+            await voting_service.cast(
+                session=session,
+                ballot=loaded,
+                options=await voting_service.options_of(session=session, ballot_id=ballot.id),
+                user=voter,
+                member=True,
+                form=FormData([("option", str(options[0]))]),
+                secret_key=TEST_SECRET_KEY,
+            )
+    assert await papers(arena, ballot.id) == []
