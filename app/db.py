@@ -115,19 +115,23 @@ async def without_transaction(session) -> None:
         await session.connection(execution_options={"isolation_level": AUTOCOMMIT})
 
 
-async def begin_write(session, *, alone: bool = False) -> None:
+async def begin_write(session, *, alone: bool = False) -> bool:
     """Ends the transaction the request may have opened by reading, so that the next statement, a
     write, starts a new one. On SQLite a transaction that has read cannot start writing once another
     connection has committed (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). PostgreSQL has no
     such limit, so there nothing is done (a commit would cost round trips on the busiest requests),
     unless the session runs ``without_transaction``: then the writes get a transaction of their own,
     except a single statement (``alone``), which commits by itself. Rows already loaded stay usable
-    (expire_on_commit is off)."""
+    (expire_on_commit is off).
+
+    Returns True when the next statement commits by itself (the caller then has nothing to commit)."""
     if not session.in_transaction():
-        return
+        return False
     connection = (await session.connection()).sync_connection
     if connection.get_execution_options().get("isolation_level") == AUTOCOMMIT:
-        if not alone:
-            await session.commit()  # the connection goes back to the pool; the next one has a transaction
+        if alone:
+            return True
+        await session.commit()  # the connection goes back to the pool; the next one has a transaction
     elif connection.dialect.name == "sqlite":
         await session.commit()
+    return False

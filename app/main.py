@@ -115,9 +115,10 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Routes are matched in order, one pattern after another: the API, the busiest when a room votes,
-    # first (none of its paths overlaps a page's).
+    # Routes are matched in order, one pattern after another: the API and the ballots, the busiest
+    # when a room votes, first (none of their paths overlaps another router's).
     app.include_router(voting_api_router)
+    app.include_router(voting_router)
     app.include_router(network_router)
     app.include_router(accounts_router)
     app.include_router(workspaces_router)
@@ -128,7 +129,6 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(notifications_router)
     app.include_router(search_router)
     app.include_router(cocreation_router)
-    app.include_router(voting_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

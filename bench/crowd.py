@@ -26,6 +26,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import Mode, Phase, SessionStatus
 from app.config import Settings
 from app.db import create_engine, create_session_factory, utcnow
+from app.forms import local_datetime_input
 from app.security import hash_password
 from app.voting import service as voting_service
 from app.voting.models import Eligibility, Method, ResultsVisibility
@@ -153,8 +154,8 @@ async def _live_session(session, workspace, host):
             mode=Mode.IN_PERSON,
             place_name="Campanhã community centre",
             time_zone=zone,
-            starts_at=session_service.local_input(now - timedelta(minutes=10), zone),
-            ends_at=session_service.local_input(now + timedelta(hours=3), zone),
+            starts_at=local_datetime_input(now - timedelta(minutes=10), zone),
+            ends_at=local_datetime_input(now + timedelta(hours=3), zone),
             agenda=[session_service.AgendaInput(title="Vote", minutes="30")],
         ),
     )

@@ -4,14 +4,16 @@ The app is served by uvicorn with ``--workers`` processes (``bench.crowd.serving
 data loaded, a free port of 127.0.0.1). Before anything is timed, ``--clients`` new members join the
 demo workspace ``porto-campanha-green-corridor`` (user rows bulk-inserted with one shared password
 hash, memberships and the ballot made by the app's services) and the facilitator opens an approval
-ballot on it (5 options, up to 2 choices). Each client is its own ``httpx.AsyncClient``, signed in as
-its own member through the real login form.
+ballot on it (5 options, up to 2 choices). Each client signs in as its own member through the real
+login form (with httpx), then sends its votes over its own keep-alive connection with ``bench.wire``,
+a lean HTTP/1.1 client: httpx's own CPU per request would be taken from the server under test.
 
 Then the clients vote as the ballot page's form does with htmx: ``POST /w/<slug>/ballots/<id>/vote``
 with ``HX-Request`` and the ``X-CSRF-Token`` header (the form's ``csrf_token`` field is sent too), and
 1 or 2 options drawn at random. The app stores the paper and answers 200 with the ballot re-rendered
 (turnout, the voter's marks, the results when they are visible). ``--plain-form`` sends the form as a
-browser without JavaScript does instead: the answer is a 303 to the ballot page, not followed. Each
+browser without JavaScript does instead: the answer is a 303 to the ballot page, not followed;
+``--api`` votes through the JSON API, ``POST /api/v1/ballots/<id>/vote`` (201 or 200 with ``first``). Each
 client sends one vote after another, so ``--clients`` votes are in flight at once; ``--warmup`` votes
 go first, unmeasured, then ``--votes`` are timed. A first vote of a member inserts the paper, every
 later one replaces it.

@@ -28,7 +28,7 @@ async def vote(
     ballot, standing = loaded
     options = await voting_service.options_of(session=session, ballot_id=ballot_id)
     try:
-        first = await voting_service.cast(
+        done = await voting_service.cast(
             session=session,
             ballot=ballot,
             options=options,
@@ -40,4 +40,4 @@ async def vote(
     except voting_service.VoteRefused as error:
         await rollback_and_reload(session)
         return JSONResponse({"detail": error.message}, status_code=403 if error.forbidden else 422)
-    return JSONResponse({"first": first}, status_code=201 if first else 200)
+    return JSONResponse({"first": done.first}, status_code=201 if done.first else 200)

@@ -11,15 +11,15 @@ from app.accounts import service as account_service
 from app.cocreation import permissions as session_permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
-from app.db import rollback_and_reload
-from app.deps import CurrentUser, RowId, SessionDep, SettingsDep
+from app.db import rollback_and_reload, without_transaction
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep
 from app.forms import FormError, local_datetime_input, whole_number, whole_numbers
 from app.i18n import _, get_time_zone
 from app.templating import flash, render
 from app.voting import permissions
 from app.voting import service as voting_service
-from app.voting.models import Ballot, BallotOption, BallotState, Eligibility, ResultsVisibility
-from app.workspaces.deps import Visible, WorkspaceContext
+from app.voting.models import Ballot, BallotOption, BallotState, Eligibility, ResultsVisibility, Vote
+from app.workspaces.deps import Visible, WorkspaceContext, visible_workspace
 
 router = APIRouter()
 
@@ -40,6 +40,18 @@ async def visible_ballot(
 
 
 VisibleBallot = Annotated[tuple[WorkspaceContext, Ballot], Depends(visible_ballot)]
+
+
+async def ballot_to_vote_on(
+    slug: str, ballot_id: RowId, session: SessionDep, user: OptionalUser
+) -> tuple[WorkspaceContext, Ballot]:
+    """``visible_ballot`` for a vote: the reads run without a transaction around them, so a vote on a
+    workspace's ballot is its reads and one statement (see ``app.db.without_transaction``)."""
+    await without_transaction(session)
+    return await visible_ballot(ballot_id, session, await visible_workspace(slug, session, user))
+
+
+BallotToVoteOn = Annotated[tuple[WorkspaceContext, Ballot], Depends(ballot_to_vote_on)]
 
 
 def _url(context: WorkspaceContext, ballot: Ballot, tail: str = "") -> str:
@@ -159,13 +171,14 @@ async def ballot_context(
     ballot: Ballot,
     *,
     options: list[BallotOption] | None = None,
-    just_voted: bool = False,
+    paper: Vote | None = None,
 ) -> dict:
-    """What the ballot block shows this reader. Right after their vote (``just_voted``) their
+    """What the ballot block shows this reader. Right after their vote (their ``paper``) their
     eligibility is known, and the options may be given: fewer queries on the busiest request."""
+    just_voted = paper is not None
     if options is None:
         options = await voting_service.options_of(session=session, ballot_id=ballot.id)
-    vote = await voting_service.my_vote(
+    vote = paper or await voting_service.my_vote(
         session=session, ballot=ballot, user=context.user, secret_key=settings.secret_key
     )
     eligible = just_voted or await voting_service.is_eligible(
@@ -175,7 +188,6 @@ async def ballot_context(
     cs = None
     if ballot.session_id and not just_voted:
         cs = await session.get(CocreationSession, ballot.session_id)
-    counts = await voting_service.vote_counts(session=session, ballot_ids=[ballot.id])
     return {
         "workspace": context.workspace,
         "ballot": ballot,
@@ -188,7 +200,7 @@ async def ballot_context(
         "results": await voting_service.results(session=session, ballot=ballot, options=options)
         if visible
         else None,
-        "turnout": counts.get(ballot.id, 0),
+        "turnout": await voting_service.turnout(session=session, ballot_id=ballot.id),
         "can_manage": context.can(permissions.can_manage),
         "labels": voting_service,
         "error": None,
@@ -207,13 +219,13 @@ async def ballot_page(request: Request, session: SessionDep, settings: SettingsD
 
 @router.post("/w/{slug}/ballots/{ballot_id}/vote")
 async def cast_vote(
-    request: Request, session: SessionDep, settings: SettingsDep, loaded: VisibleBallot, user: CurrentUser
+    request: Request, session: SessionDep, settings: SettingsDep, loaded: BallotToVoteOn, user: CurrentUser
 ):
     context, ballot = loaded
     options = await voting_service.options_of(session=session, ballot_id=ballot.id)
     form = await request.form()
     try:
-        first = await voting_service.cast(
+        done = await voting_service.cast(
             session=session,
             ballot=ballot,
             options=options,
@@ -229,9 +241,9 @@ async def cast_vote(
         page["submitted"] = form
         status = 403 if not page["eligible"] and page["state"] == BallotState.OPEN else 422
         return render(request, "voting/ballot.html", page, status_code=status, block="ballot")
-    message = _("Your vote has been recorded.") if first else _("Your vote has been updated.")
+    message = _("Your vote has been recorded.") if done.first else _("Your vote has been updated.")
     if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
-        page = await ballot_context(session, settings, context, ballot, options=options, just_voted=True)
+        page = await ballot_context(session, settings, context, ballot, options=options, paper=done.paper)
         page["notice"] = message
         return render(request, "voting/ballot.html", page, block="ballot")
     response = RedirectResponse(_url(context, ballot), status_code=303)

@@ -270,6 +270,16 @@ async def list_ballots(
     return list(rows.all())
 
 
+@functools.cache
+def _turnout_query():
+    return select(func.count()).select_from(Vote).where(col(Vote.ballot_id) == bindparam("ballot_id"))
+
+
+async def turnout(*, session: AsyncSession, ballot_id: int) -> int:
+    """How many papers the ballot holds (built once: it runs after every vote)."""
+    return (await session.exec(_turnout_query(), params={"ballot_id": ballot_id})).one()
+
+
 async def vote_counts(*, session: AsyncSession, ballot_ids: list[int]) -> dict[int, int]:
     if not ballot_ids:
         return {}
@@ -471,6 +481,14 @@ def _upsert_paper(dialect: str):
     ).returning(columns.cast_at)
 
 
+@dataclass
+class Cast:
+    """A vote that was stored: ``first`` when it is the voter's first paper on the ballot."""
+
+    first: bool
+    paper: Vote
+
+
 async def cast(
     *,
     session: AsyncSession,
@@ -480,8 +498,8 @@ async def cast(
     member: bool,
     form,
     secret_key: str,
-) -> bool:
-    """Stores the voter's paper, replacing their earlier one; returns True for a first vote.
+) -> Cast:
+    """Stores the voter's paper, replacing their earlier one.
 
     One INSERT .. ON CONFLICT DO UPDATE: a voter sending twice at once ends with one paper, and
     1,000 voters at once each keep theirs. A vote on a session's ballot also raises a live event in
@@ -495,7 +513,7 @@ async def cast(
     if not await is_eligible(session=session, ballot=ballot, user=user, member=member):
         raise VoteRefused(_("You are not among the people who may vote on this ballot."), forbidden=True)
     choices = parse_choices(ballot, options, form)
-    await begin_write(session, alone=ballot.session_id is None)
+    commits_itself = await begin_write(session, alone=ballot.session_id is None)
     key = voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
     stamp = utcnow()
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
@@ -518,8 +536,17 @@ async def cast(
         await live.publish(
             session, channel=session_service.channel(ballot.session_id), kind="tally", data=data
         )
-    await session.commit()
-    return cast_at == stamp
+    if not commits_itself:
+        await session.commit()
+    paper = Vote(
+        ballot_id=ballot.id,
+        voter_key=key,
+        voter_id=params["voter_id"],
+        choices=choices,
+        cast_at=cast_at,
+        updated_at=stamp,
+    )
+    return Cast(first=cast_at == stamp, paper=paper)
 
 
 async def close_early(*, session: AsyncSession, ballot: Ballot) -> None:

@@ -27,10 +27,10 @@ class WorkspaceContext:
 async def visible_workspace(slug: str, session: SessionDep, user: OptionalUser) -> WorkspaceContext:
     """Loads the workspace or answers 404, also when it is members-only and the reader is not a
     member: outsiders learn nothing of it, not even that it exists."""
-    workspace = await workspace_service.get_by_slug(session=session, slug=slug[:80])
-    if workspace is None:
+    loaded = await workspace_service.get_with_membership(session=session, slug=slug[:80], user=user)
+    if loaded is None:
         raise HTTPException(status_code=404)
-    membership = await workspace_service.membership_of(session=session, workspace_id=workspace.id, user=user)
+    workspace, membership = loaded
     if not permissions.can_view(user, workspace, membership):
         raise HTTPException(status_code=404)
     return WorkspaceContext(workspace=workspace, membership=membership, user=user)

@@ -1,9 +1,11 @@
 """Workspaces: creating them, joining and leaving, deciding requests, moderators, archiving, activity."""
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -160,6 +162,32 @@ async def update_details(*, session: AsyncSession, workspace: Workspace, data: W
 
 async def get_by_slug(*, session: AsyncSession, slug: str) -> Workspace | None:
     return (await session.exec(select(Workspace).where(Workspace.slug == slug))).first()
+
+
+@functools.cache
+def _workspace_and_membership_query():
+    return (
+        select(Workspace, Membership)
+        .outerjoin(
+            Membership,
+            (col(Membership.workspace_id) == Workspace.id)
+            & (col(Membership.user_id) == bindparam("user_id")),
+        )
+        .where(col(Workspace.slug) == bindparam("slug"))
+    )
+
+
+async def get_with_membership(
+    *, session: AsyncSession, slug: str, user: User | None
+) -> tuple[Workspace, Membership | None] | None:
+    """The workspace of a slug and the user's membership there, in one query (every workspace page
+    starts with it); None when there is no such workspace."""
+    row = (
+        await session.exec(
+            _workspace_and_membership_query(), params={"slug": slug, "user_id": user.id if user else None}
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def membership_of(*, session: AsyncSession, workspace_id: int, user: User | None) -> Membership | None:

@@ -44,7 +44,7 @@ async def cast(arena, ballot_id: int, user, option_id: int, *, alone: bool = Fal
             await without_transaction(session)
         ballot = await session.get(Ballot, ballot_id)
         options = await voting_service.options_of(session=session, ballot_id=ballot_id)
-        return await voting_service.cast(
+        done = await voting_service.cast(
             session=session,
             ballot=ballot,
             options=options,
@@ -53,6 +53,7 @@ async def cast(arena, ballot_id: int, user, option_id: int, *, alone: bool = Fal
             form=FormData([("option", str(option_id))]),
             secret_key=TEST_SECRET_KEY,
         )
+        return done.first
 
 
 async def papers(arena, ballot_id: int) -> list[Vote]:
