@@ -18,6 +18,7 @@ from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
 from app.attachments import service as attachment_service
 from app.attachments.routes import router as attachments_router
+from app.audit.routes import router as audit_router
 from app.cocreation.routes import router as cocreation_router
 from app.comments.routes import router as comments_router
 from app.config import STATIC_DIR, Settings
@@ -25,6 +26,7 @@ from app.db import SessionFactory, create_engine, create_session_factory
 from app.deps import LoginRequired
 from app.i18n import N_, LocaleMiddleware, gettext
 from app.ideas.routes import router as ideas_router
+from app.moderation.routes import router as moderation_router
 from app.network.routes import router as network_router
 from app.notifications.routes import router as notifications_router
 from app.search.routes import router as search_router
@@ -129,6 +131,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(notifications_router)
     app.include_router(search_router)
     app.include_router(cocreation_router)
+    app.include_router(moderation_router)
+    app.include_router(audit_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

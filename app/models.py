@@ -5,9 +5,11 @@ from sqlmodel import SQLModel
 from app import live, ratelimit
 from app.accounts import models as accounts_models
 from app.attachments import models as attachment_models
+from app.audit import models as audit_models
 from app.cocreation import models as cocreation_models
 from app.comments import models as comment_models
 from app.ideas import models as idea_models
+from app.moderation import models as moderation_models
 from app.network import models as network_models
 from app.notifications import models as notification_models
 from app.topics import models as topic_models
@@ -19,11 +21,13 @@ metadata = SQLModel.metadata
 __all__ = [
     "accounts_models",
     "attachment_models",
+    "audit_models",
     "cocreation_models",
     "comment_models",
     "idea_models",
     "live",
     "metadata",
+    "moderation_models",
     "network_models",
     "notification_models",
     "ratelimit",

@@ -25,6 +25,7 @@ from app.config import (
     TEMPLATES_DIR,
     Settings,
 )
+from app.workspaces.permissions import is_staff
 
 FLASH_COOKIE = "cocreate_flash"
 
@@ -79,6 +80,7 @@ def create_environment(settings: Settings) -> Environment:
         sse_local=f"vendor/htmx-ext-sse-{HTMX_SSE_VERSION}/sse.min.js",
         leaflet_dir=f"vendor/leaflet-{LEAFLET_VERSION}",
         can_administer=can_administer,
+        is_staff=is_staff,
         reader_time_zone=i18n.get_time_zone,
     )
     env.filters.update(

@@ -21,11 +21,11 @@ def can_reply_to(comment: Comment) -> bool:
 
 
 def can_edit_comment(user: User | None, comment: Comment, workspace: Workspace, now: datetime) -> bool:
-    """The author corrects their comment for a short while, as long as the workspace is open."""
+    """The author corrects their comment for a short while, as long as the workspace is open; a
+    hidden comment they may edit at any time, before asking the moderators for a review."""
     return (
         user is not None
         and comment.author_id == user.id
-        and comment.hidden_at is None
         and not workspace.is_archived
-        and now - comment.created_at <= EDIT_WINDOW
+        and (comment.hidden_at is not None or now - comment.created_at <= EDIT_WINDOW)
     )

@@ -13,6 +13,8 @@ from app.deps import CurrentUser, FormStr, RowId, SessionDep
 from app.forms import FormError, whole_number
 from app.i18n import _
 from app.ideas.routes import VisibleIdea
+from app.moderation import permissions as moderation_permissions
+from app.moderation import service as moderation_service
 from app.templating import flash, is_htmx_fragment_request, render
 from app.workspaces.deps import Visible, WorkspaceContext
 
@@ -40,13 +42,14 @@ async def visible_comment(
 VisibleComment = Annotated[tuple[WorkspaceContext, comment_service.CommentNode], Depends(visible_comment)]
 
 
-def _context(context: WorkspaceContext, **values) -> dict:
+def comments_context(context: WorkspaceContext, **values) -> dict:
     """What the comment templates need to decide, for this reader, which forms and links to show."""
     return {
         "workspace": context.workspace,
         "can_comment": context.can(permissions.can_comment),
         "comment_permissions": permissions,
         "now": utcnow(),
+        **moderation_permissions.template_helpers(context),
         **values,
     }
 
@@ -63,7 +66,7 @@ def _idea_url(workspace_slug: str, idea_id: int, page: int = 1) -> str:
     return f"/w/{workspace_slug}/ideas/{idea_id}" + (f"?comments={page}" if page > 1 else "")
 
 
-async def _comment_url(session, workspace_slug: str, comment: Comment) -> str:
+async def comment_url(session, workspace_slug: str, comment: Comment) -> str:
     page = await comment_service.page_holding(session=session, comment=comment)
     return f"{_idea_url(workspace_slug, comment.idea_id, page)}#comment-{comment.id}"
 
@@ -93,14 +96,14 @@ async def post_comment(
         return render(
             request,
             "comments/form.html",
-            _context(context, idea_id=idea.id, form=form, comment=None, heading=heading),
+            comments_context(context, idea_id=idea.id, form=form, comment=None, heading=heading),
             status_code=422,
             block="form",
         )
     if is_htmx_fragment_request(request):
         node = comment_service.CommentNode(comment=comment, author=user)
-        return render(request, "comments/_posted.html", _context(context, idea=idea, node=node))
-    response = RedirectResponse(await _comment_url(session, context.workspace.slug, comment), status_code=303)
+        return render(request, "comments/_posted.html", comments_context(context, idea=idea, node=node))
+    response = RedirectResponse(await comment_url(session, context.workspace.slug, comment), status_code=303)
     flash(request, response, _("Your comment is posted."), "success")
     return response
 
@@ -117,7 +120,8 @@ async def comment_threads(request: Request, session: SessionDep, loaded: Visible
             headers={"Vary": "HX-Request"},
         )
     threads = await comment_service.page_of_threads(session=session, idea_id=idea.id, page=page)
-    return render(request, "comments/_threads.html", _context(context, idea=idea, threads=threads))
+    await moderation_service.annotate(session=session, nodes=threads.threads, viewer=context.user)
+    return render(request, "comments/_threads.html", comments_context(context, idea=idea, threads=threads))
 
 
 @router.get("/w/{slug}/comments/{comment_id}")
@@ -126,11 +130,12 @@ async def show_comment(request: Request, session: SessionDep, loaded: VisibleCom
     context, node = loaded
     if not is_htmx_fragment_request(request):
         return RedirectResponse(
-            await _comment_url(session, context.workspace.slug, node.comment),
+            await comment_url(session, context.workspace.slug, node.comment),
             status_code=303,
             headers={"Vary": "HX-Request"},
         )
-    return render(request, "comments/_content.html", _context(context, node=node))
+    await moderation_service.annotate(session=session, nodes=[node], viewer=context.user)
+    return render(request, "comments/_content.html", comments_context(context, node=node))
 
 
 def _edit_page(
@@ -140,7 +145,7 @@ def _edit_page(
     return render(
         request,
         "comments/form.html",
-        _context(
+        comments_context(
             context, idea_id=comment.idea_id, form=form, comment=comment, heading=_("Edit your comment")
         ),
         block="form",
@@ -170,9 +175,10 @@ async def update_comment(
     except FormError as error:
         return _edit_page(request, context, node.comment, body, error.errors, status_code=422)
     if is_htmx_fragment_request(request):
-        return render(request, "comments/_content.html", _context(context, node=node))
+        await moderation_service.annotate(session=session, nodes=[node], viewer=context.user)
+        return render(request, "comments/_content.html", comments_context(context, node=node))
     response = RedirectResponse(
-        await _comment_url(session, context.workspace.slug, node.comment), status_code=303
+        await comment_url(session, context.workspace.slug, node.comment), status_code=303
     )
     flash(request, response, _("Your comment is saved."), "success")
     return response

@@ -28,6 +28,15 @@ class CommentNode:
     comment: Comment
     author: User | None
     children: list["CommentNode"] = field(default_factory=list)
+    # Set by ``app.moderation.service.annotate``: the comment's moderation case, if any, and whether
+    # the reader has reported it.
+    case: object | None = None
+    reported: bool = False
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
 
 
 @dataclass

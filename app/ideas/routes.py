@@ -18,6 +18,8 @@ from app.i18n import _
 from app.ideas import permissions
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
+from app.moderation import permissions as moderation_permissions
+from app.moderation import service as moderation_service
 from app.notifications import service as notification_service
 from app.taxonomy import taxonomy
 from app.templating import flash, is_htmx_fragment_request, render
@@ -144,6 +146,10 @@ async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, 
     tags = await idea_service.tags_of(session=session, idea_ids=[idea.id])
     topic = await topic_service.get(session=session, topic_id=idea.topic_id) if idea.topic_id else None
     attachments = await attachment_service.of_idea(session=session, idea_id=idea.id)
+    threads = await comment_service.page_of_threads(
+        session=session, idea_id=idea.id, page=max(1, min(comments, 10_000))
+    )
+    await moderation_service.annotate(session=session, nodes=threads.threads, viewer=context.user)
     return render(
         request,
         "ideas/idea.html",
@@ -165,10 +171,9 @@ async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, 
                 session=session, user_id=context.user.id, idea_id=idea.id
             ),
             "status_errors": {},
-            "threads": await comment_service.page_of_threads(
-                session=session, idea_id=idea.id, page=max(1, min(comments, 10_000))
-            ),
+            "threads": threads,
             "can_comment": context.can(comment_permissions.can_comment),
+            **moderation_permissions.template_helpers(context),
             "comment_permissions": comment_permissions,
             "now": utcnow(),
         },

@@ -29,6 +29,11 @@ MESSAGES = {
     "comment_reply": N_("%(actor)s replied to your comment on “%(idea)s”."),
     "followed_idea_status": N_("%(actor)s changed the status of “%(idea)s”, which you follow."),
     "followed_workspace_idea": N_("%(actor)s posted “%(idea)s” in %(workspace)s, which you follow."),
+    "comment_hidden": N_(
+        "Your comment on “%(idea)s” was hidden. Open it to see why, edit it or ask for a review."
+    ),
+    "comment_restored": N_("Your comment on “%(idea)s” is shown again."),
+    "review_requested": N_("%(actor)s asks for a review of their hidden comment on “%(idea)s”."),
     "session_place_offered": N_("A place opened up for you in “%(session)s”: you are registered."),
 }
 

@@ -1,7 +1,6 @@
 """Ballots: creating them, casting and changing votes (one paper per voter, also when two requests
 race), who may vote and see results, tallies, and the CSV exports anyone can recount from."""
 
-import csv
 import functools
 import hashlib
 import hmac
@@ -20,6 +19,7 @@ from app.accounts.models import User
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import begin_write, utcnow
+from app.exports import SafeCsvWriter
 from app.forms import FormError, clean_text, parse_local_datetime, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone
 from app.ideas.models import Idea
@@ -671,29 +671,10 @@ async def results(*, session: AsyncSession, ballot: Ballot, options: list[Ballot
     return results_view(ballot, options, await papers(session=session, ballot=ballot))
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-class _SafeWriter:
-    """A CSV writer that keeps spreadsheets from running text as a formula: a cell written by a user
-    (an option label, a name, a reason) starting with =, +, -, @ gets a leading apostrophe."""
-
-    def __init__(self, out: io.StringIO) -> None:
-        self._writer = csv.writer(out)
-
-    def writerow(self, row) -> None:
-        self._writer.writerow(
-            [
-                "'" + cell if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell
-                for cell in row
-            ]
-        )
-
-
 def results_csv(view: dict) -> str:
     """One row per option, in ranking order, with every figure the page shows."""
     out = io.StringIO()
-    writer = _SafeWriter(out)
+    writer = SafeCsvWriter(out)
     method = view["method"]
     if method == Method.SCORE:
         writer.writerow(["rank", "option_id", "option", "mean", "scores", *[f"score_{s}" for s in range(6)]])
@@ -739,7 +720,7 @@ def papers_csv(
     a ballot that is not anonymous); otherwise none, in an order that says nothing of who voted when."""
     named = names is not None and not ballot.anonymous
     out = io.StringIO()
-    writer = _SafeWriter(out)
+    writer = SafeCsvWriter(out)
     ids = [option.id for option in options]
     head = ["voter", "cast_at", "updated_at"] if named else []
     columns = [f"option_{i}" for i in ids]

@@ -47,6 +47,8 @@ class Workspace(SQLModel, table=True):
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     member_count: int = Field(default=0)
     idea_count: int = Field(default=0)
+    # Distinct members' reports that hide a comment until a moderator looks at it.
+    report_threshold: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
 
     @property
     def is_public(self) -> bool:

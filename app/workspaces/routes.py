@@ -8,6 +8,7 @@ from app.forms import FormError
 from app.i18n import _
 from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
+from app.moderation import service as moderation_service
 from app.network import service as network_service
 from app.notifications import service as notification_service
 from app.taxonomy import taxonomy
@@ -147,6 +148,11 @@ async def workspace_page(
                 session=session, user_id=context.user.id, workspace_id=workspace.id
             ),
             "pending": await workspace_service.pending_count(session=session, workspace_id=workspace.id)
+            if can_moderate
+            else 0,
+            "to_moderate": await moderation_service.pending_count(
+                session=session, workspace_ids=[workspace.id]
+            )
             if can_moderate
             else 0,
         },

@@ -15,7 +15,7 @@ from app.ideas.models import Idea
 from app.notifications.models import Notification
 from app.workspaces import service as workspace_service
 from app.workspaces.models import JoinPolicy, Visibility
-from tests.conftest import csrf_token, log_in, make_user, post_form
+from tests.conftest import client_for, csrf_token, log_in, make_user, post_form
 from tests.workspaces.conftest import make_workspace
 
 HTMX = {"HX-Request": "true"}
@@ -369,7 +369,7 @@ async def test_long_discussions_are_paged_by_thread(client, session, porto):
     )
 
 
-async def test_hidden_comments_show_a_note_without_their_text(client, session, porto):
+async def test_hidden_comments_show_a_note_without_their_text(app, client, session, porto):
     author = await member(session, porto)
     idea = await make_idea(session, porto, author)
     hidden = await add(session, porto, idea, author, body="Something rude")
@@ -377,7 +377,7 @@ async def test_hidden_comments_show_a_note_without_their_text(client, session, p
     hidden.hidden_at = utcnow()
     session.add(hidden)
     await session.commit()
-    await log_in(client, author)
+    await log_in(client, await member(session, porto, name="Reader"))
     page = (await client.get(f"/w/{porto.slug}/ideas/{idea.id}")).text
     assert "This comment was hidden." in page and "Something rude" not in page
     assert (
@@ -386,6 +386,10 @@ async def test_hidden_comments_show_a_note_without_their_text(client, session, p
         and f'id="reply-{answer.id}"' in page
     )
     assert (await client.get(f"/w/{porto.slug}/comments/{hidden.id}/edit")).status_code == 403
+    # Its author may still correct it, however long ago it was written, before asking for a review.
+    async with client_for(app) as author_client:
+        await log_in(author_client, author)
+        assert (await author_client.get(f"/w/{porto.slug}/comments/{hidden.id}/edit")).status_code == 200
 
 
 async def test_the_idea_page_runs_the_same_number_of_queries_however_long_the_discussion(

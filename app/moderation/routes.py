@@ -1,0 +1,345 @@
+"""Reporting a comment, hiding and restoring it, the author's request for review, and the moderation
+queues: one per workspace for its moderators, and all of them for facilitators."""
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from app.comments.routes import VisibleComment, comment_url, comments_context
+from app.db import rollback_and_reload
+from app.deps import CurrentUser, FormStr, SessionDep
+from app.forms import FormError, whole_numbers
+from app.i18n import _, ngettext
+from app.moderation import permissions
+from app.moderation import service as moderation_service
+from app.moderation.models import REASON_LABELS, STATE_LABELS, CaseState, ReportReason
+from app.templating import flash, is_htmx_fragment_request, render
+from app.workspaces.deps import Visible, WorkspaceContext
+
+router = APIRouter()
+
+
+async def _reload(session, context: WorkspaceContext, node) -> None:
+    """After a refused act rolled back: what the comment's page shows, loaded again."""
+    await rollback_and_reload(session, node.comment, node.author, context.workspace, context.membership)
+
+
+async def _comment_answer(
+    request: Request,
+    session,
+    context: WorkspaceContext,
+    node,
+    message: str,
+    *,
+    status_code=200,
+    errors=None,
+    form=None,
+):
+    """htmx gets the comment's content again, with the message; a plain form goes back to the comment."""
+    if is_htmx_fragment_request(request):
+        await moderation_service.annotate(session=session, nodes=[node], viewer=context.user)
+        return render(
+            request,
+            "comments/_content.html",
+            comments_context(
+                context,
+                node=node,
+                notice=message,
+                notice_error=status_code >= 400,
+                errors=errors or {},
+                form=form or {},
+            ),
+            status_code=status_code,
+        )
+    response = RedirectResponse(
+        await comment_url(session, context.workspace.slug, node.comment), status_code=303
+    )
+    flash(request, response, message, "error" if status_code >= 400 else "success")
+    return response
+
+
+@router.post("/w/{slug}/comments/{comment_id}/report")
+async def report_comment(
+    request: Request,
+    session: SessionDep,
+    loaded: VisibleComment,
+    user: CurrentUser,
+    reason: FormStr = "",
+    note: FormStr = "",
+):
+    context, node = loaded
+    if not permissions.can_report(user, context.workspace, context.membership, node.comment):
+        raise HTTPException(status_code=403)
+    try:
+        await moderation_service.report_comment(
+            session=session,
+            workspace=context.workspace,
+            comment=node.comment,
+            reporter=user,
+            reason=reason,
+            note=note,
+        )
+    except FormError as error:
+        first = next(iter(error.errors.values()))
+        return await _comment_answer(
+            request,
+            session,
+            context,
+            node,
+            first,
+            status_code=422,
+            errors=error.errors,
+            form={"reason": reason, "note": note},
+        )
+    except moderation_service.Refused as refused:
+        await _reload(session, context, node)
+        return await _comment_answer(
+            request, session, context, node, refused.message, status_code=refused.status
+        )
+    return await _comment_answer(
+        request, session, context, node, _("Thank you. The moderators of this workspace will look at it.")
+    )
+
+
+@router.post("/w/{slug}/comments/{comment_id}/hide")
+async def hide_comment(
+    request: Request, session: SessionDep, loaded: VisibleComment, user: CurrentUser, reason: FormStr = ""
+):
+    context, node = loaded
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+    try:
+        await moderation_service.hide_comment(
+            session=session, workspace=context.workspace, comment=node.comment, moderator=user, reason=reason
+        )
+    except FormError as error:
+        return await _comment_answer(
+            request,
+            session,
+            context,
+            node,
+            error.errors["reason"],
+            status_code=422,
+            errors=error.errors,
+            form={"hide_reason": reason},
+        )
+    except moderation_service.Refused as refused:
+        await _reload(session, context, node)
+        return await _comment_answer(
+            request, session, context, node, refused.message, status_code=refused.status
+        )
+    return await _comment_answer(
+        request, session, context, node, _("The comment is hidden. Its author is told why.")
+    )
+
+
+async def _case_of(session, node):
+    await moderation_service.annotate(session=session, nodes=[node], viewer=None)
+    if node.case is None:
+        raise HTTPException(status_code=404)
+    return node.case
+
+
+@router.post("/w/{slug}/comments/{comment_id}/restore")
+async def restore_comment(
+    request: Request, session: SessionDep, loaded: VisibleComment, user: CurrentUser, reason: FormStr = ""
+):
+    context, node = loaded
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+    case = await _case_of(session, node)
+    try:
+        changed, _skipped = await moderation_service.decide(
+            session=session,
+            case_ids=[case.id],
+            workspace_ids=[context.workspace.id],
+            action=moderation_service.Action.RESTORE,
+            moderator=user,
+            reason=reason,
+        )
+    except FormError as error:
+        return await _comment_answer(
+            request,
+            session,
+            context,
+            node,
+            error.errors["reason"],
+            status_code=422,
+            errors=error.errors,
+            form={"restore_reason": reason},
+        )
+    await session.refresh(node.comment)
+    if not changed:
+        return await _comment_answer(
+            request, session, context, node, _("This comment is not hidden."), status_code=409
+        )
+    return await _comment_answer(
+        request, session, context, node, _("The comment is shown again. Its author is told why.")
+    )
+
+
+@router.post("/w/{slug}/comments/{comment_id}/review")
+async def request_review(
+    request: Request, session: SessionDep, loaded: VisibleComment, user: CurrentUser, note: FormStr = ""
+):
+    context, node = loaded
+    case = await _case_of(session, node)
+    try:
+        await moderation_service.request_review(
+            session=session, case=case, comment=node.comment, author=user, note=note
+        )
+    except FormError as error:
+        return await _comment_answer(
+            request,
+            session,
+            context,
+            node,
+            error.errors["note"],
+            status_code=422,
+            errors=error.errors,
+            form={"review_note": note},
+        )
+    except moderation_service.Refused as refused:
+        await _reload(session, context, node)
+        return await _comment_answer(
+            request, session, context, node, refused.message, status_code=refused.status
+        )
+    return await _comment_answer(
+        request, session, context, node, _("The moderators are asked to look again.")
+    )
+
+
+# The queues -----------------------------------------------------------------------------------------
+
+
+def _queue_page(
+    request,
+    *,
+    context: WorkspaceContext | None,
+    rows,
+    more,
+    filters,
+    pending,
+    errors=None,
+    status_code=200,
+    form=None,
+):
+    base = f"/w/{context.workspace.slug}/moderation" if context else "/moderation"
+    query = {"state": filters.state, "reason": filters.reason, "q": filters.q}
+    return render(
+        request,
+        "moderation/queue.html",
+        {
+            "workspace": context.workspace if context else None,
+            "rows": rows,
+            "more": more,
+            "filters": filters,
+            "pending": pending,
+            "base": base,
+            "query": {key: value for key, value in query.items() if value},
+            "urlencode": urlencode,
+            "state_labels": STATE_LABELS,
+            "reason_labels": REASON_LABELS,
+            "reasons": list(ReportReason),
+            "states": moderation_service.QUEUE_STATES,
+            "hidden_states": (CaseState.HIDDEN, CaseState.REVIEW),
+            "errors": errors or {},
+            "form": form or {},
+            "thresholds": (moderation_service.THRESHOLD_MIN, moderation_service.THRESHOLD_MAX),
+        },
+        status_code=status_code,
+    )
+
+
+async def _show_queue(request, session, context: WorkspaceContext | None, **extra):
+    filters = moderation_service.QueueFilter.from_query(request.query_params)
+    workspace_ids = [context.workspace.id] if context else None
+    rows, more = await moderation_service.queue(session=session, workspace_ids=workspace_ids, filters=filters)
+    pending = await moderation_service.pending_count(session=session, workspace_ids=workspace_ids)
+    return _queue_page(
+        request, context=context, rows=rows, more=more, filters=filters, pending=pending, **extra
+    )
+
+
+async def _decide(request, session, context: WorkspaceContext | None, user):
+    form = await request.form()
+    try:
+        changed, skipped = await moderation_service.decide(
+            session=session,
+            case_ids=whole_numbers(form.getlist("case")),
+            workspace_ids=[context.workspace.id] if context else None,
+            action=str(form.get("action", "")),
+            moderator=user,
+            reason=str(form.get("reason", "")),
+        )
+    except FormError as error:
+        await rollback_and_reload(session, *([context.workspace] if context else []))
+        return await _show_queue(
+            request,
+            session,
+            context,
+            errors=error.errors,
+            status_code=422,
+            form={
+                "action": str(form.get("action", "")),
+                "reason": str(form.get("reason", "")),
+                "cases": whole_numbers(form.getlist("case")),
+            },
+        )
+    base = f"/w/{context.workspace.slug}/moderation" if context else "/moderation"
+    back = base + ("?" + request.url.query if request.url.query else "")
+    response = RedirectResponse(back, status_code=303)
+    message = ngettext("%(num)s item changed.", "%(num)s items changed.", changed)
+    if skipped:
+        message += " " + _("%(num)s left as they were (already in that state).", num=skipped)
+    flash(request, response, message, "success")
+    return response
+
+
+@router.get("/w/{slug}/moderation")
+async def workspace_queue(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+    return await _show_queue(request, session, context)
+
+
+@router.post("/w/{slug}/moderation")
+async def workspace_decide(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+    return await _decide(request, session, context, user)
+
+
+@router.post("/w/{slug}/moderation/threshold")
+async def workspace_threshold(
+    request: Request, session: SessionDep, context: Visible, user: CurrentUser, threshold: FormStr = ""
+):
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+    try:
+        await moderation_service.set_threshold(
+            session=session, workspace=context.workspace, value=threshold, moderator=user
+        )
+    except FormError as error:
+        await rollback_and_reload(session, context.workspace)
+        return await _show_queue(
+            request, session, context, errors=error.errors, status_code=422, form={"threshold": threshold}
+        )
+    response = RedirectResponse(f"/w/{context.workspace.slug}/moderation", status_code=303)
+    flash(request, response, _("Saved."), "success")
+    return response
+
+
+@router.get("/moderation")
+async def every_queue(request: Request, session: SessionDep, user: CurrentUser):
+    if not permissions.can_see_every_queue(user):
+        raise HTTPException(status_code=403)
+    return await _show_queue(request, session, None)
+
+
+@router.post("/moderation")
+async def every_queue_decide(request: Request, session: SessionDep, user: CurrentUser):
+    if not permissions.can_see_every_queue(user):
+        raise HTTPException(status_code=403)
+    return await _decide(request, session, None, user)

@@ -1,0 +1,528 @@
+"""Reports, hiding after enough of them, the moderators' decisions, and the author's request for review.
+
+Every change takes the case row's lock first (SELECT .. FOR UPDATE on PostgreSQL; SQLite has one
+writer at a time), so reports arriving together are all counted and two moderators deciding at once
+leave one consistent state. Each act is written to the audit log in the same transaction."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.accounts.models import User
+from app.audit import service as audit
+from app.comments.models import Comment
+from app.db import begin_write, utcnow
+from app.forms import FormError, clean_text, whole_number
+from app.i18n import _
+from app.ideas.models import Idea
+from app.moderation.models import (
+    NOTE_MAX,
+    REASON_MAX,
+    CaseState,
+    ModerationCase,
+    Report,
+    ReportReason,
+    TargetKind,
+)
+from app.notifications import service as notification_service
+from app.workspaces import service as workspace_service
+from app.workspaces.models import Workspace
+
+PAGE_SIZE = 30
+THRESHOLD_MIN, THRESHOLD_MAX = 1, 50
+HIDDEN_STATES = (CaseState.HIDDEN, CaseState.REVIEW)
+
+
+class Refused(Exception):
+    """An act the rules do not allow now; ``status`` is the HTTP answer (403 or 409)."""
+
+    def __init__(self, message: str, status: int = 409) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Action:
+    HIDE = "hide"
+    RESTORE = "restore"
+    DISMISS = "dismiss"
+
+
+ACTIONS = (Action.HIDE, Action.RESTORE, Action.DISMISS)
+
+
+def excerpt(text: str, length: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+async def _locked_case(
+    session: AsyncSession, *, workspace_id: int, kind: str, target_id: int, author_id: int | None
+) -> ModerationCase:
+    """The target's case, created when it has none, with its row locked until commit. The caller has
+    called ``begin_write``."""
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    await session.exec(
+        insert(ModerationCase.__table__)
+        .values(
+            workspace_id=workspace_id,
+            target_kind=kind,
+            target_id=target_id,
+            author_id=author_id,
+            state=CaseState.OPEN,
+            report_count=0,
+            open_reports=0,
+            hidden_reason="",
+            review_note="",
+            decision_reason="",
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["target_kind", "target_id"])
+    )
+    return (
+        await session.exec(
+            select(ModerationCase)
+            .where(ModerationCase.target_kind == kind, ModerationCase.target_id == target_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+
+
+def _clean_reason(value: str, *, required: bool) -> str:
+    errors: dict[str, str] = {}
+    reason = clean_text(value, field="reason", errors=errors, max_length=REASON_MAX, required=required)
+    if errors:
+        raise FormError(errors)
+    return reason
+
+
+async def _set_comment_hidden(session: AsyncSession, comment: Comment, hidden: bool) -> None:
+    comment.hidden_at = utcnow() if hidden else None
+    session.add(comment)
+
+
+async def report_comment(
+    *,
+    session: AsyncSession,
+    workspace: Workspace,
+    comment: Comment,
+    reporter: User,
+    reason: str,
+    note: str,
+) -> ModerationCase:
+    """Records a member's report. Each member counts once per comment; at the workspace's threshold of
+    distinct reports since the last decision, the comment is hidden and its author told."""
+    errors: dict[str, str] = {}
+    if reason not in set(ReportReason):
+        errors["reason"] = _("Choose a reason.")
+    note = clean_text(note, field="note", errors=errors, max_length=NOTE_MAX, required=False)
+    if errors:
+        raise FormError(errors)
+    if comment.author_id == reporter.id:
+        raise Refused(_("You cannot report your own comment."), status=403)
+    await begin_write(session)
+    case = await _locked_case(
+        session,
+        workspace_id=workspace.id,
+        kind=TargetKind.COMMENT,
+        target_id=comment.id,
+        author_id=comment.author_id,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(Report(case_id=case.id, reporter_id=reporter.id, reason=reason, note=note))
+    except IntegrityError:
+        await session.rollback()
+        raise Refused(_("You have already reported this comment.")) from None
+    now = utcnow()
+    case.report_count += 1
+    case.open_reports += 1
+    case.updated_at = now
+    if case.state in (CaseState.RESTORED, CaseState.DISMISSED):
+        case.state = CaseState.OPEN  # new reports after a decision: a moderator looks again
+    audit.record(
+        session,
+        action="report",
+        actor=reporter,
+        workspace_id=workspace.id,
+        target_kind=TargetKind.COMMENT,
+        target_id=comment.id,
+        reason=note,
+        data={"reason": reason},
+    )
+    if case.state == CaseState.OPEN and case.open_reports >= workspace.report_threshold:
+        case.state = CaseState.HIDDEN
+        case.hidden_reason = ""
+        case.hidden_by_id = None
+        await _set_comment_hidden(session, comment, True)
+        audit.record(
+            session,
+            action="auto_hide",
+            actor=None,
+            workspace_id=workspace.id,
+            target_kind=TargetKind.COMMENT,
+            target_id=comment.id,
+            data={"reports": case.open_reports, "threshold": workspace.report_threshold},
+        )
+        _tell_author(session, case, comment, kind="comment_hidden", actor_id=None)
+    session.add(case)
+    await session.commit()
+    return case
+
+
+def _tell_author(
+    session: AsyncSession, case: ModerationCase, comment: Comment, *, kind: str, actor_id
+) -> None:
+    if case.author_id is not None:
+        notification_service.notify(
+            session=session,
+            user_ids=[case.author_id],
+            kind=kind,
+            actor_id=actor_id,
+            workspace_id=case.workspace_id,
+            idea_id=comment.idea_id,
+            comment_id=comment.id,
+        )
+
+
+async def hide_comment(
+    *, session: AsyncSession, workspace: Workspace, comment: Comment, moderator: User, reason: str
+) -> ModerationCase:
+    """A moderator hides a comment, reported or not, with a reason its author is shown."""
+    reason = _clean_reason(reason, required=True)
+    await begin_write(session)
+    case = await _locked_case(
+        session,
+        workspace_id=workspace.id,
+        kind=TargetKind.COMMENT,
+        target_id=comment.id,
+        author_id=comment.author_id,
+    )
+    if case.state in HIDDEN_STATES:
+        await session.rollback()
+        raise Refused(_("This comment is already hidden."))
+    await _apply(session, case, comment, Action.HIDE, moderator, reason)
+    await session.commit()
+    return case
+
+
+async def _apply(
+    session: AsyncSession, case: ModerationCase, comment: Comment, action: str, moderator: User, reason: str
+) -> bool:
+    """One decision on a locked case; False when it does not apply to the case's state."""
+    now = utcnow()
+    if action == Action.HIDE and case.state not in HIDDEN_STATES:
+        case.state = CaseState.HIDDEN
+        case.hidden_reason = reason
+        case.hidden_by_id = moderator.id
+        await _set_comment_hidden(session, comment, True)
+        _tell_author(session, case, comment, kind="comment_hidden", actor_id=moderator.id)
+    elif action == Action.RESTORE and case.state in HIDDEN_STATES:
+        case.state = CaseState.RESTORED
+        await _set_comment_hidden(session, comment, False)
+        _tell_author(session, case, comment, kind="comment_restored", actor_id=moderator.id)
+    elif action == Action.DISMISS and case.state == CaseState.OPEN:
+        case.state = CaseState.DISMISSED
+    else:
+        return False
+    case.open_reports = 0
+    case.decision_reason = reason
+    case.decided_by_id = moderator.id
+    case.decided_at = now
+    case.updated_at = now
+    session.add(case)
+    audit.record(
+        session,
+        action=action,
+        actor=moderator,
+        workspace_id=case.workspace_id,
+        target_kind=case.target_kind,
+        target_id=case.target_id,
+        reason=reason,
+    )
+    return True
+
+
+async def decide(
+    *,
+    session: AsyncSession,
+    case_ids: list[int],
+    workspace_ids: list[int] | None,
+    action: str,
+    moderator: User,
+    reason: str,
+) -> tuple[int, int]:
+    """Applies ``action`` to the cases (only those of ``workspace_ids``, unless None: a facilitator's
+    queue of every workspace). Hiding and restoring need a reason, which the author is shown.
+    Returns how many cases changed and how many were skipped (already in that state, or gone)."""
+    if action not in ACTIONS:
+        raise FormError({"action": _("Choose what to do.")})
+    reason = _clean_reason(reason, required=action != Action.DISMISS)
+    if not case_ids:
+        raise FormError({"cases": _("Select at least one item.")})
+    await begin_write(session)
+    statement = (
+        select(ModerationCase, Comment)
+        .join(
+            Comment,
+            (col(Comment.id) == ModerationCase.target_id)
+            & (ModerationCase.target_kind == TargetKind.COMMENT),
+        )
+        .where(col(ModerationCase.id).in_(case_ids))
+        .order_by(col(ModerationCase.id))
+        .with_for_update(of=ModerationCase)
+        .execution_options(populate_existing=True)
+    )
+    if workspace_ids is not None:
+        statement = statement.where(col(ModerationCase.workspace_id).in_(workspace_ids))
+    changed = 0
+    rows = list((await session.exec(statement)).all())
+    for case, comment in rows:
+        changed += await _apply(session, case, comment, action, moderator, reason)
+    await session.commit()
+    return changed, len(case_ids) - changed
+
+
+async def request_review(
+    *, session: AsyncSession, case: ModerationCase, comment: Comment, author: User, note: str
+) -> ModerationCase:
+    """The author of hidden content (edited or not) asks the moderators to look again."""
+    errors: dict[str, str] = {}
+    note = clean_text(note, field="note", errors=errors, max_length=NOTE_MAX, required=False)
+    if errors:
+        raise FormError(errors)
+    if case.author_id != author.id:
+        raise Refused(_("Only the author can ask for a review."), status=403)
+    await begin_write(session)
+    case = await _locked_case(
+        session,
+        workspace_id=case.workspace_id,
+        kind=case.target_kind,
+        target_id=case.target_id,
+        author_id=case.author_id,
+    )
+    if case.state != CaseState.HIDDEN:
+        await session.rollback()
+        raise Refused(_("A review can be asked only for hidden content that is not already waiting for one."))
+    case.state = CaseState.REVIEW
+    case.review_note = note
+    case.updated_at = utcnow()
+    session.add(case)
+    moderators = await workspace_service.moderator_ids(session=session, workspace_id=case.workspace_id)
+    notification_service.notify(
+        session=session,
+        user_ids=moderators,
+        kind="review_requested",
+        actor_id=author.id,
+        workspace_id=case.workspace_id,
+        idea_id=comment.idea_id,
+        comment_id=comment.id,
+    )
+    audit.record(
+        session,
+        action="review_request",
+        actor=author,
+        workspace_id=case.workspace_id,
+        target_kind=case.target_kind,
+        target_id=case.target_id,
+        reason=note,
+    )
+    await session.commit()
+    return case
+
+
+async def cases_for_comments(*, session: AsyncSession, comment_ids: list[int]) -> dict[int, ModerationCase]:
+    """The cases of these comments, by comment id, in one query."""
+    if not comment_ids:
+        return {}
+    rows = await session.exec(
+        select(ModerationCase).where(
+            ModerationCase.target_kind == TargetKind.COMMENT, col(ModerationCase.target_id).in_(comment_ids)
+        )
+    )
+    return {case.target_id: case for case in rows.all()}
+
+
+async def annotate(*, session: AsyncSession, nodes: list, viewer: User | None) -> None:
+    """Gives each comment node (and its replies) its case and whether the viewer reported it: at most
+    two queries, whatever the number of comments."""
+    by_id = {node.comment.id: node for root in nodes for node in root.walk()}
+    cases = await cases_for_comments(session=session, comment_ids=list(by_id))
+    for comment_id, case in cases.items():
+        by_id[comment_id].case = case
+    if viewer is None or not cases:
+        return
+    reported = await session.exec(
+        select(ModerationCase.target_id)
+        .join(Report, col(Report.case_id) == ModerationCase.id)
+        .where(
+            col(ModerationCase.id).in_([case.id for case in cases.values()]), Report.reporter_id == viewer.id
+        )
+    )
+    for comment_id in reported.all():
+        by_id[comment_id].reported = True
+
+
+async def has_reported(*, session: AsyncSession, comment_id: int, user_id: int) -> bool:
+    row = await session.exec(
+        select(Report.id)
+        .join(ModerationCase, col(ModerationCase.id) == Report.case_id)
+        .where(
+            ModerationCase.target_kind == TargetKind.COMMENT,
+            ModerationCase.target_id == comment_id,
+            Report.reporter_id == user_id,
+        )
+    )
+    return row.first() is not None
+
+
+# The queue ------------------------------------------------------------------------------------------
+
+QUEUE_STATES = {
+    "pending": (CaseState.OPEN, CaseState.HIDDEN, CaseState.REVIEW),
+    "open": (CaseState.OPEN,),
+    "hidden": (CaseState.HIDDEN,),
+    "review": (CaseState.REVIEW,),
+    "closed": (CaseState.RESTORED, CaseState.DISMISSED),
+    "all": tuple(CaseState),
+}
+
+
+@dataclass
+class QueueFilter:
+    state: str = "pending"
+    reason: str = ""
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_query(cls, params) -> "QueueFilter":
+        state = params.get("state", "pending")
+        reason = params.get("reason", "")
+        page = whole_number(params.get("page", "1")) or 1
+        return cls(
+            state=state if state in QUEUE_STATES else "pending",
+            reason=reason if reason in set(ReportReason) else "",
+            q=params.get("q", "").strip()[:100],
+            page=max(1, min(page, 10_000)),
+        )
+
+
+@dataclass
+class QueueRow:
+    case: ModerationCase
+    comment: Comment
+    idea: Idea
+    workspace: Workspace
+    author: User | None
+    reasons: dict[str, int]
+
+
+async def queue(
+    *, session: AsyncSession, workspace_ids: list[int] | None, filters: QueueFilter, per_page: int = PAGE_SIZE
+) -> tuple[list[QueueRow], bool]:
+    """A page of cases, the ones that waited longest for a decision first; with each, the reasons
+    given and how often. Three queries, whatever the page holds. Returns the rows and whether there
+    is a next page."""
+    statement = (
+        select(ModerationCase, Comment, Idea, Workspace, User)
+        .join(
+            Comment,
+            (col(Comment.id) == ModerationCase.target_id)
+            & (ModerationCase.target_kind == TargetKind.COMMENT),
+        )
+        .join(Idea, col(Idea.id) == Comment.idea_id)
+        .join(Workspace, col(Workspace.id) == ModerationCase.workspace_id)
+        .outerjoin(User, col(User.id) == ModerationCase.author_id)
+        .where(col(ModerationCase.state).in_(QUEUE_STATES[filters.state]))
+    )
+    if workspace_ids is not None:
+        statement = statement.where(col(ModerationCase.workspace_id).in_(workspace_ids))
+    if filters.reason:
+        statement = statement.where(
+            select(Report.id)
+            .where(Report.case_id == ModerationCase.id, Report.reason == filters.reason)
+            .exists()
+        )
+    if filters.q:
+        pattern = "%" + filters.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(
+            or_(
+                col(Comment.body).ilike(pattern, escape="\\"),
+                col(Idea.title).ilike(pattern, escape="\\"),
+                col(User.display_name).ilike(pattern, escape="\\"),
+            )
+        )
+    rows = list(
+        (
+            await session.exec(
+                statement.order_by(col(ModerationCase.updated_at), col(ModerationCase.id))
+                .offset((filters.page - 1) * per_page)
+                .limit(per_page + 1)
+            )
+        ).all()
+    )
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    reasons: dict[int, dict[str, int]] = {row[0].id: {} for row in rows}
+    if reasons:
+        counted = await session.exec(
+            select(Report.case_id, Report.reason, func.count())
+            .where(col(Report.case_id).in_(list(reasons)))
+            .group_by(Report.case_id, Report.reason)
+        )
+        for case_id, reason, count in counted.all():
+            reasons[case_id][reason] = count
+    return [
+        QueueRow(
+            case=case,
+            comment=comment,
+            idea=idea,
+            workspace=workspace,
+            author=author,
+            reasons=reasons[case.id],
+        )
+        for case, comment, idea, workspace, author in rows
+    ], more
+
+
+async def pending_count(*, session: AsyncSession, workspace_ids: list[int] | None) -> int:
+    statement = (
+        select(func.count())
+        .select_from(ModerationCase)
+        .where(col(ModerationCase.state).in_(QUEUE_STATES["pending"]))
+    )
+    if workspace_ids is not None:
+        statement = statement.where(col(ModerationCase.workspace_id).in_(workspace_ids))
+    return (await session.exec(statement)).one()
+
+
+async def set_threshold(*, session: AsyncSession, workspace: Workspace, value: str, moderator: User) -> None:
+    number = whole_number(value)
+    if number is None or not THRESHOLD_MIN <= number <= THRESHOLD_MAX:
+        raise FormError(
+            {
+                "threshold": _(
+                    "Use a whole number from %(min)s to %(max)s.", min=THRESHOLD_MIN, max=THRESHOLD_MAX
+                )
+            }
+        )
+    await begin_write(session)
+    before = workspace.report_threshold
+    workspace.report_threshold = number
+    session.add(workspace)
+    audit.record(
+        session,
+        action="threshold",
+        actor=moderator,
+        workspace_id=workspace.id,
+        target_kind="workspace",
+        target_id=workspace.id,
+        data={"from": before, "to": number},
+    )
+    await session.commit()
