@@ -14,6 +14,7 @@ from app.comments import service as comment_service
 from app.config import PACKAGE_DATA_DIR
 from app.forms import local_datetime_input
 from app.ideas import service as idea_service
+from app.moderation import service as moderation_service
 from app.network import service as network_service
 from app.network.models import OrganisationKind
 from app.topics import service as topic_service
@@ -271,6 +272,22 @@ async def _seed_conversation(session: AsyncSession) -> None:
     )
     await comment_service.add(
         session=session, workspace=porto, idea=corridor, author=ana, body="Yes please!", parent_id=first.id
+    )
+    # Something for the moderation queue: a neighbour's phone number, reported once (still shown).
+    shared = await comment_service.add(
+        session=session,
+        workspace=porto,
+        idea=corridor,
+        author=ana,
+        body="My neighbour Rui lends tools for planting days: call him on 912 345 678.",
+    )
+    await moderation_service.report_comment(
+        session=session,
+        workspace=porto,
+        comment=shared,
+        reporter=facilitator,
+        reason="personal-data",
+        note="Rui's phone number, posted without him.",
     )
     await _seed_sessions(session, facilitator=facilitator, ana=ana, wei=wei, porto=porto, shenzhen=shenzhen)
 

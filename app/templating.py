@@ -25,7 +25,7 @@ from app.config import (
     TEMPLATES_DIR,
     Settings,
 )
-from app.workspaces.permissions import is_staff
+from app.workspaces.permissions import is_banned, is_staff
 
 FLASH_COOKIE = "cocreate_flash"
 
@@ -81,6 +81,7 @@ def create_environment(settings: Settings) -> Environment:
         leaflet_dir=f"vendor/leaflet-{LEAFLET_VERSION}",
         can_administer=can_administer,
         is_staff=is_staff,
+        is_banned=is_banned,
         reader_time_zone=i18n.get_time_zone,
     )
     env.filters.update(

@@ -130,6 +130,30 @@ def vote_first_option(page: Page) -> None:
     page.locator(".results").wait_for(state="visible")
 
 
+def open_report(page: Page) -> None:
+    """Opens the report form of the first comment the reader may report."""
+    page.locator("details.report summary").first.click()
+    page.locator("details.report[open] form").first.wait_for(state="visible")
+
+
+def hide_selected(page: Page) -> None:
+    """Hides every waiting item of the queue with a reason (the author then sees it)."""
+    boxes = page.locator("li.queue-item input[type=checkbox]")
+    for n in range(boxes.count()):
+        boxes.nth(n).check()
+    page.locator("#bulk-action").select_option("hide")
+    page.locator("#bulk-reason").fill(
+        "Phone numbers of people who did not post them stay private. 请勿公开他人电话。"
+    )
+    page.locator(".bulk-bar button[type=submit]").click()
+    page.locator(".flash").first.wait_for(state="visible")
+
+
+def open_sanctions(page: Page) -> None:
+    page.locator("details.report summary").first.click()
+    page.locator("details.report[open] form").first.wait_for(state="visible")
+
+
 def go_live(page: Page) -> None:
     """Starts the workshop's live room (the first run does; later runs find it live already)."""
     start = page.locator("form[action$='/status']:has(input[value=live]) button")
@@ -199,6 +223,13 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (ANA, "ballot-vote", f"{PORTO}/ballots/1", None),
         (ANA, "ballot-results", f"{PORTO}/ballots/1", vote_first_option),
         (FACILITATOR, "live-room", f"{PORTO}/sessions/2", go_live),
+        (ANA, "comment-report", f"{PORTO}/ideas/1", open_report),
+        (FACILITATOR, "moderation-queue", f"{PORTO}/moderation", None),
+        (FACILITATOR, "moderation-every-workspace", "/moderation?state=all", None),
+        (FACILITATOR, "moderation-queue-decided", f"{PORTO}/moderation?state=all", hide_selected),
+        (ANA, "comment-hidden-author", f"{PORTO}/ideas/1", None),
+        (FACILITATOR, "audit-log", "/audit", None),
+        (FACILITATOR, "members-warn-ban", f"{PORTO}/members", open_sanctions),
     ]
     for language, email in USERS.items()
 }
@@ -214,8 +245,12 @@ def shoot(page: Page, out: Path, name: str) -> Path:
     return path
 
 
-def take_all(browser: Browser, base_url: str, out: Path) -> list[Path]:
+def take_all(browser: Browser, base_url: str, out: Path, only: list[str] = ()) -> list[Path]:
     written = []
+
+    def wanted(name: str) -> bool:
+        return not only or any(word in name for word in only)
+
     ask_to_join(browser, base_url)
     for language in LANGUAGES:
         for viewport in VIEWPORTS:
@@ -224,6 +259,8 @@ def take_all(browser: Browser, base_url: str, out: Path) -> list[Path]:
             try:
                 page = context.new_page()
                 for name, path, action in ANONYMOUS_PAGES:
+                    if not wanted(name):
+                        continue
                     page.goto(path)
                     if action:
                         settle(page)
@@ -232,6 +269,8 @@ def take_all(browser: Browser, base_url: str, out: Path) -> list[Path]:
             finally:
                 context.close()
             for email, name, path, action in LOGGED_IN_PAGES[language]:
+                if not wanted(name):
+                    continue
                 context = open_context(browser, base_url, language, viewport)
                 try:
                     page = context.new_page()
@@ -249,6 +288,13 @@ def take_all(browser: Browser, base_url: str, out: Path) -> list[Path]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "screenshots", help="default: screenshots/")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="WORD",
+        help="only the pages whose name holds WORD (repeatable)",
+    )
     args = parser.parse_args()
     path = chromium_path()
     if path is None:
@@ -259,7 +305,7 @@ def main() -> int:
         with running_app() as base_url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
             try:
-                written = take_all(browser, base_url, args.out)
+                written = take_all(browser, base_url, args.out, only=args.only)
             finally:
                 browser.close()
     except AppServerError as error:

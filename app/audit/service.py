@@ -25,6 +25,9 @@ ACTIONS = {
     "dismiss": N_("Reports dismissed"),
     "review_request": N_("Review asked"),
     "threshold": N_("Report threshold changed"),
+    "warn": N_("Warned"),
+    "ban": N_("Banned"),
+    "unban": N_("Ban lifted"),
 }
 
 

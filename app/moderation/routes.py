@@ -6,16 +6,21 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
+from app.accounts import service as account_service
 from app.comments.routes import VisibleComment, comment_url, comments_context
 from app.db import rollback_and_reload
-from app.deps import CurrentUser, FormStr, SessionDep
+from app.deps import CurrentUser, FormStr, RowId, SessionDep
 from app.forms import FormError, whole_numbers
 from app.i18n import _, ngettext
 from app.moderation import permissions
 from app.moderation import service as moderation_service
 from app.moderation.models import REASON_LABELS, STATE_LABELS, CaseState, ReportReason
 from app.templating import flash, is_htmx_fragment_request, render
+from app.workspaces import permissions as workspace_permissions
+from app.workspaces import service as workspace_service
 from app.workspaces.deps import Visible, WorkspaceContext
+from app.workspaces.models import Membership
+from app.workspaces.routes import members_view
 
 router = APIRouter()
 
@@ -343,3 +348,93 @@ async def every_queue_decide(request: Request, session: SessionDep, user: Curren
     if not permissions.can_see_every_queue(user):
         raise HTTPException(status_code=403)
     return await _decide(request, session, None, user)
+
+
+# Warnings and bans ----------------------------------------------------------------------------------
+
+
+async def _sanction_target(session, context: WorkspaceContext, membership_id: int, user) -> Membership:
+    membership = await workspace_service.get_membership(
+        session=session, workspace_id=context.workspace.id, membership_id=membership_id
+    )
+    if membership is None:
+        raise HTTPException(status_code=404)
+    target_user = await account_service.get(session=session, user_id=membership.user_id)
+    if target_user is None or not workspace_permissions.can_sanction(
+        user, context.workspace, context.membership, membership, target_user
+    ):
+        raise HTTPException(status_code=403)
+    return membership
+
+
+async def _sanction(request: Request, session, context: WorkspaceContext, act, message: str):
+    members = f"/w/{context.workspace.slug}/members"
+    try:
+        await act()
+    except FormError as error:
+        await rollback_and_reload(session, context.workspace, context.membership)
+        return await members_view(request, session, context, errors=error.errors, status_code=422)
+    except moderation_service.Refused as refused:
+        await rollback_and_reload(session, context.workspace, context.membership)
+        response = RedirectResponse(members, status_code=303)
+        flash(request, response, refused.message, "error")
+        return response
+    response = RedirectResponse(members, status_code=303)
+    flash(request, response, message, "success")
+    return response
+
+
+@router.post("/w/{slug}/members/{membership_id}/warn")
+async def warn_member(
+    request: Request,
+    session: SessionDep,
+    context: Visible,
+    user: CurrentUser,
+    membership_id: RowId,
+    reason: FormStr = "",
+):
+    membership = await _sanction_target(session, context, membership_id, user)
+
+    async def act():
+        await moderation_service.warn(session=session, membership=membership, moderator=user, reason=reason)
+
+    return await _sanction(request, session, context, act, _("The member is warned and told why."))
+
+
+@router.post("/w/{slug}/members/{membership_id}/ban")
+async def ban_member(
+    request: Request,
+    session: SessionDep,
+    context: Visible,
+    user: CurrentUser,
+    membership_id: RowId,
+    length: FormStr = "",
+    reason: FormStr = "",
+):
+    membership = await _sanction_target(session, context, membership_id, user)
+
+    async def act():
+        await moderation_service.ban(
+            session=session, membership=membership, moderator=user, length=length, reason=reason
+        )
+
+    return await _sanction(
+        request, session, context, act, _("The member is banned and told why. They can still read.")
+    )
+
+
+@router.post("/w/{slug}/members/{membership_id}/unban")
+async def unban_member(
+    request: Request,
+    session: SessionDep,
+    context: Visible,
+    user: CurrentUser,
+    membership_id: RowId,
+    reason: FormStr = "",
+):
+    membership = await _sanction_target(session, context, membership_id, user)
+
+    async def act():
+        await moderation_service.unban(session=session, membership=membership, moderator=user, reason=reason)
+
+    return await _sanction(request, session, context, act, _("The ban is lifted."))

@@ -5,6 +5,7 @@ writer at a time), so reports arriving together are all counted and two moderato
 leave one consistent state. Each act is written to the audit log in the same transaction."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +30,7 @@ from app.moderation.models import (
 )
 from app.notifications import service as notification_service
 from app.workspaces import service as workspace_service
-from app.workspaces.models import Workspace
+from app.workspaces.models import Membership, MemberStatus, Workspace
 
 PAGE_SIZE = 30
 THRESHOLD_MIN, THRESHOLD_MAX = 1, 50
@@ -526,3 +527,114 @@ async def set_threshold(*, session: AsyncSession, workspace: Workspace, value: s
         data={"from": before, "to": number},
     )
     await session.commit()
+
+
+# Warnings and bans --------------------------------------------------------------------------------
+
+# The lengths a moderator picks from: days, or None for good.
+BAN_LENGTHS = {"1": 1, "7": 7, "30": 30, "forever": None}
+
+
+async def _locked_membership(session: AsyncSession, membership_id: int) -> Membership:
+    return (
+        await session.exec(
+            select(Membership)
+            .where(Membership.id == membership_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+
+
+def _tell_member(session: AsyncSession, membership: Membership, kind: str, moderator: User) -> None:
+    notification_service.notify(
+        session=session,
+        user_ids=[membership.user_id],
+        kind=kind,
+        actor_id=moderator.id,
+        workspace_id=membership.workspace_id,
+    )
+
+
+async def warn(*, session: AsyncSession, membership: Membership, moderator: User, reason: str) -> Membership:
+    """A warning the member reads on the workspace's page (the last one is kept) and is told of."""
+    reason = _clean_reason(reason, required=True)
+    await begin_write(session)
+    membership = await _locked_membership(session, membership.id)
+    membership.warning = reason
+    membership.warned_at = utcnow()
+    session.add(membership)
+    _tell_member(session, membership, "member_warned", moderator)
+    audit.record(
+        session,
+        action="warn",
+        actor=moderator,
+        workspace_id=membership.workspace_id,
+        target_kind="user",
+        target_id=membership.user_id,
+        reason=reason,
+    )
+    await session.commit()
+    return membership
+
+
+async def ban(
+    *, session: AsyncSession, membership: Membership, moderator: User, length: str, reason: str
+) -> Membership:
+    """Bans a member from posting, commenting, supporting, reporting, registering and voting, for a
+    number of days or for good; they still read. Their membership stays, so they cannot leave and
+    join again to escape it."""
+    errors: dict[str, str] = {}
+    if length not in BAN_LENGTHS:
+        errors["length"] = _("Choose how long the ban lasts.")
+    reason = clean_text(reason, field="reason", errors=errors, max_length=REASON_MAX)
+    if errors:
+        raise FormError(errors)
+    await begin_write(session)
+    membership = await _locked_membership(session, membership.id)
+    if membership.status not in (MemberStatus.ACTIVE, MemberStatus.BANNED):
+        await session.rollback()
+        raise Refused(_("Only members can be banned."))
+    days = BAN_LENGTHS[length]
+    membership.status = MemberStatus.BANNED
+    membership.banned_until = None if days is None else utcnow() + timedelta(days=days)
+    membership.ban_reason = reason
+    session.add(membership)
+    _tell_member(session, membership, "member_banned", moderator)
+    audit.record(
+        session,
+        action="ban",
+        actor=moderator,
+        workspace_id=membership.workspace_id,
+        target_kind="user",
+        target_id=membership.user_id,
+        reason=reason,
+        data={"until": membership.banned_until.isoformat() if membership.banned_until else None},
+    )
+    await session.commit()
+    return membership
+
+
+async def unban(*, session: AsyncSession, membership: Membership, moderator: User, reason: str) -> Membership:
+    reason = _clean_reason(reason, required=False)
+    await begin_write(session)
+    membership = await _locked_membership(session, membership.id)
+    if membership.status != MemberStatus.BANNED:
+        await session.rollback()
+        raise Refused(_("This member is not banned."))
+    membership.status = MemberStatus.ACTIVE
+    membership.banned_until = None
+    membership.ban_reason = ""
+    session.add(membership)
+    _tell_member(session, membership, "member_unbanned", moderator)
+    audit.record(
+        session,
+        action="unban",
+        actor=moderator,
+        workspace_id=membership.workspace_id,
+        target_kind="user",
+        target_id=membership.user_id,
+        reason=reason,
+    )
+    await session.commit()
+    return membership

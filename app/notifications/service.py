@@ -34,6 +34,9 @@ MESSAGES = {
     ),
     "comment_restored": N_("Your comment on “%(idea)s” is shown again."),
     "review_requested": N_("%(actor)s asks for a review of their hidden comment on “%(idea)s”."),
+    "member_warned": N_("A moderator of %(workspace)s warned you. Open the workspace to read why."),
+    "member_banned": N_("You can no longer take part in %(workspace)s. Open it to see why and until when."),
+    "member_unbanned": N_("You can take part in %(workspace)s again."),
     "session_place_offered": N_("A place opened up for you in “%(session)s”: you are registered."),
 }
 

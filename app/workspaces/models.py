@@ -82,6 +82,12 @@ class Membership(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     decided_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    # A ban (status "banned") lasts until this moment, or for good when None; the member still reads.
+    banned_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    ban_reason: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    # The last warning a moderator gave, shown to the member on the workspace's page.
+    warning: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": ""})
+    warned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Activity(SQLModel, table=True):

@@ -2,6 +2,7 @@
 moderators everywhere; city officials moderate the workspaces they are moderators of."""
 
 from app.accounts.models import Role, User
+from app.db import utcnow
 from app.workspaces.models import MemberRole, Membership, MemberStatus, Workspace
 
 
@@ -9,8 +10,21 @@ def is_staff(user: User | None) -> bool:
     return user is not None and user.role in (Role.FACILITATOR, Role.ADMIN)
 
 
+def is_banned(membership: Membership | None) -> bool:
+    """Banned from taking part, for good or until a moment still ahead."""
+    return (
+        membership is not None
+        and membership.status == MemberStatus.BANNED
+        and (membership.banned_until is None or membership.banned_until > utcnow())
+    )
+
+
 def is_active_member(membership: Membership | None) -> bool:
-    return membership is not None and membership.status == MemberStatus.ACTIVE
+    """An approved member who may take part: a ban whose time is over counts as over."""
+    return membership is not None and (
+        membership.status == MemberStatus.ACTIVE
+        or (membership.status == MemberStatus.BANNED and not is_banned(membership))
+    )
 
 
 def can_create_workspace(user: User | None) -> bool:
@@ -18,7 +32,8 @@ def can_create_workspace(user: User | None) -> bool:
 
 
 def can_view(user: User | None, workspace: Workspace, membership: Membership | None) -> bool:
-    return workspace.is_public or is_staff(user) or is_active_member(membership)
+    """A banned member still reads."""
+    return workspace.is_public or is_staff(user) or is_active_member(membership) or is_banned(membership)
 
 
 def can_join(user: User | None, workspace: Workspace, membership: Membership | None) -> bool:
@@ -41,6 +56,23 @@ def can_contribute(user: User | None, workspace: Workspace, membership: Membersh
 
 def can_moderate(user: User | None, workspace: Workspace, membership: Membership | None) -> bool:
     return is_staff(user) or (is_active_member(membership) and membership.role == MemberRole.MODERATOR)
+
+
+def can_sanction(
+    user: User | None,
+    workspace: Workspace,
+    membership: Membership | None,
+    target: Membership,
+    target_user: User,
+) -> bool:
+    """Warn or ban a member: moderators may, but not themselves, staff, or (unless they are staff) a
+    fellow moderator."""
+    return (
+        can_moderate(user, workspace, membership)
+        and target_user.id != user.id
+        and not is_staff(target_user)
+        and (target.role != MemberRole.MODERATOR or is_staff(user))
+    )
 
 
 def can_appoint_moderators(user: User | None, workspace: Workspace) -> bool:

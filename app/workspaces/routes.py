@@ -1,11 +1,13 @@
 """Workspace pages: the list, creating and editing, the workspace itself, joining, members, archiving."""
 
+import functools
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.deps import CurrentUser, FormStr, OptionalUser, RowId, SessionDep
 from app.forms import FormError
-from app.i18n import _
+from app.i18n import N_, _
 from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
 from app.moderation import service as moderation_service
@@ -16,7 +18,7 @@ from app.templating import flash, is_htmx_fragment_request, render
 from app.topics import service as topic_service
 from app.workspaces import permissions
 from app.workspaces import service as workspace_service
-from app.workspaces.deps import Editable, Moderated, Visible
+from app.workspaces.deps import Editable, Moderated, Visible, WorkspaceContext
 from app.workspaces.models import JoinPolicy, MemberRole, Membership, MemberStatus, Visibility, Workspace
 
 router = APIRouter()
@@ -240,16 +242,27 @@ async def leave_workspace(request: Request, session: SessionDep, context: Visibl
 
 @router.get("/w/{slug}/members")
 async def members_page(request: Request, session: SessionDep, context: Visible, page: int = 1):
+    return await members_view(request, session, context, page=page)
+
+
+async def members_view(
+    request: Request, session, context: WorkspaceContext, *, page: int = 1, errors=None, status_code=200
+):
+    """The members page; moderators also see the requests waiting and the banned members, with the
+    forms to warn and ban."""
     workspace = context.workspace
     page = max(1, min(page, 10_000))
     can_moderate = context.can(permissions.can_moderate)
     active, has_next = await workspace_service.members(
         session=session, workspace_id=workspace.id, status=MemberStatus.ACTIVE, page=page
     )
-    pending = []
+    pending, banned = [], []
     if can_moderate:
         pending, _more = await workspace_service.members(
             session=session, workspace_id=workspace.id, status=MemberStatus.PENDING, page_size=200
+        )
+        banned, _more = await workspace_service.members(
+            session=session, workspace_id=workspace.id, status=MemberStatus.BANNED, page_size=200
         )
     return render(
         request,
@@ -259,12 +272,23 @@ async def members_page(request: Request, session: SessionDep, context: Visible, 
             "membership": context.membership,
             "active": active,
             "pending": pending,
+            "banned": banned,
             "page": page,
             "has_next": has_next,
             "can_moderate": can_moderate and not workspace.is_archived,
             "can_appoint": permissions.can_appoint_moderators(context.user, workspace),
+            "can_sanction": functools.partial(
+                permissions.can_sanction, context.user, workspace, context.membership
+            ),
+            "ban_lengths": BAN_LENGTH_LABELS,
+            "errors": errors or {},
         },
+        status_code=status_code,
     )
+
+
+# How long a ban lasts, as the moderator's form offers it.
+BAN_LENGTH_LABELS = {"1": N_("One day"), "7": N_("A week"), "30": N_("30 days"), "forever": N_("For good")}
 
 
 async def _target_membership(session, workspace: Workspace, membership_id: int) -> Membership:

@@ -1,5 +1,5 @@
-"""Moderation and audit: reports, moderation cases, the report threshold of a workspace, and the
-append-only audit log (the database refuses to change or delete its rows)
+"""Moderation and audit: reports, moderation cases, the report threshold of a workspace, bans and
+warnings of members, and the append-only audit log (the database refuses to change or delete its rows)
 
 Revision ID: 0009
 Revises: 0008
@@ -82,6 +82,12 @@ def upgrade() -> None:
     with op.batch_alter_table('workspace', schema=None) as batch_op:
         batch_op.add_column(sa.Column('report_threshold', sa.Integer(), server_default='3', nullable=False))
 
+    with op.batch_alter_table('membership', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('banned_until', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('ban_reason', sa.String(length=500), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('warning', sa.String(length=500), server_default='', nullable=False))
+        batch_op.add_column(sa.Column('warned_at', sa.DateTime(timezone=True), nullable=True))
+
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(
             "CREATE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS "
@@ -105,6 +111,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('membership', schema=None) as batch_op:
+        batch_op.drop_column('warned_at')
+        batch_op.drop_column('warning')
+        batch_op.drop_column('ban_reason')
+        batch_op.drop_column('banned_until')
+
     with op.batch_alter_table('workspace', schema=None) as batch_op:
         batch_op.drop_column('report_threshold')
 
