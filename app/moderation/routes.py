@@ -64,6 +64,30 @@ async def _comment_answer(
     return response
 
 
+async def _act_on_comment(request: Request, session, context, node, act, *, form: dict, done: str):
+    """Runs a moderation act on a comment and answers: the comment again with the message, 422 with the
+    form's errors, or the rules' refusal (403 or 409)."""
+    try:
+        await act()
+    except FormError as error:
+        return await _comment_answer(
+            request,
+            session,
+            context,
+            node,
+            next(iter(error.errors.values())),
+            status_code=422,
+            errors=error.errors,
+            form=form,
+        )
+    except moderation_service.Refused as refused:
+        await _reload(session, context, node)
+        return await _comment_answer(
+            request, session, context, node, refused.message, status_code=refused.status
+        )
+    return await _comment_answer(request, session, context, node, done)
+
+
 @router.post("/w/{slug}/comments/{comment_id}/report")
 async def report_comment(
     request: Request,
@@ -76,7 +100,8 @@ async def report_comment(
     context, node = loaded
     if not permissions.can_report(user, context.workspace, context.membership, node.comment):
         raise HTTPException(status_code=403)
-    try:
+
+    async def act():
         await moderation_service.report_comment(
             session=session,
             workspace=context.workspace,
@@ -85,25 +110,10 @@ async def report_comment(
             reason=reason,
             note=note,
         )
-    except FormError as error:
-        first = next(iter(error.errors.values()))
-        return await _comment_answer(
-            request,
-            session,
-            context,
-            node,
-            first,
-            status_code=422,
-            errors=error.errors,
-            form={"reason": reason, "note": note},
-        )
-    except moderation_service.Refused as refused:
-        await _reload(session, context, node)
-        return await _comment_answer(
-            request, session, context, node, refused.message, status_code=refused.status
-        )
-    return await _comment_answer(
-        request, session, context, node, _("Thank you. The moderators of this workspace will look at it.")
+
+    done = _("Thank you. The moderators of this workspace will look at it.")
+    return await _act_on_comment(
+        request, session, context, node, act, form={"reason": reason, "note": note}, done=done
     )
 
 
@@ -114,28 +124,15 @@ async def hide_comment(
     context, node = loaded
     if not context.can(permissions.can_moderate):
         raise HTTPException(status_code=403)
-    try:
+
+    async def act():
         await moderation_service.hide_comment(
             session=session, workspace=context.workspace, comment=node.comment, moderator=user, reason=reason
         )
-    except FormError as error:
-        return await _comment_answer(
-            request,
-            session,
-            context,
-            node,
-            error.errors["reason"],
-            status_code=422,
-            errors=error.errors,
-            form={"hide_reason": reason},
-        )
-    except moderation_service.Refused as refused:
-        await _reload(session, context, node)
-        return await _comment_answer(
-            request, session, context, node, refused.message, status_code=refused.status
-        )
-    return await _comment_answer(
-        request, session, context, node, _("The comment is hidden. Its author is told why.")
+
+    done = _("The comment is hidden. Its author is told why.")
+    return await _act_on_comment(
+        request, session, context, node, act, form={"hide_reason": reason}, done=done
     )
 
 
@@ -190,29 +187,14 @@ async def request_review(
 ):
     context, node = loaded
     case = await _case_of(session, node)
-    try:
+
+    async def act():
         await moderation_service.request_review(
             session=session, case=case, comment=node.comment, author=user, note=note
         )
-    except FormError as error:
-        return await _comment_answer(
-            request,
-            session,
-            context,
-            node,
-            error.errors["note"],
-            status_code=422,
-            errors=error.errors,
-            form={"review_note": note},
-        )
-    except moderation_service.Refused as refused:
-        await _reload(session, context, node)
-        return await _comment_answer(
-            request, session, context, node, refused.message, status_code=refused.status
-        )
-    return await _comment_answer(
-        request, session, context, node, _("The moderators are asked to look again.")
-    )
+
+    done = _("The moderators are asked to look again.")
+    return await _act_on_comment(request, session, context, node, act, form={"review_note": note}, done=done)
 
 
 # The queues -----------------------------------------------------------------------------------------

@@ -546,14 +546,33 @@ async def _locked_membership(session: AsyncSession, membership_id: int) -> Membe
     ).one()
 
 
-def _tell_member(session: AsyncSession, membership: Membership, kind: str, moderator: User) -> None:
+async def _record_sanction(
+    session: AsyncSession, membership: Membership, moderator: User, *, action: str, reason: str, data=None
+) -> Membership:
+    """Saves the changed membership, tells the member and logs the act, in one transaction."""
+    session.add(membership)
     notification_service.notify(
         session=session,
         user_ids=[membership.user_id],
-        kind=kind,
+        kind=SANCTION_NOTICES[action],
         actor_id=moderator.id,
         workspace_id=membership.workspace_id,
     )
+    audit.record(
+        session,
+        action=action,
+        actor=moderator,
+        workspace_id=membership.workspace_id,
+        target_kind="user",
+        target_id=membership.user_id,
+        reason=reason,
+        data=data,
+    )
+    await session.commit()
+    return membership
+
+
+SANCTION_NOTICES = {"warn": "member_warned", "ban": "member_banned", "unban": "member_unbanned"}
 
 
 async def warn(*, session: AsyncSession, membership: Membership, moderator: User, reason: str) -> Membership:
@@ -563,19 +582,7 @@ async def warn(*, session: AsyncSession, membership: Membership, moderator: User
     membership = await _locked_membership(session, membership.id)
     membership.warning = reason
     membership.warned_at = utcnow()
-    session.add(membership)
-    _tell_member(session, membership, "member_warned", moderator)
-    audit.record(
-        session,
-        action="warn",
-        actor=moderator,
-        workspace_id=membership.workspace_id,
-        target_kind="user",
-        target_id=membership.user_id,
-        reason=reason,
-    )
-    await session.commit()
-    return membership
+    return await _record_sanction(session, membership, moderator, action="warn", reason=reason)
 
 
 async def ban(
@@ -599,20 +606,10 @@ async def ban(
     membership.status = MemberStatus.BANNED
     membership.banned_until = None if days is None else utcnow() + timedelta(days=days)
     membership.ban_reason = reason
-    session.add(membership)
-    _tell_member(session, membership, "member_banned", moderator)
-    audit.record(
-        session,
-        action="ban",
-        actor=moderator,
-        workspace_id=membership.workspace_id,
-        target_kind="user",
-        target_id=membership.user_id,
-        reason=reason,
-        data={"until": membership.banned_until.isoformat() if membership.banned_until else None},
+    until = membership.banned_until.isoformat() if membership.banned_until else None
+    return await _record_sanction(
+        session, membership, moderator, action="ban", reason=reason, data={"until": until}
     )
-    await session.commit()
-    return membership
 
 
 async def unban(*, session: AsyncSession, membership: Membership, moderator: User, reason: str) -> Membership:
@@ -625,16 +622,4 @@ async def unban(*, session: AsyncSession, membership: Membership, moderator: Use
     membership.status = MemberStatus.ACTIVE
     membership.banned_until = None
     membership.ban_reason = ""
-    session.add(membership)
-    _tell_member(session, membership, "member_unbanned", moderator)
-    audit.record(
-        session,
-        action="unban",
-        actor=moderator,
-        workspace_id=membership.workspace_id,
-        target_kind="user",
-        target_id=membership.user_id,
-        reason=reason,
-    )
-    await session.commit()
-    return membership
+    return await _record_sanction(session, membership, moderator, action="unban", reason=reason)
