@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     session_max_age_days: int = Field(default=30, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     trusted_proxies: str = ""
+    # Overrides of the default rate limits: action=per_user/per_address/seconds, comma separated.
+    rate_limits: str = ""
+    _limits: dict = PrivateAttr(default_factory=dict)
+
+    @property
+    def limits(self) -> dict:
+        """The rate limit of each action (``app.ratelimit.Limit``)."""
+        return self._limits
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":
@@ -59,6 +67,12 @@ class Settings(BaseSettings):
             )
         if not self.secret_key:
             self.secret_key = DEVELOPMENT_SECRET_KEY
+        from app.ratelimit import parse_limits  # the models import the settings module
+
+        try:
+            self._limits = parse_limits(self.rate_limits)
+        except ValueError as error:
+            raise ConfigurationError(f"COCREATE_RATE_LIMITS: {error}") from None
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'cocreate.db'}"
         return self

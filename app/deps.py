@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Path, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import ratelimit
 from app.accounts.models import AuthSession, User
 from app.accounts.permissions import can_administer
 from app.config import Settings
@@ -61,3 +62,23 @@ CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
 CurrentAuthSession = Annotated[AuthSession | None, Depends(current_auth_session)]
 ClientAddress = Annotated[str, Depends(client_address)]
+
+
+def rate_limited(action: str):
+    """A route dependency: answers 429 (``RateLimited``) when the user or their address has done
+    ``action`` too often lately (``Settings.limits``); else counts this act. Votes are counted in the
+    process's memory (``app.ratelimit.LocalWindows``), everything else in the database."""
+
+    async def dependency(request: Request, session: SessionDep, user: OptionalUser, address: ClientAddress):
+        limit = request.app.state.settings.limits[action]
+        user_id = user.id if user else None
+        if action in ratelimit.IN_MEMORY:
+            request.app.state.local_limits.enforce(
+                action=action, limit=limit, user_id=user_id, address=address
+            )
+        else:
+            await ratelimit.enforce(
+                session=session, action=action, limit=limit, user_id=user_id, address=address
+            )
+
+    return Depends(dependency)

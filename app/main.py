@@ -13,7 +13,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
-from app import live
+from app import live, ratelimit
 from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
 from app.attachments import service as attachment_service
@@ -24,14 +24,14 @@ from app.comments.routes import router as comments_router
 from app.config import STATIC_DIR, Settings
 from app.db import SessionFactory, create_engine, create_session_factory
 from app.deps import LoginRequired
-from app.i18n import N_, LocaleMiddleware, gettext
+from app.i18n import N_, LocaleMiddleware, gettext, ngettext
 from app.ideas.routes import router as ideas_router
 from app.moderation.routes import router as moderation_router
 from app.network.routes import router as network_router
 from app.notifications.routes import router as notifications_router
 from app.search.routes import router as search_router
 from app.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, verify_csrf
-from app.templating import create_environment, render
+from app.templating import create_environment, is_htmx_fragment_request, render
 from app.topics.routes import router as topics_router
 from app.voting.api import router as voting_api_router
 from app.voting.routes import router as voting_router
@@ -106,6 +106,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.templates = create_environment(settings)
+    app.state.local_limits = ratelimit.LocalWindows()
 
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(AuthContextMiddleware, settings=settings, session_factory=session_factory)
@@ -151,6 +152,29 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         return error_page(request, 422)
+
+    @app.exception_handler(ratelimit.RateLimited)
+    async def rate_limited_answer(request: Request, exc: ratelimit.RateLimited):
+        minutes = max(1, round(exc.retry_after / 60))
+        message = ngettext(
+            "You did this many times in a short while. Try again in %(num)s minute.",
+            "You did this many times in a short while. Try again in %(num)s minutes.",
+            minutes,
+        )
+        headers = {"Retry-After": str(exc.retry_after)}
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": message}, status_code=429, headers=headers)
+        if is_htmx_fragment_request(request):
+            return render(
+                request, "errors/_inline.html", {"message": message}, status_code=429, headers=headers
+            )
+        return render(
+            request,
+            "errors/error.html",
+            {"status_code": 429, "title": gettext("Too many requests"), "message": message},
+            status_code=429,
+            headers=headers,
+        )
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):

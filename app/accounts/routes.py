@@ -16,6 +16,7 @@ from app.deps import (
     OptionalUser,
     SessionDep,
     SettingsDep,
+    rate_limited,
 )
 from app.forms import FormError
 from app.i18n import _
@@ -74,7 +75,7 @@ async def register_form(request: Request, user: OptionalUser):
     return render(request, "accounts/register.html", {"form": {}, "errors": {}})
 
 
-@router.post("/register")
+@router.post("/register", dependencies=[rate_limited("register")])
 async def register(
     request: Request,
     session: SessionDep,

@@ -9,7 +9,7 @@ from app.comments import permissions
 from app.comments import service as comment_service
 from app.comments.models import Comment
 from app.db import utcnow
-from app.deps import CurrentUser, FormStr, RowId, SessionDep
+from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
 from app.forms import FormError, whole_number
 from app.i18n import _
 from app.ideas.routes import VisibleIdea
@@ -71,7 +71,7 @@ async def comment_url(session, workspace_slug: str, comment: Comment) -> str:
     return f"{_idea_url(workspace_slug, comment.idea_id, page)}#comment-{comment.id}"
 
 
-@router.post("/w/{slug}/ideas/{idea_id}/comments")
+@router.post("/w/{slug}/ideas/{idea_id}/comments", dependencies=[rate_limited("comment")])
 async def post_comment(
     request: Request,
     session: SessionDep,

@@ -12,7 +12,7 @@ from app.attachments.deps import StorageDep
 from app.comments import permissions as comment_permissions
 from app.comments import service as comment_service
 from app.db import utcnow
-from app.deps import CurrentUser, FormStr, RowId, SessionDep
+from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
 from app.forms import FormError
 from app.i18n import _
 from app.ideas import permissions
@@ -105,7 +105,7 @@ async def new_idea(
     return await _form_page(request, session, context, form=form, errors={})
 
 
-@router.post("/w/{slug}/ideas/new")
+@router.post("/w/{slug}/ideas/new", dependencies=[rate_limited("post")])
 async def post_idea(
     request: Request, session: SessionDep, storage: StorageDep, context: Visible, user: CurrentUser
 ):

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from app.accounts import service as account_service
 from app.comments.routes import VisibleComment, comment_url, comments_context
 from app.db import rollback_and_reload
-from app.deps import CurrentUser, FormStr, RowId, SessionDep
+from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
 from app.forms import FormError, whole_numbers
 from app.i18n import _, ngettext
 from app.moderation import permissions
@@ -88,7 +88,7 @@ async def _act_on_comment(request: Request, session, context, node, act, *, form
     return await _comment_answer(request, session, context, node, done)
 
 
-@router.post("/w/{slug}/comments/{comment_id}/report")
+@router.post("/w/{slug}/comments/{comment_id}/report", dependencies=[rate_limited("report")])
 async def report_comment(
     request: Request,
     session: SessionDep,

@@ -10,14 +10,14 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from app.db import rollback_and_reload, without_transaction
-from app.deps import CurrentUser, RowId, SessionDep, SettingsDep
+from app.deps import CurrentUser, RowId, SessionDep, SettingsDep, rate_limited
 from app.voting import permissions
 from app.voting import service as voting_service
 
 router = APIRouter(prefix="/api/v1")
 
 
-@router.post("/ballots/{ballot_id}/vote")
+@router.post("/ballots/{ballot_id}/vote", dependencies=[rate_limited("vote")])
 async def vote(
     ballot_id: RowId, request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ):

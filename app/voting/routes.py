@@ -12,7 +12,7 @@ from app.cocreation import permissions as session_permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import rollback_and_reload, without_transaction
-from app.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep, rate_limited
 from app.forms import FormError, local_datetime_input, whole_number, whole_numbers
 from app.i18n import _, get_time_zone
 from app.templating import flash, render
@@ -217,7 +217,7 @@ async def ballot_page(request: Request, session: SessionDep, settings: SettingsD
     )
 
 
-@router.post("/w/{slug}/ballots/{ballot_id}/vote")
+@router.post("/w/{slug}/ballots/{ballot_id}/vote", dependencies=[rate_limited("vote")])
 async def cast_vote(
     request: Request, session: SessionDep, settings: SettingsDep, loaded: BallotToVoteOn, user: CurrentUser
 ):

@@ -31,7 +31,12 @@ def server_url():
     COCREATE_E2E_DATABASE_URL points the server at an empty database of another kind (CI uses
     PostgreSQL); by default it gets a fresh SQLite file."""
     try:
-        with running_app(os.environ.get("COCREATE_E2E_DATABASE_URL")) as base_url:
+        # Every browser of every test comes from this one address, so registering is limited per hour
+        # by the number of tests, not by the (production) default of 10.
+        with running_app(
+            os.environ.get("COCREATE_E2E_DATABASE_URL"),
+            extra_env={"COCREATE_RATE_LIMITS": "register=0/500/3600"},
+        ) as base_url:
             yield base_url
     except AppServerError as error:
         pytest.fail(str(error), pytrace=False)
