@@ -58,8 +58,15 @@ class AuthContextMiddleware:
         async def send_with_cookies(message: Message) -> None:
             if message["type"] == "http.response.start" and set_cookies:
                 headers = MutableHeaders(scope=message)
+                # A response that signs someone in sets the session cookie itself: clearing a stale one
+                # after it would log them out again at once.
+                sets_session = any(
+                    value.startswith(f"{settings.session_cookie_name}=")
+                    for value in headers.getlist("set-cookie")
+                )
                 for value in set_cookies:
-                    headers.append("set-cookie", value)
+                    if not (sets_session and value.startswith(f"{settings.session_cookie_name}=")):
+                        headers.append("set-cookie", value)
             await send(message)
 
         await self.app(scope, receive, send_with_cookies)

@@ -30,6 +30,9 @@ def safe_next(target: str | None, default: str = "/") -> str:
     """A local path to go back to; anything that could leave the site becomes ``default``."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
+    # Browsers drop tabs and line breaks from URLs, so "/\t/evil.example" would become "//evil.example".
+    if any(ord(character) < 0x20 or ord(character) == 0x7F for character in target):
+        return default
     return target
 
 
