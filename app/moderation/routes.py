@@ -14,7 +14,7 @@ from app.forms import FormError, whole_numbers
 from app.i18n import _, ngettext
 from app.moderation import permissions
 from app.moderation import service as moderation_service
-from app.moderation.models import REASON_LABELS, STATE_LABELS, CaseState, ReportReason
+from app.moderation.models import REASON_LABELS, STATE_LABELS, ReportReason
 from app.templating import flash, is_htmx_fragment_request, render
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces import service as workspace_service
@@ -230,7 +230,7 @@ def _queue_page(
             "reason_labels": REASON_LABELS,
             "reasons": list(ReportReason),
             "states": moderation_service.QUEUE_STATES,
-            "hidden_states": (CaseState.HIDDEN, CaseState.REVIEW),
+            "hidden_states": moderation_service.HIDDEN_STATES,
             "errors": errors or {},
             "form": form or {},
             "thresholds": (moderation_service.THRESHOLD_MIN, moderation_service.THRESHOLD_MAX),

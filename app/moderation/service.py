@@ -55,9 +55,14 @@ class Action:
 ACTIONS = (Action.HIDE, Action.RESTORE, Action.DISMISS)
 
 
-def excerpt(text: str, length: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= length else text[: length - 1] + "…"
+async def _locked_comment_case(session: AsyncSession, workspace_id: int, comment: Comment) -> ModerationCase:
+    return await _locked_case(
+        session,
+        workspace_id=workspace_id,
+        kind=TargetKind.COMMENT,
+        target_id=comment.id,
+        author_id=comment.author_id,
+    )
 
 
 async def _locked_case(
@@ -102,7 +107,7 @@ def _clean_reason(value: str, *, required: bool) -> str:
     return reason
 
 
-async def _set_comment_hidden(session: AsyncSession, comment: Comment, hidden: bool) -> None:
+def _set_comment_hidden(session: AsyncSession, comment: Comment, hidden: bool) -> None:
     comment.hidden_at = utcnow() if hidden else None
     session.add(comment)
 
@@ -127,13 +132,7 @@ async def report_comment(
     if comment.author_id == reporter.id:
         raise Refused(_("You cannot report your own comment."), status=403)
     await begin_write(session)
-    case = await _locked_case(
-        session,
-        workspace_id=workspace.id,
-        kind=TargetKind.COMMENT,
-        target_id=comment.id,
-        author_id=comment.author_id,
-    )
+    case = await _locked_comment_case(session, workspace.id, comment)
     try:
         async with session.begin_nested():
             session.add(Report(case_id=case.id, reporter_id=reporter.id, reason=reason, note=note))
@@ -160,7 +159,7 @@ async def report_comment(
         case.state = CaseState.HIDDEN
         case.hidden_reason = ""
         case.hidden_by_id = None
-        await _set_comment_hidden(session, comment, True)
+        _set_comment_hidden(session, comment, True)
         audit.record(
             session,
             action="auto_hide",
@@ -197,22 +196,16 @@ async def hide_comment(
     """A moderator hides a comment, reported or not, with a reason its author is shown."""
     reason = _clean_reason(reason, required=True)
     await begin_write(session)
-    case = await _locked_case(
-        session,
-        workspace_id=workspace.id,
-        kind=TargetKind.COMMENT,
-        target_id=comment.id,
-        author_id=comment.author_id,
-    )
+    case = await _locked_comment_case(session, workspace.id, comment)
     if case.state in HIDDEN_STATES:
         await session.rollback()
         raise Refused(_("This comment is already hidden."))
-    await _apply(session, case, comment, Action.HIDE, moderator, reason)
+    _apply(session, case, comment, Action.HIDE, moderator, reason)
     await session.commit()
     return case
 
 
-async def _apply(
+def _apply(
     session: AsyncSession, case: ModerationCase, comment: Comment, action: str, moderator: User, reason: str
 ) -> bool:
     """One decision on a locked case; False when it does not apply to the case's state."""
@@ -221,11 +214,11 @@ async def _apply(
         case.state = CaseState.HIDDEN
         case.hidden_reason = reason
         case.hidden_by_id = moderator.id
-        await _set_comment_hidden(session, comment, True)
+        _set_comment_hidden(session, comment, True)
         _tell_author(session, case, comment, kind="comment_hidden", actor_id=moderator.id)
     elif action == Action.RESTORE and case.state in HIDDEN_STATES:
         case.state = CaseState.RESTORED
-        await _set_comment_hidden(session, comment, False)
+        _set_comment_hidden(session, comment, False)
         _tell_author(session, case, comment, kind="comment_restored", actor_id=moderator.id)
     elif action == Action.DISMISS and case.state == CaseState.OPEN:
         case.state = CaseState.DISMISSED
@@ -284,7 +277,7 @@ async def decide(
     changed = 0
     rows = list((await session.exec(statement)).all())
     for case, comment in rows:
-        changed += await _apply(session, case, comment, action, moderator, reason)
+        changed += _apply(session, case, comment, action, moderator, reason)
     await session.commit()
     return changed, len(case_ids) - changed
 
@@ -300,13 +293,7 @@ async def request_review(
     if case.author_id != author.id:
         raise Refused(_("Only the author can ask for a review."), status=403)
     await begin_write(session)
-    case = await _locked_case(
-        session,
-        workspace_id=case.workspace_id,
-        kind=case.target_kind,
-        target_id=case.target_id,
-        author_id=case.author_id,
-    )
+    case = await _locked_comment_case(session, case.workspace_id, comment)
     if case.state != CaseState.HIDDEN:
         await session.rollback()
         raise Refused(_("A review can be asked only for hidden content that is not already waiting for one."))
@@ -367,19 +354,6 @@ async def annotate(*, session: AsyncSession, nodes: list, viewer: User | None) -
     )
     for comment_id in reported.all():
         by_id[comment_id].reported = True
-
-
-async def has_reported(*, session: AsyncSession, comment_id: int, user_id: int) -> bool:
-    row = await session.exec(
-        select(Report.id)
-        .join(ModerationCase, col(ModerationCase.id) == Report.case_id)
-        .where(
-            ModerationCase.target_kind == TargetKind.COMMENT,
-            ModerationCase.target_id == comment_id,
-            Report.reporter_id == user_id,
-        )
-    )
-    return row.first() is not None
 
 
 # The queue ------------------------------------------------------------------------------------------
