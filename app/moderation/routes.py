@@ -12,7 +12,7 @@ from app.db import rollback_and_reload
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
 from app.forms import FormError, whole_numbers
 from app.i18n import _, ngettext
-from app.moderation import permissions
+from app.moderation import permissions, sanctions
 from app.moderation import service as moderation_service
 from app.moderation.models import REASON_LABELS, STATE_LABELS, ReportReason
 from app.templating import flash, is_htmx_fragment_request, render
@@ -378,7 +378,7 @@ async def warn_member(
     membership = await _sanction_target(session, context, membership_id, user)
 
     async def act():
-        await moderation_service.warn(session=session, membership=membership, moderator=user, reason=reason)
+        await sanctions.warn(session=session, membership=membership, moderator=user, reason=reason)
 
     return await _sanction(request, session, context, act, _("The member is warned and told why."))
 
@@ -396,7 +396,7 @@ async def ban_member(
     membership = await _sanction_target(session, context, membership_id, user)
 
     async def act():
-        await moderation_service.ban(
+        await sanctions.ban(
             session=session, membership=membership, moderator=user, length=length, reason=reason
         )
 
@@ -417,6 +417,6 @@ async def unban_member(
     membership = await _sanction_target(session, context, membership_id, user)
 
     async def act():
-        await moderation_service.unban(session=session, membership=membership, moderator=user, reason=reason)
+        await sanctions.unban(session=session, membership=membership, moderator=user, reason=reason)
 
     return await _sanction(request, session, context, act, _("The ban is lifted."))

@@ -5,7 +5,6 @@ writer at a time), so reports arriving together are all counted and two moderato
 leave one consistent state. Each act is written to the audit log in the same transaction."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +29,7 @@ from app.moderation.models import (
 )
 from app.notifications import service as notification_service
 from app.workspaces import service as workspace_service
-from app.workspaces.models import Membership, MemberStatus, Workspace
+from app.workspaces.models import Workspace
 
 PAGE_SIZE = 30
 THRESHOLD_MIN, THRESHOLD_MAX = 1, 50
@@ -99,7 +98,7 @@ async def _locked_case(
     ).one()
 
 
-def _clean_reason(value: str, *, required: bool) -> str:
+def clean_reason(value: str, *, required: bool) -> str:
     errors: dict[str, str] = {}
     reason = clean_text(value, field="reason", errors=errors, max_length=REASON_MAX, required=required)
     if errors:
@@ -194,7 +193,7 @@ async def hide_comment(
     *, session: AsyncSession, workspace: Workspace, comment: Comment, moderator: User, reason: str
 ) -> ModerationCase:
     """A moderator hides a comment, reported or not, with a reason its author is shown."""
-    reason = _clean_reason(reason, required=True)
+    reason = clean_reason(reason, required=True)
     await begin_write(session)
     case = await _locked_comment_case(session, workspace.id, comment)
     if case.state in HIDDEN_STATES:
@@ -256,7 +255,7 @@ async def decide(
     Returns how many cases changed and how many were skipped (already in that state, or gone)."""
     if action not in ACTIONS:
         raise FormError({"action": _("Choose what to do.")})
-    reason = _clean_reason(reason, required=action != Action.DISMISS)
+    reason = clean_reason(reason, required=action != Action.DISMISS)
     if not case_ids:
         raise FormError({"cases": _("Select at least one item.")})
     await begin_write(session)
@@ -501,99 +500,3 @@ async def set_threshold(*, session: AsyncSession, workspace: Workspace, value: s
         data={"from": before, "to": number},
     )
     await session.commit()
-
-
-# Warnings and bans --------------------------------------------------------------------------------
-
-# The lengths a moderator picks from: days, or None for good.
-BAN_LENGTHS = {"1": 1, "7": 7, "30": 30, "forever": None}
-
-
-async def _locked_membership(session: AsyncSession, membership_id: int) -> Membership:
-    return (
-        await session.exec(
-            select(Membership)
-            .where(Membership.id == membership_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).one()
-
-
-async def _record_sanction(
-    session: AsyncSession, membership: Membership, moderator: User, *, action: str, reason: str, data=None
-) -> Membership:
-    """Saves the changed membership, tells the member and logs the act, in one transaction."""
-    session.add(membership)
-    notification_service.notify(
-        session=session,
-        user_ids=[membership.user_id],
-        kind=SANCTION_NOTICES[action],
-        actor_id=moderator.id,
-        workspace_id=membership.workspace_id,
-    )
-    audit.record(
-        session,
-        action=action,
-        actor=moderator,
-        workspace_id=membership.workspace_id,
-        target_kind="user",
-        target_id=membership.user_id,
-        reason=reason,
-        data=data,
-    )
-    await session.commit()
-    return membership
-
-
-SANCTION_NOTICES = {"warn": "member_warned", "ban": "member_banned", "unban": "member_unbanned"}
-
-
-async def warn(*, session: AsyncSession, membership: Membership, moderator: User, reason: str) -> Membership:
-    """A warning the member reads on the workspace's page (the last one is kept) and is told of."""
-    reason = _clean_reason(reason, required=True)
-    await begin_write(session)
-    membership = await _locked_membership(session, membership.id)
-    membership.warning = reason
-    membership.warned_at = utcnow()
-    return await _record_sanction(session, membership, moderator, action="warn", reason=reason)
-
-
-async def ban(
-    *, session: AsyncSession, membership: Membership, moderator: User, length: str, reason: str
-) -> Membership:
-    """Bans a member from posting, commenting, supporting, reporting, registering and voting, for a
-    number of days or for good; they still read. Their membership stays, so they cannot leave and
-    join again to escape it."""
-    errors: dict[str, str] = {}
-    if length not in BAN_LENGTHS:
-        errors["length"] = _("Choose how long the ban lasts.")
-    reason = clean_text(reason, field="reason", errors=errors, max_length=REASON_MAX)
-    if errors:
-        raise FormError(errors)
-    await begin_write(session)
-    membership = await _locked_membership(session, membership.id)
-    if membership.status not in (MemberStatus.ACTIVE, MemberStatus.BANNED):
-        await session.rollback()
-        raise Refused(_("Only members can be banned."))
-    days = BAN_LENGTHS[length]
-    membership.status = MemberStatus.BANNED
-    membership.banned_until = None if days is None else utcnow() + timedelta(days=days)
-    membership.ban_reason = reason
-    until = membership.banned_until.isoformat() if membership.banned_until else None
-    return await _record_sanction(
-        session, membership, moderator, action="ban", reason=reason, data={"until": until}
-    )
-
-
-async def unban(*, session: AsyncSession, membership: Membership, moderator: User, reason: str) -> Membership:
-    reason = _clean_reason(reason, required=False)
-    await begin_write(session)
-    membership = await _locked_membership(session, membership.id)
-    if membership.status != MemberStatus.BANNED:
-        await session.rollback()
-        raise Refused(_("This member is not banned."))
-    membership.status = MemberStatus.ACTIVE
-    membership.banned_until = None
-    membership.ban_reason = ""
-    return await _record_sanction(session, membership, moderator, action="unban", reason=reason)

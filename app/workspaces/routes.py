@@ -7,9 +7,10 @@ from fastapi.responses import RedirectResponse
 
 from app.deps import CurrentUser, FormStr, OptionalUser, RowId, SessionDep
 from app.forms import FormError
-from app.i18n import N_, _
+from app.i18n import _
 from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
+from app.moderation import sanctions
 from app.moderation import service as moderation_service
 from app.network import service as network_service
 from app.notifications import service as notification_service
@@ -280,15 +281,11 @@ async def members_view(
             "can_sanction": functools.partial(
                 permissions.can_sanction, context.user, workspace, context.membership
             ),
-            "ban_lengths": BAN_LENGTH_LABELS,
+            "ban_lengths": sanctions.BAN_LENGTH_LABELS,
             "errors": errors or {},
         },
         status_code=status_code,
     )
-
-
-# How long a ban lasts, as the moderator's form offers it.
-BAN_LENGTH_LABELS = {"1": N_("One day"), "7": N_("A week"), "30": N_("30 days"), "forever": N_("For good")}
 
 
 async def _target_membership(session, workspace: Workspace, membership_id: int) -> Membership:
