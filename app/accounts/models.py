@@ -27,6 +27,9 @@ class User(SQLModel, table=True):
         default=None, foreign_key="organisation.id", ondelete="SET NULL", index=True
     )
     is_active: bool = Field(default=True)
+    # Set by an admin who disables the account (is_active is then False), with the reason shown to staff.
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    disabled_reason: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

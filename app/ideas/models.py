@@ -45,6 +45,21 @@ class Idea(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_activity_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Set while a moderator (or enough reports) keeps the idea out of every list, search and count;
+    # its author and the workspace's moderators still open it.
+    hidden_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A locked idea takes no new comments, supports or edits; it stays readable.
+    locked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    locked_by_id: int | None = Field(default=None, foreign_key="user.id", ondelete="SET NULL")
+    lock_reason: str = Field(default="", max_length=500)
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None
 
 
 class IdeaTag(SQLModel, table=True):

@@ -32,6 +32,9 @@ REASON_LABELS = {
 
 class TargetKind(StrEnum):
     COMMENT = "comment"
+    IDEA = "idea"
+    # A member reported as a person: nothing hides; the moderators warn or ban from the queue.
+    USER = "user"
 
 
 class CaseState(StrEnum):
