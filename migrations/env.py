@@ -23,7 +23,34 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def _sqlite_foreign_keys(connection: Connection, on: bool) -> None:
+    """SQLite alters a table by copying it and dropping the old one, and with foreign keys enforced
+    that drop deletes (ON DELETE CASCADE) every row that refers to it: memberships, comments, ...
+    So they are off while migrating. The pragma only works outside a transaction, so it goes to the
+    driver's connection before the migration's transaction begins."""
+    cursor = connection.connection.cursor()
+    cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    cursor.close()
+
+
 def do_run_migrations(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if sqlite:
+        _sqlite_foreign_keys(connection, on=False)
+    try:
+        _run(connection)
+        if sqlite:
+            # Nothing the copies did may leave a row pointing nowhere.
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migration broke foreign keys: {broken[:10]}")
+    finally:
+        if sqlite:
+            connection.commit()
+            _sqlite_foreign_keys(connection, on=True)
+
+
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
