@@ -9,11 +9,13 @@ from app.i18n import _
 
 
 class FormError(Exception):
-    """Input that breaks a rule; ``errors`` maps a field name to the message shown beside it."""
+    """Input that breaks a rule; ``errors`` maps a field name to the message shown beside it.
+    ``status_code`` is 422, or 409 when the input is fine but the thing no longer takes it."""
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], status_code: int = 422) -> None:
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        self.status_code = status_code
 
 
 def clean_text(

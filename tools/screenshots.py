@@ -149,6 +149,46 @@ def hide_selected(page: Page) -> None:
     page.locator(".flash").first.wait_for(state="visible")
 
 
+def open_idea_report(page: Page) -> None:
+    page.locator(".idea-tools details.report summary").first.click()
+    page.locator(".idea-tools details.report[open] form").first.wait_for(state="visible")
+
+
+def open_idea_tools(page: Page) -> None:
+    """Opens every moderator's form beside an idea: hide, and lock."""
+    summaries = page.locator(".idea-tools details.report summary")
+    for n in range(summaries.count()):
+        summaries.nth(n).click()
+
+
+def _submit_idea_form(page: Page, action: str, reason: str | None) -> None:
+    form = page.locator(f"form[action$='/{action}']")
+    if reason is not None:
+        form.locator("xpath=ancestor::details").locator("summary").click()
+        form.locator("textarea[name=reason]").fill(reason)
+    form.locator("button[type=submit]").click()
+    page.locator(".flash").first.wait_for(state="visible")
+
+
+def lock_idea(page: Page) -> None:
+    _submit_idea_form(page, "lock", "The city council decided on this corridor. 市议会已就此作出决定。")
+
+
+def unlock_idea(page: Page) -> None:
+    _submit_idea_form(page, "unlock", None)
+
+
+def hide_idea(page: Page) -> None:
+    _submit_idea_form(page, "hide", "A phone number of someone else. 含有他人电话号码。")
+
+
+def restore_idea(page: Page) -> None:
+    form = page.locator("form[action$='/restore']")
+    form.locator("textarea[name=reason]").fill("The number is removed. 号码已删除。")
+    form.locator("button[type=submit]").click()
+    page.locator(".flash").first.wait_for(state="visible")
+
+
 def open_sanctions(page: Page) -> None:
     page.locator("details.report summary").first.click()
     page.locator("details.report[open] form").first.wait_for(state="visible")
@@ -230,6 +270,14 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (ANA, "comment-hidden-author", f"{PORTO}/ideas/1", None),
         (FACILITATOR, "audit-log", "/audit", None),
         (FACILITATOR, "members-warn-ban", f"{PORTO}/members", open_sanctions),
+        (ANA, "idea-report", f"{PORTO}/ideas/2", open_idea_report),
+        (FACILITATOR, "idea-moderator-tools", f"{PORTO}/ideas/1", open_idea_tools),
+        # Each change is undone by the next page, so every language and viewport starts the same.
+        (FACILITATOR, "idea-locked", f"{PORTO}/ideas/1", lock_idea),
+        (FACILITATOR, "idea-unlocked", f"{PORTO}/ideas/1", unlock_idea),
+        (FACILITATOR, "idea-hidden", f"{PORTO}/ideas/2", hide_idea),
+        (FACILITATOR, "idea-restored", f"{PORTO}/ideas/2", restore_idea),
+        (ANA, "member-report", f"{PORTO}/members", open_sanctions),
     ]
     for language, email in USERS.items()
 }

@@ -3,9 +3,11 @@
 from app.accounts.models import User
 from app.ideas import permissions as idea_permissions
 from app.ideas.models import Idea
-from app.workspaces.models import Workspace
+from app.workspaces.models import Membership, Workspace
 
 
-def can_remove(user: User | None, workspace: Workspace, idea: Idea) -> bool:
-    """The idea's author, while the workspace is open."""
-    return idea_permissions.can_edit(user, workspace, idea)
+def can_remove(
+    user: User | None, workspace: Workspace, idea: Idea, membership: Membership | None = None
+) -> bool:
+    """The idea's author, while the workspace is open and they are not banned from it."""
+    return idea_permissions.can_edit(user, workspace, idea, membership)

@@ -57,7 +57,7 @@ async def remove(
     attachment_id: RowId,
 ):
     context, idea = loaded
-    if not permissions.can_remove(user, context.workspace, idea):
+    if not permissions.can_remove(user, context.workspace, idea, context.membership):
         raise HTTPException(status_code=403)
     attachment = await attachment_service.get(session=session, idea_id=idea.id, attachment_id=attachment_id)
     if attachment is None:

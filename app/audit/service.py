@@ -25,6 +25,8 @@ ACTIONS = {
     "dismiss": N_("Reports dismissed"),
     "review_request": N_("Review asked"),
     "threshold": N_("Report threshold changed"),
+    "lock": N_("Locked against new comments"),
+    "unlock": N_("Unlocked"),
     "warn": N_("Warned"),
     "ban": N_("Banned"),
     "unban": N_("Ban lifted"),

@@ -143,7 +143,7 @@ class RoomStream:
 
     async def _render_idea(self, idea_id: int) -> str | None:
         idea = await self._db(lambda s: s.get(Idea, idea_id))
-        if idea is None or idea.workspace_id != self.workspace.id:
+        if idea is None or idea.workspace_id != self.workspace.id or idea.hidden_at is not None:
             return None
         return _template(
             self.request,

@@ -553,7 +553,7 @@ async def linkable_ideas(*, session: AsyncSession, cs: CocreationSession, chosen
     """The ideas a moderator may link in the minutes: the workspace's latest, and those already chosen."""
     recent = await session.exec(
         select(Idea)
-        .where(Idea.workspace_id == cs.workspace_id)
+        .where(Idea.workspace_id == cs.workspace_id, col(Idea.hidden_at).is_(None))
         .order_by(col(Idea.created_at).desc(), col(Idea.id).desc())
         .limit(LINKABLE_IDEAS)
     )
@@ -577,7 +577,7 @@ async def ideas_of(*, session: AsyncSession, session_id: int) -> list[BoardIdea]
     rows = await session.exec(
         select(Idea, SessionIdea.agenda_item_id)
         .join(SessionIdea, col(SessionIdea.idea_id) == Idea.id)
-        .where(SessionIdea.session_id == session_id)
+        .where(SessionIdea.session_id == session_id, col(Idea.hidden_at).is_(None))
         .order_by(col(SessionIdea.created_at), col(SessionIdea.id))
     )
     return [BoardIdea(idea=idea, agenda_item_id=item_id) for idea, item_id in rows.all()]

@@ -12,6 +12,7 @@ from app.db import utcnow
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
 from app.forms import FormError, whole_number
 from app.i18n import _
+from app.ideas import permissions as idea_permissions
 from app.ideas.routes import VisibleIdea
 from app.moderation import permissions as moderation_permissions
 from app.moderation import service as moderation_service
@@ -28,13 +29,14 @@ ID_MAX = 2**31 - 1
 async def visible_comment(
     comment_id: RowId, session: SessionDep, context: Visible
 ) -> tuple[WorkspaceContext, comment_service.CommentNode]:
-    """The comment, when it is on an idea of a workspace the reader may see; 404 otherwise."""
+    """The comment, when it is on an idea the reader may see, of a workspace they may see; 404
+    otherwise."""
     node = None
     if 0 < comment_id <= ID_MAX:
         node = await comment_service.get(
             session=session, workspace_id=context.workspace.id, comment_id=comment_id
         )
-    if node is None:
+    if node is None or not context.can(idea_permissions.can_see, node.idea):
         raise HTTPException(status_code=404)
     return context, node
 
@@ -44,9 +46,12 @@ VisibleComment = Annotated[tuple[WorkspaceContext, comment_service.CommentNode],
 
 def comments_context(context: WorkspaceContext, **values) -> dict:
     """What the comment templates need to decide, for this reader, which forms and links to show."""
+    node = values.get("node")
+    idea = values.get("idea") or (node.idea if node is not None else None)
     return {
         "workspace": context.workspace,
-        "can_comment": context.can(permissions.can_comment),
+        "can_comment": context.can(permissions.can_comment)
+        and (idea is None or idea_permissions.takes_comments(idea)),
         "comment_permissions": permissions,
         "now": utcnow(),
         **moderation_permissions.template_helpers(context),
@@ -87,6 +92,9 @@ async def post_comment(
         raise HTTPException(status_code=403)
     parent = _parent_id(parent_id)
     try:
+        if not idea_permissions.takes_comments(idea):
+            closed = _("This idea is hidden.") if idea.is_hidden else _("This idea is locked.")
+            raise FormError({"body": closed + " " + _("It takes no new comments.")}, status_code=409)
         comment = await comment_service.add(
             session=session, workspace=context.workspace, idea=idea, author=user, body=body, parent_id=parent
         )
@@ -97,7 +105,7 @@ async def post_comment(
             request,
             "comments/form.html",
             comments_context(context, idea_id=idea.id, form=form, comment=None, heading=heading),
-            status_code=422,
+            status_code=error.status_code,
             block="form",
         )
     if is_htmx_fragment_request(request):

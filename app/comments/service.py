@@ -32,6 +32,8 @@ class CommentNode:
     # the reader has reported it.
     case: object | None = None
     reported: bool = False
+    # The idea it is on, when loaded on its own (``get``).
+    idea: Idea | None = None
 
     def walk(self):
         yield self
@@ -143,16 +145,17 @@ async def edit(
 
 
 async def get(*, session: AsyncSession, workspace_id: int, comment_id: int) -> CommentNode | None:
-    """The comment (with its author, without its replies) when it is on an idea of this workspace."""
+    """The comment (with its author and idea, without its replies) when it is on an idea of this
+    workspace."""
     row = (
         await session.exec(
-            select(Comment, User)
+            select(Comment, User, Idea)
             .join(Idea, col(Idea.id) == Comment.idea_id)
             .outerjoin(User, col(User.id) == Comment.author_id)
             .where(col(Comment.id) == comment_id, Idea.workspace_id == workspace_id)
         )
     ).first()
-    return CommentNode(comment=row[0], author=row[1]) if row else None
+    return CommentNode(comment=row[0], author=row[1], idea=row[2]) if row else None
 
 
 async def page_of_threads(

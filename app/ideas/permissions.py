@@ -14,9 +14,30 @@ def can_support(user: User | None, workspace: Workspace, membership: Membership 
     return workspace_permissions.can_contribute(user, workspace, membership)
 
 
-def can_edit(user: User | None, workspace: Workspace, idea: Idea) -> bool:
-    """The author edits their own idea while the workspace is open."""
-    return user is not None and idea.author_id == user.id and not workspace.is_archived
+def can_edit(
+    user: User | None, workspace: Workspace, idea: Idea, membership: Membership | None = None
+) -> bool:
+    """The author edits their own idea while the workspace is open and they are not banned from it; a
+    hidden idea too, before asking the moderators for a review."""
+    return (
+        user is not None
+        and idea.author_id == user.id
+        and not workspace.is_archived
+        and not workspace_permissions.is_banned(membership)
+    )
+
+
+def can_see(user: User | None, workspace: Workspace, membership: Membership | None, idea: Idea) -> bool:
+    """A hidden idea is seen by its author and the workspace's moderators only."""
+    return idea.hidden_at is None or (
+        user is not None
+        and (idea.author_id == user.id or workspace_permissions.can_moderate(user, workspace, membership))
+    )
+
+
+def takes_comments(idea: Idea) -> bool:
+    """A locked or hidden idea takes no new comments or replies."""
+    return idea.locked_at is None and idea.hidden_at is None
 
 
 def can_change_status(user: User | None, workspace: Workspace, membership: Membership | None) -> bool:

@@ -35,7 +35,7 @@ async def visible_idea(
     """The idea, when it belongs to a workspace the reader may see; 404 otherwise, so an id from
     another (perhaps members-only) workspace reveals nothing."""
     idea = await idea_service.get(session=session, workspace_id=context.workspace.id, idea_id=idea_id)
-    if idea is None:
+    if idea is None or not context.can(permissions.can_see, idea):
         raise HTTPException(status_code=404)
     return context, idea
 
@@ -133,13 +133,30 @@ def _support_context(context: WorkspaceContext, idea: Idea, supported: bool) -> 
         "workspace": context.workspace,
         "idea": idea,
         "supported": supported,
-        "can_support": context.can(permissions.can_support),
+        "can_support": context.can(permissions.can_support) and idea.hidden_at is None,
     }
 
 
 @router.get("/w/{slug}/ideas/{idea_id}")
 async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, comments: int = 1):
     context, idea = loaded
+    return await idea_view(request, session, context, idea, comments_page=comments)
+
+
+async def idea_view(
+    request: Request,
+    session,
+    context: WorkspaceContext,
+    idea: Idea,
+    *,
+    comments_page: int = 1,
+    errors: dict | None = None,
+    form: dict | None = None,
+    notice: str = "",
+    status_code: int = 200,
+):
+    """The idea page; the moderation forms on it come back here with their errors (``errors`` and
+    ``form``) or a refusal (``notice``)."""
     workspace = context.workspace
     supported = await idea_service.supported_by(session=session, user=context.user, idea_ids=[idea.id])
     author = await account_service.get(session=session, user_id=idea.author_id) if idea.author_id else None
@@ -147,9 +164,12 @@ async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, 
     topic = await topic_service.get(session=session, topic_id=idea.topic_id) if idea.topic_id else None
     attachments = await attachment_service.of_idea(session=session, idea_id=idea.id)
     threads = await comment_service.page_of_threads(
-        session=session, idea_id=idea.id, page=max(1, min(comments, 10_000))
+        session=session, idea_id=idea.id, page=max(1, min(comments_page, 10_000))
     )
     await moderation_service.annotate(session=session, nodes=threads.threads, viewer=context.user)
+    case, reported = await moderation_service.case_of(
+        session=session, target=moderation_service.idea_target(idea), viewer=context.user
+    )
     return render(
         request,
         "ideas/idea.html",
@@ -164,7 +184,7 @@ async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, 
             "preview_size": attachment_service.preview_size,
             "history": await idea_service.status_history(session=session, idea_id=idea.id),
             "status_labels": idea_service.STATUS_LABELS,
-            "can_edit": permissions.can_edit(context.user, workspace, idea),
+            "can_edit": permissions.can_edit(context.user, workspace, idea, context.membership),
             "can_change_status": context.can(permissions.can_change_status),
             "following": context.user is not None
             and await notification_service.is_following(
@@ -172,18 +192,25 @@ async def idea_page(request: Request, session: SessionDep, loaded: VisibleIdea, 
             ),
             "status_errors": {},
             "threads": threads,
-            "can_comment": context.can(comment_permissions.can_comment),
+            "can_comment": context.can(comment_permissions.can_comment) and permissions.takes_comments(idea),
             **moderation_permissions.template_helpers(context),
+            "idea_case": case,
+            "idea_reported": reported,
+            "may_report_idea": context.can(moderation_permissions.can_report_idea, idea),
+            "moderation_errors": errors or {},
+            "moderation_form": form or {},
+            "moderation_notice": notice,
             "comment_permissions": comment_permissions,
             "now": utcnow(),
         },
+        status_code=status_code,
     )
 
 
 @router.get("/w/{slug}/ideas/{idea_id}/edit")
 async def edit_idea(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
     context, idea = loaded
-    if not permissions.can_edit(user, context.workspace, idea):
+    if not permissions.can_edit(user, context.workspace, idea, context.membership):
         raise HTTPException(status_code=403)
     tags = await idea_service.tags_of(session=session, idea_ids=[idea.id])
     form = {
@@ -201,7 +228,7 @@ async def update_idea(
     request: Request, session: SessionDep, storage: StorageDep, loaded: VisibleIdea, user: CurrentUser
 ):
     context, idea = loaded
-    if not permissions.can_edit(user, context.workspace, idea):
+    if not permissions.can_edit(user, context.workspace, idea, context.membership):
         raise HTTPException(status_code=403)
     fields, files = _fields_and_files(await request.form())
     data = _input(fields)
@@ -257,7 +284,7 @@ async def toggle_support(request: Request, session: SessionDep, loaded: VisibleI
     """Supports the idea or takes the support back. htmx swaps the button in place; without
     JavaScript the browser comes back to the idea page."""
     context, idea = loaded
-    if not context.can(permissions.can_support):
+    if not context.can(permissions.can_support) or idea.hidden_at is not None:
         raise HTTPException(status_code=403)
     supported, count = await idea_service.toggle_support(session=session, idea=idea, user=user)
     idea.support_count = count

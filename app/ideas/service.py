@@ -285,7 +285,7 @@ async def list_ideas(
 ) -> IdeaListing:
     """A page of a workspace's ideas, filtered and sorted, with authors, tags and the reader's
     supports: four queries whatever the page holds."""
-    statement = select(Idea).where(Idea.workspace_id == workspace.id)
+    statement = select(Idea).where(Idea.workspace_id == workspace.id, col(Idea.hidden_at).is_(None))
     if filters.topic_id is not None:
         statement = statement.where(Idea.topic_id == filters.topic_id)
     if filters.status in STATUS_LABELS:

@@ -33,8 +33,9 @@ REASON_LABELS = {
 class TargetKind(StrEnum):
     COMMENT = "comment"
     IDEA = "idea"
-    # A member reported as a person: nothing hides; the moderators warn or ban from the queue.
-    USER = "user"
+    # A person reported as a member of one workspace (target_id is the membership): nothing hides; the
+    # moderators warn or ban them from the members page.
+    MEMBER = "member"
 
 
 class CaseState(StrEnum):

@@ -4,6 +4,7 @@ import functools
 
 from app.accounts.models import User
 from app.comments.models import Comment
+from app.ideas.models import Idea
 from app.moderation.models import REASON_LABELS
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces.models import Membership, Workspace
@@ -17,6 +18,31 @@ def can_report(
         user is not None
         and comment.author_id != user.id
         and comment.hidden_at is None
+        and workspace_permissions.can_contribute(user, workspace, membership)
+    )
+
+
+def can_report_idea(
+    user: User | None, workspace: Workspace, membership: Membership | None, idea: Idea
+) -> bool:
+    """Members who may take part report others' ideas that are still shown."""
+    return (
+        user is not None
+        and idea.author_id != user.id
+        and idea.hidden_at is None
+        and workspace_permissions.can_contribute(user, workspace, membership)
+    )
+
+
+def can_report_member(
+    user: User | None, workspace: Workspace, membership: Membership | None, reported: Membership
+) -> bool:
+    """Members who may take part report another member of the same workspace."""
+    return (
+        user is not None
+        and reported.workspace_id == workspace.id
+        and reported.user_id != user.id
+        and (workspace_permissions.is_active_member(reported) or workspace_permissions.is_banned(reported))
         and workspace_permissions.can_contribute(user, workspace, membership)
     )
 

@@ -12,6 +12,8 @@ from app.db import rollback_and_reload
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
 from app.forms import FormError, whole_numbers
 from app.i18n import _, ngettext
+from app.ideas import permissions as idea_permissions
+from app.ideas.routes import VisibleIdea, idea_view
 from app.moderation import permissions, sanctions
 from app.moderation import service as moderation_service
 from app.moderation.models import REASON_LABELS, STATE_LABELS, ReportReason
@@ -27,7 +29,9 @@ router = APIRouter()
 
 async def _reload(session, context: WorkspaceContext, node) -> None:
     """After a refused act rolled back: what the comment's page shows, loaded again."""
-    await rollback_and_reload(session, node.comment, node.author, context.workspace, context.membership)
+    await rollback_and_reload(
+        session, node.comment, node.author, node.idea, context.workspace, context.membership
+    )
 
 
 async def _comment_answer(
@@ -190,11 +194,183 @@ async def request_review(
 
     async def act():
         await moderation_service.request_review(
-            session=session, case=case, comment=node.comment, author=user, note=note
+            session=session,
+            case=case,
+            target=moderation_service.comment_target(node.comment),
+            author=user,
+            note=note,
         )
 
     done = _("The moderators are asked to look again.")
     return await _act_on_comment(request, session, context, node, act, form={"review_note": note}, done=done)
+
+
+# Ideas ----------------------------------------------------------------------------------------------
+
+
+async def _act_on_idea(
+    request: Request, session, context: WorkspaceContext, idea, act, *, form: dict, done: str
+):
+    """Runs a moderation act on an idea; success goes back to the idea with a message, a refusal or
+    bad input comes back on the idea page with the form as it was sent."""
+    try:
+        await act()
+    except FormError as error:
+        await rollback_and_reload(session, idea, context.workspace, context.membership)
+        return await idea_view(
+            request, session, context, idea, errors=error.errors, form=form, status_code=422
+        )
+    except moderation_service.Refused as refused:
+        await rollback_and_reload(session, idea, context.workspace, context.membership)
+        return await idea_view(
+            request, session, context, idea, notice=refused.message, status_code=refused.status
+        )
+    await session.refresh(idea)
+    url = f"/w/{context.workspace.slug}/ideas/{idea.id}"
+    if idea.hidden_at is not None and not context.can(idea_permissions.can_see, idea):
+        url = f"/w/{context.workspace.slug}"  # the reporter who hid it can no longer open it
+    response = RedirectResponse(url, status_code=303)
+    flash(request, response, done, "success")
+    return response
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/report", dependencies=[rate_limited("report")])
+async def report_idea(
+    request: Request,
+    session: SessionDep,
+    loaded: VisibleIdea,
+    user: CurrentUser,
+    reason: FormStr = "",
+    note: FormStr = "",
+):
+    context, idea = loaded
+    if not context.can(permissions.can_report_idea, idea):
+        raise HTTPException(status_code=403)
+
+    async def act():
+        await moderation_service.report(
+            session=session,
+            workspace=context.workspace,
+            target=moderation_service.idea_target(idea),
+            reporter=user,
+            reason=reason,
+            note=note,
+        )
+
+    done = _("Thank you. The moderators of this workspace will look at it.")
+    return await _act_on_idea(
+        request, session, context, idea, act, form={"reason": reason, "note": note}, done=done
+    )
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/hide")
+async def hide_idea(
+    request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser, reason: FormStr = ""
+):
+    context, idea = loaded
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+
+    async def act():
+        await moderation_service.hide(
+            session=session,
+            workspace=context.workspace,
+            target=moderation_service.idea_target(idea),
+            moderator=user,
+            reason=reason,
+        )
+
+    done = _("The idea is hidden. Its author is told why.")
+    return await _act_on_idea(request, session, context, idea, act, form={"hide_reason": reason}, done=done)
+
+
+async def _idea_case(session, idea):
+    case, _reported = await moderation_service.case_of(
+        session=session, target=moderation_service.idea_target(idea), viewer=None
+    )
+    if case is None:
+        raise HTTPException(status_code=404)
+    return case
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/restore")
+async def restore_idea(
+    request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser, reason: FormStr = ""
+):
+    context, idea = loaded
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+    case = await _idea_case(session, idea)
+
+    async def act():
+        changed, _skipped = await moderation_service.decide(
+            session=session,
+            case_ids=[case.id],
+            workspace_ids=[context.workspace.id],
+            action=moderation_service.Action.RESTORE,
+            moderator=user,
+            reason=reason,
+        )
+        if not changed:
+            raise moderation_service.Refused(_("This idea is not hidden."))
+
+    done = _("The idea is shown again. Its author is told why.")
+    return await _act_on_idea(
+        request, session, context, idea, act, form={"restore_reason": reason}, done=done
+    )
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/review")
+async def request_idea_review(
+    request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser, note: FormStr = ""
+):
+    context, idea = loaded
+    case = await _idea_case(session, idea)
+
+    async def act():
+        await moderation_service.request_review(
+            session=session, case=case, target=moderation_service.idea_target(idea), author=user, note=note
+        )
+
+    done = _("The moderators are asked to look again.")
+    return await _act_on_idea(request, session, context, idea, act, form={"review_note": note}, done=done)
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/lock")
+async def lock_idea(
+    request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser, reason: FormStr = ""
+):
+    context, idea = loaded
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+
+    async def act():
+        await moderation_service.set_locked(
+            session=session,
+            workspace=context.workspace,
+            idea=idea,
+            moderator=user,
+            reason=reason,
+            locked=True,
+        )
+
+    done = _("The idea is locked: it takes no new comments.")
+    return await _act_on_idea(request, session, context, idea, act, form={"lock_reason": reason}, done=done)
+
+
+@router.post("/w/{slug}/ideas/{idea_id}/unlock")
+async def unlock_idea(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
+    context, idea = loaded
+    if not context.can(permissions.can_moderate):
+        raise HTTPException(status_code=403)
+
+    async def act():
+        await moderation_service.set_locked(
+            session=session, workspace=context.workspace, idea=idea, moderator=user, reason="", locked=False
+        )
+
+    done = _("The idea takes comments again.")
+    return await _act_on_idea(request, session, context, idea, act, form={}, done=done)
 
 
 # The queues -----------------------------------------------------------------------------------------
@@ -364,6 +540,39 @@ async def _sanction(request: Request, session, context: WorkspaceContext, act, m
     response = RedirectResponse(members, status_code=303)
     flash(request, response, message, "success")
     return response
+
+
+@router.post("/w/{slug}/members/{membership_id}/report", dependencies=[rate_limited("report")])
+async def report_member(
+    request: Request,
+    session: SessionDep,
+    context: Visible,
+    user: CurrentUser,
+    membership_id: RowId,
+    reason: FormStr = "",
+    note: FormStr = "",
+):
+    reported = await workspace_service.get_membership(
+        session=session, workspace_id=context.workspace.id, membership_id=membership_id
+    )
+    if reported is None:
+        raise HTTPException(status_code=404)
+    if not context.can(permissions.can_report_member, reported):
+        raise HTTPException(status_code=403)
+
+    async def act():
+        await moderation_service.report(
+            session=session,
+            workspace=context.workspace,
+            target=moderation_service.member_target(reported),
+            reporter=user,
+            reason=reason,
+            note=note,
+        )
+
+    return await _sanction(
+        request, session, context, act, _("Thank you. The moderators of this workspace will look at it.")
+    )
 
 
 @router.post("/w/{slug}/members/{membership_id}/warn")

@@ -1,4 +1,5 @@
-"""Reports, hiding after enough of them, the moderators' decisions, and the author's request for review.
+"""Reports of comments, ideas and members, hiding content after enough of them, the moderators'
+decisions, locking an idea, and the author's request for review.
 
 Every change takes the case row's lock first (SELECT .. FOR UPDATE on PostgreSQL; SQLite has one
 writer at a time), so reports arriving together are all counted and two moderators deciding at once
@@ -6,9 +7,10 @@ leave one consistent state. Each act is written to the audit log in the same tra
 
 from dataclasses import dataclass
 
+from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, or_, select
+from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
@@ -29,7 +31,7 @@ from app.moderation.models import (
 )
 from app.notifications import service as notification_service
 from app.workspaces import service as workspace_service
-from app.workspaces.models import Workspace
+from app.workspaces.models import Membership, Workspace
 
 PAGE_SIZE = 30
 THRESHOLD_MIN, THRESHOLD_MAX = 1, 50
@@ -54,19 +56,51 @@ class Action:
 ACTIONS = (Action.HIDE, Action.RESTORE, Action.DISMISS)
 
 
-async def _locked_comment_case(session: AsyncSession, workspace_id: int, comment: Comment) -> ModerationCase:
-    return await _locked_case(
-        session,
-        workspace_id=workspace_id,
-        kind=TargetKind.COMMENT,
-        target_id=comment.id,
-        author_id=comment.author_id,
+@dataclass
+class Target:
+    """What a case is about: a comment or an idea (which can be hidden), or a member (who cannot)."""
+
+    kind: str
+    obj: Comment | Idea | Membership
+    author_id: int | None
+    idea_id: int | None = None
+    comment_id: int | None = None
+
+    @property
+    def id(self) -> int:
+        return self.obj.id
+
+    @property
+    def can_hide(self) -> bool:
+        return self.kind != TargetKind.MEMBER
+
+
+def comment_target(comment: Comment) -> Target:
+    return Target(
+        TargetKind.COMMENT, comment, comment.author_id, idea_id=comment.idea_id, comment_id=comment.id
     )
 
 
-async def _locked_case(
-    session: AsyncSession, *, workspace_id: int, kind: str, target_id: int, author_id: int | None
-) -> ModerationCase:
+def idea_target(idea: Idea) -> Target:
+    return Target(TargetKind.IDEA, idea, idea.author_id, idea_id=idea.id)
+
+
+def member_target(membership: Membership) -> Target:
+    return Target(TargetKind.MEMBER, membership, membership.user_id)
+
+
+# (kind, what happened) -> the notification its author gets
+_NOTICES = {
+    (TargetKind.COMMENT, "hidden"): "comment_hidden",
+    (TargetKind.COMMENT, "restored"): "comment_restored",
+    (TargetKind.COMMENT, "review"): "review_requested",
+    (TargetKind.IDEA, "hidden"): "idea_hidden",
+    (TargetKind.IDEA, "restored"): "idea_restored",
+    (TargetKind.IDEA, "review"): "idea_review_requested",
+}
+
+
+async def _locked_case(session: AsyncSession, workspace_id: int, target: Target) -> ModerationCase:
     """The target's case, created when it has none, with its row locked until commit. The caller has
     called ``begin_write``."""
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
@@ -74,9 +108,9 @@ async def _locked_case(
         insert(ModerationCase.__table__)
         .values(
             workspace_id=workspace_id,
-            target_kind=kind,
-            target_id=target_id,
-            author_id=author_id,
+            target_kind=target.kind,
+            target_id=target.id,
+            author_id=target.author_id,
             state=CaseState.OPEN,
             report_count=0,
             open_reports=0,
@@ -91,7 +125,7 @@ async def _locked_case(
     return (
         await session.exec(
             select(ModerationCase)
-            .where(ModerationCase.target_kind == kind, ModerationCase.target_id == target_id)
+            .where(ModerationCase.target_kind == target.kind, ModerationCase.target_id == target.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
@@ -106,38 +140,64 @@ def clean_reason(value: str, *, required: bool) -> str:
     return reason
 
 
-def _set_comment_hidden(session: AsyncSession, comment: Comment, hidden: bool) -> None:
-    comment.hidden_at = utcnow() if hidden else None
-    session.add(comment)
+async def _set_hidden(session: AsyncSession, target: Target, hidden: bool) -> None:
+    """Hides or shows the content. A hidden idea leaves its workspace's count of ideas (one atomic
+    update, so hides racing posts keep the count right)."""
+    target.obj.hidden_at = utcnow() if hidden else None
+    session.add(target.obj)
+    if target.kind == TargetKind.IDEA:
+        step = -1 if hidden else 1
+        await session.exec(
+            update(Workspace)
+            .where(col(Workspace.id) == target.obj.workspace_id)
+            .values(idea_count=Workspace.idea_count + step)
+        )
 
 
-async def report_comment(
+def _already_reported(kind: str) -> str:
+    if kind == TargetKind.IDEA:
+        return _("You have already reported this idea.")
+    if kind == TargetKind.MEMBER:
+        return _("You have already reported this member.")
+    return _("You have already reported this comment.")
+
+
+def _own_report(kind: str) -> str:
+    if kind == TargetKind.IDEA:
+        return _("You cannot report your own idea.")
+    if kind == TargetKind.MEMBER:
+        return _("You cannot report yourself.")
+    return _("You cannot report your own comment.")
+
+
+async def report(
     *,
     session: AsyncSession,
     workspace: Workspace,
-    comment: Comment,
+    target: Target,
     reporter: User,
     reason: str,
     note: str,
 ) -> ModerationCase:
-    """Records a member's report. Each member counts once per comment; at the workspace's threshold of
-    distinct reports since the last decision, the comment is hidden and its author told."""
+    """Records a member's report. Each member counts once per target; at the workspace's threshold of
+    distinct reports since the last decision, a comment or an idea is hidden and its author told (a
+    reported member is left to the moderators)."""
     errors: dict[str, str] = {}
     if reason not in set(ReportReason):
         errors["reason"] = _("Choose a reason.")
     note = clean_text(note, field="note", errors=errors, max_length=NOTE_MAX, required=False)
     if errors:
         raise FormError(errors)
-    if comment.author_id == reporter.id:
-        raise Refused(_("You cannot report your own comment."), status=403)
+    if target.author_id == reporter.id:
+        raise Refused(_own_report(target.kind), status=403)
     await begin_write(session)
-    case = await _locked_comment_case(session, workspace.id, comment)
+    case = await _locked_case(session, workspace.id, target)
     try:
         async with session.begin_nested():
             session.add(Report(case_id=case.id, reporter_id=reporter.id, reason=reason, note=note))
     except IntegrityError:
         await session.rollback()
-        raise Refused(_("You have already reported this comment.")) from None
+        raise Refused(_already_reported(target.kind)) from None
     now = utcnow()
     case.report_count += 1
     case.open_reports += 1
@@ -149,76 +209,88 @@ async def report_comment(
         action="report",
         actor=reporter,
         workspace_id=workspace.id,
-        target_kind=TargetKind.COMMENT,
-        target_id=comment.id,
+        target_kind=target.kind,
+        target_id=target.id,
         reason=note,
         data={"reason": reason},
     )
-    if case.state == CaseState.OPEN and case.open_reports >= workspace.report_threshold:
+    if target.can_hide and case.state == CaseState.OPEN and case.open_reports >= workspace.report_threshold:
         case.state = CaseState.HIDDEN
         case.hidden_reason = ""
         case.hidden_by_id = None
-        _set_comment_hidden(session, comment, True)
+        await _set_hidden(session, target, True)
         audit.record(
             session,
             action="auto_hide",
             actor=None,
             workspace_id=workspace.id,
-            target_kind=TargetKind.COMMENT,
-            target_id=comment.id,
+            target_kind=target.kind,
+            target_id=target.id,
             data={"reports": case.open_reports, "threshold": workspace.report_threshold},
         )
-        _tell_author(session, case, comment, kind="comment_hidden", actor_id=None)
+        _tell_author(session, case, target, "hidden", actor_id=None)
     session.add(case)
     await session.commit()
     return case
 
 
-def _tell_author(
-    session: AsyncSession, case: ModerationCase, comment: Comment, *, kind: str, actor_id
-) -> None:
+async def report_comment(*, comment: Comment, **kwargs) -> ModerationCase:
+    return await report(target=comment_target(comment), **kwargs)
+
+
+def _tell_author(session: AsyncSession, case: ModerationCase, target: Target, what: str, *, actor_id) -> None:
     if case.author_id is not None:
         notification_service.notify(
             session=session,
             user_ids=[case.author_id],
-            kind=kind,
+            kind=_NOTICES[(target.kind, what)],
             actor_id=actor_id,
             workspace_id=case.workspace_id,
-            idea_id=comment.idea_id,
-            comment_id=comment.id,
+            idea_id=target.idea_id,
+            comment_id=target.comment_id,
         )
 
 
-async def hide_comment(
-    *, session: AsyncSession, workspace: Workspace, comment: Comment, moderator: User, reason: str
+async def hide(
+    *, session: AsyncSession, workspace: Workspace, target: Target, moderator: User, reason: str
 ) -> ModerationCase:
-    """A moderator hides a comment, reported or not, with a reason its author is shown."""
+    """A moderator hides a comment or an idea, reported or not, with a reason its author is shown."""
     reason = clean_reason(reason, required=True)
     await begin_write(session)
-    case = await _locked_comment_case(session, workspace.id, comment)
+    case = await _locked_case(session, workspace.id, target)
     if case.state in HIDDEN_STATES:
         await session.rollback()
-        raise Refused(_("This comment is already hidden."))
-    _apply(session, case, comment, Action.HIDE, moderator, reason)
+        raise Refused(
+            _("This idea is already hidden.")
+            if target.kind == TargetKind.IDEA
+            else _("This comment is already hidden.")
+        )
+    await _apply(session, case, target, Action.HIDE, moderator, reason)
     await session.commit()
     return case
 
 
-def _apply(
-    session: AsyncSession, case: ModerationCase, comment: Comment, action: str, moderator: User, reason: str
+async def hide_comment(*, comment: Comment, **kwargs) -> ModerationCase:
+    return await hide(target=comment_target(comment), **kwargs)
+
+
+async def _apply(
+    session: AsyncSession, case: ModerationCase, target: Target, action: str, moderator: User, reason: str
 ) -> bool:
-    """One decision on a locked case; False when it does not apply to the case's state."""
+    """One decision on a locked case; False when it does not apply to the case's state (or a member's
+    case, where there is nothing to hide or restore)."""
     now = utcnow()
-    if action == Action.HIDE and case.state not in HIDDEN_STATES:
+    before = case.state
+    if action == Action.HIDE and case.state not in HIDDEN_STATES and target.can_hide:
         case.state = CaseState.HIDDEN
         case.hidden_reason = reason
         case.hidden_by_id = moderator.id
-        _set_comment_hidden(session, comment, True)
-        _tell_author(session, case, comment, kind="comment_hidden", actor_id=moderator.id)
-    elif action == Action.RESTORE and case.state in HIDDEN_STATES:
+        await _set_hidden(session, target, True)
+        _tell_author(session, case, target, "hidden", actor_id=moderator.id)
+    elif action == Action.RESTORE and case.state in HIDDEN_STATES and target.can_hide:
         case.state = CaseState.RESTORED
-        _set_comment_hidden(session, comment, False)
-        _tell_author(session, case, comment, kind="comment_restored", actor_id=moderator.id)
+        await _set_hidden(session, target, False)
+        _tell_author(session, case, target, "restored", actor_id=moderator.id)
     elif action == Action.DISMISS and case.state == CaseState.OPEN:
         case.state = CaseState.DISMISSED
     else:
@@ -237,8 +309,33 @@ def _apply(
         target_kind=case.target_kind,
         target_id=case.target_id,
         reason=reason,
+        data={"before": before, "after": case.state},
     )
     return True
+
+
+async def _targets_of(session: AsyncSession, cases: list[ModerationCase]) -> dict[int, Target]:
+    """Each case's target, by case id: one query per kind of target, whatever the number of cases."""
+    wanted: dict[str, dict[int, int]] = {}
+    for case in cases:
+        wanted.setdefault(case.target_kind, {})[case.target_id] = case.id
+    models = {TargetKind.COMMENT: Comment, TargetKind.IDEA: Idea, TargetKind.MEMBER: Membership}
+    makers = {
+        TargetKind.COMMENT: comment_target,
+        TargetKind.IDEA: idea_target,
+        TargetKind.MEMBER: member_target,
+    }
+    targets: dict[int, Target] = {}
+    for kind, by_target in wanted.items():
+        model = models.get(kind)
+        if model is None:
+            continue
+        rows = await session.exec(
+            select(model).where(col(model.id).in_(list(by_target))).execution_options(populate_existing=True)
+        )
+        for obj in rows.all():
+            targets[by_target[obj.id]] = makers[kind](obj)
+    return targets
 
 
 async def decide(
@@ -260,29 +357,26 @@ async def decide(
         raise FormError({"cases": _("Select at least one item.")})
     await begin_write(session)
     statement = (
-        select(ModerationCase, Comment)
-        .join(
-            Comment,
-            (col(Comment.id) == ModerationCase.target_id)
-            & (ModerationCase.target_kind == TargetKind.COMMENT),
-        )
+        select(ModerationCase)
         .where(col(ModerationCase.id).in_(case_ids))
         .order_by(col(ModerationCase.id))
-        .with_for_update(of=ModerationCase)
+        .with_for_update()
         .execution_options(populate_existing=True)
     )
     if workspace_ids is not None:
         statement = statement.where(col(ModerationCase.workspace_id).in_(workspace_ids))
+    cases = list((await session.exec(statement)).all())
+    targets = await _targets_of(session, cases)
     changed = 0
-    rows = list((await session.exec(statement)).all())
-    for case, comment in rows:
-        changed += _apply(session, case, comment, action, moderator, reason)
+    for case in cases:
+        if case.id in targets:
+            changed += await _apply(session, case, targets[case.id], action, moderator, reason)
     await session.commit()
     return changed, len(case_ids) - changed
 
 
 async def request_review(
-    *, session: AsyncSession, case: ModerationCase, comment: Comment, author: User, note: str
+    *, session: AsyncSession, case: ModerationCase, target: Target, author: User, note: str
 ) -> ModerationCase:
     """The author of hidden content (edited or not) asks the moderators to look again."""
     errors: dict[str, str] = {}
@@ -292,7 +386,7 @@ async def request_review(
     if case.author_id != author.id:
         raise Refused(_("Only the author can ask for a review."), status=403)
     await begin_write(session)
-    case = await _locked_comment_case(session, case.workspace_id, comment)
+    case = await _locked_case(session, case.workspace_id, target)
     if case.state != CaseState.HIDDEN:
         await session.rollback()
         raise Refused(_("A review can be asked only for hidden content that is not already waiting for one."))
@@ -304,11 +398,11 @@ async def request_review(
     notification_service.notify(
         session=session,
         user_ids=moderators,
-        kind="review_requested",
+        kind=_NOTICES[(target.kind, "review")],
         actor_id=author.id,
         workspace_id=case.workspace_id,
-        idea_id=comment.idea_id,
-        comment_id=comment.id,
+        idea_id=target.idea_id,
+        comment_id=target.comment_id,
     )
     audit.record(
         session,
@@ -321,6 +415,62 @@ async def request_review(
     )
     await session.commit()
     return case
+
+
+# Locking an idea ------------------------------------------------------------------------------------
+
+
+async def set_locked(
+    *, session: AsyncSession, workspace: Workspace, idea: Idea, moderator: User, reason: str, locked: bool
+) -> None:
+    """Locks an idea against new comments (with a reason everyone reads), or opens it again. The idea's
+    row is locked first, so two moderators acting at once leave one state and one audit entry."""
+    reason = clean_reason(reason, required=locked)
+    await begin_write(session)
+    current = (
+        await session.exec(
+            select(Idea)
+            .where(col(Idea.id) == idea.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    if current.is_locked == locked:
+        await session.rollback()
+        raise Refused(_("This idea is already locked.") if locked else _("This idea is not locked."))
+    before = {"locked": current.is_locked, "reason": current.lock_reason}
+    current.locked_at = utcnow() if locked else None
+    current.locked_by_id = moderator.id if locked else None
+    current.lock_reason = reason if locked else ""
+    session.add(current)
+    audit.record(
+        session,
+        action="lock" if locked else "unlock",
+        actor=moderator,
+        workspace_id=workspace.id,
+        target_kind=TargetKind.IDEA,
+        target_id=idea.id,
+        reason=reason,
+        data={"before": before, "after": {"locked": locked, "reason": current.lock_reason}},
+    )
+    await session.commit()
+
+
+# Reading cases --------------------------------------------------------------------------------------
+
+
+async def case_of(
+    *, session: AsyncSession, target: Target, viewer: User | None
+) -> tuple[ModerationCase | None, bool]:
+    """The target's case (None when it has none) and whether the viewer reported it: one query."""
+    of_target = (ModerationCase.target_kind == target.kind, ModerationCase.target_id == target.id)
+    if viewer is None:
+        return (await session.exec(select(ModerationCase).where(*of_target))).first(), False
+    reported = (
+        select(Report.id).where(Report.case_id == ModerationCase.id, Report.reporter_id == viewer.id).exists()
+    )
+    row = (await session.exec(select(ModerationCase, reported).where(*of_target))).first()
+    return (row[0], bool(row[1])) if row else (None, False)
 
 
 async def cases_for_comments(*, session: AsyncSession, comment_ids: list[int]) -> dict[int, ModerationCase]:
@@ -390,27 +540,27 @@ class QueueFilter:
 @dataclass
 class QueueRow:
     case: ModerationCase
-    comment: Comment
-    idea: Idea
     workspace: Workspace
-    author: User | None
+    author: User | None  # who wrote the content, or the reported member
     reasons: dict[str, int]
+    comment: Comment | None = None
+    idea: Idea | None = None  # the idea itself, or the one the comment is on
 
 
 async def queue(
     *, session: AsyncSession, workspace_ids: list[int] | None, filters: QueueFilter, per_page: int = PAGE_SIZE
 ) -> tuple[list[QueueRow], bool]:
-    """A page of cases, the ones that waited longest for a decision first; with each, the reasons
-    given and how often. Three queries, whatever the page holds. Returns the rows and whether there
-    is a next page."""
+    """A page of cases (comments, ideas and members), the ones that waited longest for a decision
+    first; with each, the reasons given and how often. Two queries, whatever the page holds. Returns
+    the rows and whether there is a next page."""
+    is_comment = ModerationCase.target_kind == TargetKind.COMMENT
+    idea_id = sql_case(
+        (ModerationCase.target_kind == TargetKind.IDEA, ModerationCase.target_id), else_=Comment.idea_id
+    )
     statement = (
         select(ModerationCase, Comment, Idea, Workspace, User)
-        .join(
-            Comment,
-            (col(Comment.id) == ModerationCase.target_id)
-            & (ModerationCase.target_kind == TargetKind.COMMENT),
-        )
-        .join(Idea, col(Idea.id) == Comment.idea_id)
+        .outerjoin(Comment, (col(Comment.id) == ModerationCase.target_id) & is_comment)
+        .outerjoin(Idea, col(Idea.id) == idea_id)
         .join(Workspace, col(Workspace.id) == ModerationCase.workspace_id)
         .outerjoin(User, col(User.id) == ModerationCase.author_id)
         .where(col(ModerationCase.state).in_(QUEUE_STATES[filters.state]))
@@ -429,6 +579,7 @@ async def queue(
             or_(
                 col(Comment.body).ilike(pattern, escape="\\"),
                 col(Idea.title).ilike(pattern, escape="\\"),
+                col(Idea.body).ilike(pattern, escape="\\") & (ModerationCase.target_kind == TargetKind.IDEA),
                 col(User.display_name).ilike(pattern, escape="\\"),
             )
         )
@@ -455,11 +606,11 @@ async def queue(
     return [
         QueueRow(
             case=case,
-            comment=comment,
-            idea=idea,
             workspace=workspace,
             author=author,
             reasons=reasons[case.id],
+            comment=comment,
+            idea=idea,
         )
         for case, comment, idea, workspace, author in rows
     ], more

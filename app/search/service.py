@@ -68,7 +68,7 @@ async def search_ideas(
     statement = (
         select(Idea, Workspace)
         .join(Workspace, col(Workspace.id) == Idea.workspace_id)
-        .where(_matches(dialect, query))
+        .where(_matches(dialect, query), col(Idea.hidden_at).is_(None))
     )
     if workspace_id is not None:
         statement = statement.where(Idea.workspace_id == workspace_id)

@@ -168,7 +168,7 @@ async def overview(*, session: AsyncSession, seed_id: int) -> SeedOverview | Non
             func.count(distinct(Idea.author_id)),
         )
         .join(Workspace, col(Workspace.id) == Topic.workspace_id)
-        .outerjoin(Idea, col(Idea.topic_id) == Topic.id)
+        .outerjoin(Idea, (col(Idea.topic_id) == Topic.id) & col(Idea.hidden_at).is_(None))
         .where(Topic.seed_id == seed_id)
         .group_by(Topic.id, Workspace.id)
         .order_by(Workspace.id)
@@ -183,7 +183,7 @@ async def overview(*, session: AsyncSession, seed_id: int) -> SeedOverview | Non
         select(Idea, Workspace)
         .join(Topic, col(Topic.id) == Idea.topic_id)
         .join(Workspace, col(Workspace.id) == Idea.workspace_id)
-        .where(Topic.seed_id == seed_id)
+        .where(Topic.seed_id == seed_id, col(Idea.hidden_at).is_(None))
         .order_by(col(Idea.support_count).desc(), col(Idea.id))
         .limit(TOP_IDEAS)
     )

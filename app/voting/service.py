@@ -135,7 +135,9 @@ async def _clean(
     idea_ids = list(dict.fromkeys(data.idea_ids))
     if idea_ids:
         found = await session.exec(
-            select(Idea).where(col(Idea.id).in_(idea_ids), Idea.workspace_id == workspace.id)
+            select(Idea).where(
+                col(Idea.id).in_(idea_ids), Idea.workspace_id == workspace.id, col(Idea.hidden_at).is_(None)
+            )
         )
         ideas = {idea.id: idea for idea in found.all()}
         if set(ideas) != set(idea_ids):
@@ -754,7 +756,7 @@ async def candidate_ideas(*, session: AsyncSession, workspace_id: int) -> list[I
     """Ideas to put on a ballot: the shortlisted ones first, then the most supported."""
     rows = await session.exec(
         select(Idea)
-        .where(Idea.workspace_id == workspace_id)
+        .where(Idea.workspace_id == workspace_id, col(Idea.hidden_at).is_(None))
         .order_by((col(Idea.status) == "shortlisted").desc(), col(Idea.support_count).desc(), col(Idea.id))
         .limit(CANDIDATE_IDEAS)
     )

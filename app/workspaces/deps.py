@@ -20,8 +20,9 @@ class WorkspaceContext:
     membership: Membership | None
     user: User | None
 
-    def can(self, predicate) -> bool:
-        return predicate(self.user, self.workspace, self.membership)
+    def can(self, predicate, *objects) -> bool:
+        """Asks a permission predicate about this reader here (and, after them, the objects given)."""
+        return predicate(self.user, self.workspace, self.membership, *objects)
 
 
 async def visible_workspace(slug: str, session: SessionDep, user: OptionalUser) -> WorkspaceContext:

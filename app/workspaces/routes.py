@@ -10,8 +10,10 @@ from app.forms import FormError
 from app.i18n import _
 from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
+from app.moderation import permissions as moderation_permissions
 from app.moderation import sanctions
 from app.moderation import service as moderation_service
+from app.moderation.models import REASON_LABELS
 from app.network import service as network_service
 from app.notifications import service as notification_service
 from app.taxonomy import taxonomy
@@ -282,6 +284,10 @@ async def members_view(
                 permissions.can_sanction, context.user, workspace, context.membership
             ),
             "ban_lengths": sanctions.BAN_LENGTH_LABELS,
+            "may_report_member": functools.partial(
+                moderation_permissions.can_report_member, context.user, workspace, context.membership
+            ),
+            "report_reasons": REASON_LABELS,
             "errors": errors or {},
         },
         status_code=status_code,

@@ -14,6 +14,7 @@ from app.accounts.models import User
 from app.db import utcnow
 from app.forms import FormError, clean_text, whole_numbers
 from app.i18n import N_, _
+from app.ideas.models import Idea
 from app.network.models import City
 from app.notifications import service as notification_service
 from app.workspaces.models import (
@@ -492,7 +493,8 @@ async def feed(*, session: AsyncSession, workspace_id: int, limit: int = FEED_SI
         (
             await session.exec(
                 select(Activity)
-                .where(Activity.workspace_id == workspace_id)
+                .outerjoin(Idea, col(Idea.id) == Activity.idea_id)
+                .where(Activity.workspace_id == workspace_id, col(Idea.hidden_at).is_(None))
                 .order_by(col(Activity.created_at).desc(), col(Activity.id).desc())
                 .limit(limit)
             )

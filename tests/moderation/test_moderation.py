@@ -6,7 +6,7 @@ import io
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import func, select
+from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.moderation import service as moderation_service
@@ -50,13 +50,6 @@ async def make_moderator(session, workspace):
         session=session, workspace=workspace, membership=membership, role=MemberRole.MODERATOR, by=user
     )
     return user
-
-
-@pytest.fixture
-async def audit_mark(session) -> int:
-    """The last audit event before the test: the log is append-only, so concurrency tests' events
-    (committed for real) stay in it."""
-    return (await session.exec(select(func.max(AuditEvent.id)))).one() or 0
 
 
 async def audit_actions(session, mark: int) -> list[str]:
