@@ -16,6 +16,7 @@ import app.models  # noqa: F401 (every table, so foreign keys between domains re
 from app import live, ratelimit
 from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
+from app.admin.routes import router as admin_router
 from app.attachments import service as attachment_service
 from app.attachments.routes import router as attachments_router
 from app.audit.routes import router as audit_router
@@ -134,6 +135,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(cocreation_router)
     app.include_router(moderation_router)
     app.include_router(audit_router)
+    app.include_router(admin_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

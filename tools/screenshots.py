@@ -194,6 +194,30 @@ def open_sanctions(page: Page) -> None:
     page.locator("details.report[open] form").first.wait_for(state="visible")
 
 
+def open_first_account(page: Page) -> None:
+    page.locator("table.account-table tbody a").first.click()
+    page.locator("dl.facts").wait_for(state="visible")
+
+
+def disable_empty(page: Page) -> None:
+    """Opens the account and sends the disable form without a reason."""
+    open_first_account(page)
+    page.locator("form[action$='/disable'] button[type=submit]").click()
+    page.locator("#disable-reason-error").wait_for(state="visible")
+
+
+def disable_account(page: Page) -> None:
+    """Opens the account and disables it with a reason (the first run does; later runs find it disabled)."""
+    open_first_account(page)
+    form = page.locator("form[action$='/disable']")
+    if form.count():
+        form.locator("textarea[name=reason]").fill(
+            "Sent the same advert to every workspace. 在所有工作区发广告。"
+        )
+        form.locator("button[type=submit]").click()
+        page.locator(".flash").first.wait_for(state="visible")
+
+
 def go_live(page: Page) -> None:
     """Starts the workshop's live room (the first run does; later runs find it live already)."""
     start = page.locator("form[action$='/status']:has(input[value=live]) button")
@@ -278,6 +302,11 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (FACILITATOR, "idea-hidden", f"{PORTO}/ideas/2", hide_idea),
         (FACILITATOR, "idea-restored", f"{PORTO}/ideas/2", restore_idea),
         (ANA, "member-report", f"{PORTO}/members", open_sanctions),
+        (ADMIN, "admin-users", "/admin/users", None),
+        (ADMIN, "admin-user", f"/admin/users?q={email}", open_first_account),
+        (ADMIN, "admin-user-errors", f"/admin/users?q={ANA}", disable_empty),
+        # The person who asked to join at the start (one account per run of this script).
+        (ADMIN, "admin-user-disabled", "/admin/users?q=shots-", disable_account),
     ]
     for language, email in USERS.items()
 }

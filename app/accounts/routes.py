@@ -135,6 +135,16 @@ async def login(
         user = await account_service.authenticate(
             session=session, email=email, password=password, address=address
         )
+    except account_service.AccountDisabled:
+        message = _(
+            "This account is disabled. If you think this is a mistake, contact the platform's admins."
+        )
+        return render(
+            request,
+            "accounts/login.html",
+            {"form": form, "errors": {"__all__": message}},
+            status_code=403,
+        )
     except ratelimit.RateLimited as limited:
         minutes = max(1, round(limited.retry_after / 60))
         message = i18n.ngettext(

@@ -36,6 +36,10 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 ENDED_SESSION_RETENTION = timedelta(days=1)
 
 
+class AccountDisabled(Exception):
+    """The password is right, but an admin has disabled the account."""
+
+
 def normalize_email(email: str) -> str:
     return email.strip().lower()
 
@@ -110,7 +114,9 @@ async def create(
 
 async def authenticate(*, session: AsyncSession, email: str, password: str, address: str) -> User | None:
     """The user these credentials belong to, or None (the same for an unknown email and a wrong
-    password). Raises RateLimited when this account or this address failed too often recently."""
+    password). Raises RateLimited when this account or this address failed too often recently, and
+    AccountDisabled for the right password of a disabled account (only someone who knows the password
+    learns that the account is disabled)."""
     email = normalize_email(email)[:EMAIL_MAX]
     for bucket, key, limit in (
         ("login-account", email, LOGIN_LIMIT_PER_ACCOUNT),
@@ -127,8 +133,10 @@ async def authenticate(*, session: AsyncSession, email: str, password: str, addr
     # Hashing takes about a tenth of a second of CPU: in a thread, so other requests (and the live
     # rooms' streams) of this process go on meanwhile.
     verified = await asyncio.to_thread(verify_password, candidate, password[:MAX_LENGTH])
+    if verified and not user.is_active:
+        raise AccountDisabled
     await begin_write(session)
-    if not verified or not user.is_active:
+    if not verified:
         await ratelimit.hit(session=session, bucket="login-account", key=email)
         await ratelimit.hit(session=session, bucket="login-address", key=address)
         await session.commit()
@@ -221,16 +229,23 @@ async def end_session(*, session: AsyncSession, auth_session_id: int) -> None:
     await session.commit()
 
 
-async def end_other_sessions(*, session: AsyncSession, user_id: int, keep_id: int | None) -> int:
-    """Revokes every live session of the user but ``keep_id``; returns how many ended."""
+async def revoke_sessions(*, session: AsyncSession, user_id: int, keep_id: int | None = None) -> int:
+    """Revokes every session of the user not yet revoked, but ``keep_id``, in the caller's transaction
+    (not committed); returns how many were revoked."""
     statement = update(AuthSession).where(
         col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)
     )
     if keep_id is not None:
         statement = statement.where(col(AuthSession.id) != keep_id)
     result = await session.exec(statement.values(revoked_at=utcnow()))
-    await session.commit()
     return result.rowcount
+
+
+async def end_other_sessions(*, session: AsyncSession, user_id: int, keep_id: int | None) -> int:
+    """Revokes every live session of the user but ``keep_id``; returns how many ended."""
+    ended = await revoke_sessions(session=session, user_id=user_id, keep_id=keep_id)
+    await session.commit()
+    return ended
 
 
 async def live_sessions(*, session: AsyncSession, user_id: int, settings: Settings) -> list[AuthSession]:

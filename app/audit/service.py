@@ -30,6 +30,9 @@ ACTIONS = {
     "warn": N_("Warned"),
     "ban": N_("Banned"),
     "unban": N_("Ban lifted"),
+    "role_change": N_("Global role changed"),
+    "account_disable": N_("Account disabled"),
+    "account_enable": N_("Account enabled again"),
 }
 
 
@@ -97,6 +100,33 @@ async def page_of(
     more = len(rows) > per_page
     rows = rows[:per_page]
     return [AuditRow(event=e, workspace=w) for e, w in rows], (rows[-1][0].id if more else None)
+
+
+async def about(
+    *,
+    session: AsyncSession,
+    target_kind: str,
+    target_id: int,
+    actions: tuple[str, ...],
+    since: datetime,
+    limit: int = 20,
+) -> list[AuditEvent]:
+    """The latest events of these actions done to one target since it was made, newest first (found
+    through the index on the action, so a rare action stays quick however long the log grows). Events
+    from before ``since`` were about another row that had the same id (SQLite gives a deleted row's
+    id to the next one)."""
+    rows = await session.exec(
+        select(AuditEvent)
+        .where(
+            col(AuditEvent.action).in_(actions),
+            AuditEvent.target_kind == target_kind,
+            AuditEvent.target_id == target_id,
+            col(AuditEvent.created_at) >= since,
+        )
+        .order_by(col(AuditEvent.id).desc())
+        .limit(limit)
+    )
+    return list(rows.all())
 
 
 def _iso(value: datetime | None) -> str:

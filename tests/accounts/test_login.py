@@ -106,7 +106,11 @@ async def test_inactive_user_cannot_log_in(client, session, user):
     session.add(user)
     await session.commit()
     response = await post_form(client, "/login", {"email": user.email, "password": PASSWORD})
-    assert response.status_code == 422
+    assert response.status_code == 403 and "This account is disabled." in response.text
+    assert COOKIE not in response.cookies
+    # Without the password nobody learns that the account exists, let alone that it is disabled.
+    wrong = await post_form(client, "/login", {"email": user.email, "password": "not it at all"})
+    assert wrong.status_code == 422 and "disabled" not in wrong.text
 
 
 async def test_huge_password_is_refused_without_error(client, user):
