@@ -3,6 +3,7 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import AutoString
 
@@ -34,11 +35,31 @@ def do_run_migrations(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"the migrations left foreign keys pointing nowhere: {broken[:10]}")
+
+
+def foreign_keys_off(engine) -> None:
+    """SQLite alters a table by rebuilding it (copy, drop, rename). With foreign keys on, dropping the
+    old table first deletes its rows, and every ON DELETE CASCADE pointing at it empties other tables
+    (a new column with a foreign key on ``idea`` would delete every comment and support). The pragma
+    cannot change inside a transaction, so it is set as each connection opens, after the app's own
+    settings; the keys are checked once the migrations have run."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _off(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.close()
 
 
 async def run_async_migrations() -> None:
     url = config.attributes.get("database_url") or Settings().database_url
     engine = create_engine(Settings(database_url=url))
+    if engine.dialect.name == "sqlite":
+        foreign_keys_off(engine)
     async with engine.connect() as connection:
         await connection.run_sync(do_run_migrations)
         await connection.commit()
