@@ -70,9 +70,10 @@ async def test_upgrade_matches_the_models_and_downgrade_removes_everything(empty
 
 
 @pytest.mark.sqlite_only
-def test_sqlite_migrations_keep_the_rows_of_tables_pointing_at_a_rebuilt_one(tmp_path):
-    """0010 rebuilds ``idea`` (SQLite alters a table by copying it); the comments and supports that
-    point at it, with ON DELETE CASCADE, must survive the copy."""
+def test_sqlite_migrations_keep_the_rows_and_triggers_of_rebuilt_tables(tmp_path):
+    """0010 rebuilds ``idea`` (SQLite alters a table by copying it): the comments and supports that
+    point at it, with ON DELETE CASCADE, survive the copy, and the search index, kept by triggers on
+    ``idea``, finds ideas again, those posted while the triggers were lost included."""
     path = tmp_path / "data.db"
     url = f"sqlite+aiosqlite:///{path}"
     migrations.upgrade(url, "0009")
@@ -85,11 +86,19 @@ def test_sqlite_migrations_keep_the_rows_of_tables_pointing_at_a_rebuilt_one(tmp
             " join_policy, created_at, updated_at, member_count, idea_count, report_threshold)"
             " VALUES (1, 'w', 'W', '', '', '', 'public', 'open', '2026-01-01', '2026-01-01', 0, 1, 3);"
             "INSERT INTO idea (id, workspace_id, author_id, title, body, body_html, place_name, status,"
-            " support_count, comment_count, created_at, updated_at, last_activity_at) VALUES (1, 1, 1, 'T',"
-            " '', '', '', 'proposed', 1, 1, '2026-01-01', '2026-01-01', '2026-01-01');"
+            " support_count, comment_count, created_at, updated_at, last_activity_at) VALUES (1, 1, 1,"
+            " 'Rain gardens', '', '', '', 'proposed', 1, 1, '2026-01-01', '2026-01-01', '2026-01-01');"
             "INSERT INTO comment (idea_id, author_id, depth, body, body_html, created_at)"
             " VALUES (1, 1, 0, 'c', 'c', '2026-01-01');"
             "INSERT INTO support (idea_id, user_id, created_at) VALUES (1, 1, '2026-01-01');"
+        )
+    migrations.upgrade(url, "0010")
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO idea (id, workspace_id, author_id, title, body, body_html, place_name, status,"
+            " support_count, comment_count, created_at, updated_at, last_activity_at, lock_reason) VALUES"
+            " (2, 1, 1, 'Green roofs', '', '', '', 'proposed', 0, 0, '2026-01-01', '2026-01-01',"
+            " '2026-01-01', '')"
         )
     migrations.upgrade(url)
     with sqlite3.connect(path) as db:
@@ -97,5 +106,10 @@ def test_sqlite_migrations_keep_the_rows_of_tables_pointing_at_a_rebuilt_one(tmp
             db.execute("SELECT count(*) FROM comment").fetchone()[0],
             db.execute("SELECT count(*) FROM support").fetchone()[0],
         ]
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone()[0] != "0009"
+        db.execute("UPDATE idea SET title = 'Rain barrels' WHERE id = 1")
+        found = {
+            word: [row[0] for row in db.execute("SELECT rowid FROM search_idea WHERE title MATCH ?", (word,))]
+            for word in ("roofs", "barrels", "gardens")
+        }
     assert counts == [1, 1]
+    assert found == {"roofs": [2], "barrels": [1], "gardens": []}
