@@ -28,6 +28,7 @@ ACTIONS = {
     "warn": N_("Warned"),
     "ban": N_("Banned"),
     "unban": N_("Ban lifted"),
+    "account_deleted": N_("Account deleted"),
 }
 
 
