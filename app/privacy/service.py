@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import live, ratelimit
 from app.accounts import service as account_service
 from app.accounts.models import AuthSession, Role, User
+from app.accounts.passwords import MAX_LENGTH
 from app.attachments import service as attachment_service
 from app.attachments.models import Attachment
 from app.attachments.storage import Storage
@@ -489,7 +490,7 @@ READ_SIZE = 256 * 1024
 
 def zip_stream(export: Export) -> Iterator[bytes]:
     """The zip, as it is made: ``data.json`` first, then each file read from storage in pieces. A
-    file gone from storage since the export was read is left out (``data.json`` names it)."""
+    file gone from storage since the export was read is left out."""
     out = _Chunks()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(export.data, ensure_ascii=False, indent=2))
@@ -541,7 +542,7 @@ async def check_password(*, session: AsyncSession, user: User, password: str) ->
     )
     if wait is not None:
         raise ratelimit.RateLimited(wait)
-    if await asyncio.to_thread(verify_password, user.password_hash, password[:1024]):
+    if await asyncio.to_thread(verify_password, user.password_hash, password[:MAX_LENGTH]):
         return
     await begin_write(session)
     await ratelimit.hit(session=session, bucket=RECHECK_BUCKET, key=key)
@@ -735,8 +736,8 @@ async def delete_account(
     """Deletes the account once its password is given again; with ``remove_contributions`` its ideas
     (with their files and discussions), comments and papers on ballots still open go too. Raises
     FormError (wrong password), RateLimited, or Refused (the last admin). All in one transaction,
-    with an entry in the audit log that names nobody; the returned storage keys are the files to
-    remove once it has committed (``remove_files``)."""
+    with an entry in the audit log that names nobody; the returned ``files`` are the storage keys
+    to remove once it has committed (``remove_files``)."""
     user = await session.get(User, user.id, populate_existing=True)
     if user is None:  # deleted by a request sent just before this one
         return Deletion()
@@ -764,6 +765,10 @@ async def delete_account(
             )
         )
     )
+    papers = await voting_service.papers_of_voter(session=session, secret_key=secret_key, user_id=user.id)
+    done.papers_removed = await voting_service.forget_voter(
+        session=session, papers=papers, remove_open=remove_contributions
+    )
     audit.record(
         session,
         action="account_deleted",
@@ -774,11 +779,9 @@ async def delete_account(
             "contributions_removed": remove_contributions,
             "ideas_removed": done.ideas_removed,
             "comments_removed": done.comments_removed + done.comments_emptied,
+            "ballot_papers_removed": done.papers_removed,
+            "places_given": done.places_given,
         },
-    )
-    papers = await voting_service.papers_of_voter(session=session, secret_key=secret_key, user_id=user.id)
-    done.papers_removed = await voting_service.forget_voter(
-        session=session, papers=papers, remove_open=remove_contributions
     )
     await session.exec(delete(User).where(col(User.id) == user.id))
     await session.commit()
