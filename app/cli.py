@@ -121,6 +121,23 @@ def seed_demo(
             typer.echo(f"  {email}")
 
 
+@cli.command()
+def prune() -> None:
+    """Delete what is kept past its time (ended logins, counters, old audit entries); run it daily."""
+    from app.privacy import service as privacy_service
+
+    settings = load_settings()
+
+    async def work(session):
+        return await privacy_service.prune(session=session, settings=settings)
+
+    done = asyncio.run(_with_session(settings, work))
+    typer.echo(
+        f"Pruned {done['login_sessions']} ended login sessions, {done['counters']} rate-limit counts "
+        f"and {done['audit_entries']} audit entries older than {privacy_service.AUDIT_RETENTION_YEARS} years."
+    )
+
+
 class ScaleChoice(StrEnum):
     network = "network"
     small = "small"

@@ -30,6 +30,7 @@ from app.ideas.routes import router as ideas_router
 from app.moderation.routes import router as moderation_router
 from app.network.routes import router as network_router
 from app.notifications.routes import router as notifications_router
+from app.privacy.routes import router as privacy_router
 from app.search.routes import router as search_router
 from app.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, verify_csrf
 from app.templating import create_environment, is_htmx_fragment_request, render
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.include_router(moderation_router)
     app.include_router(audit_router)
     app.include_router(admin_router)
+    app.include_router(privacy_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz():

@@ -31,7 +31,9 @@ def downgrade(database_url: str | None = None, revision: str = "base") -> None:
 
 
 def upgrade_on(connection, revision: str = "head") -> None:
-    """Upgrade over an open (sync) connection, for callers already inside an event loop."""
+    """Upgrade over an open (sync) connection, for callers already inside an event loop. On SQLite
+    the caller's connection keeps its foreign keys on: fine for an empty database (the tests'), but a
+    database holding data goes through ``upgrade`` (see ``foreign_keys_off`` in migrations/env.py)."""
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)

@@ -1,6 +1,7 @@
 """The migrations and the models describe the same schema, and go up and down, on both databases."""
 
 import asyncio
+import sqlite3
 import uuid
 
 import pytest
@@ -106,3 +107,49 @@ async def test_going_down_and_up_again_keeps_every_row(empty_database_url):
         assert found.hits
     finally:
         await engine.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_migrations_keep_the_rows_and_triggers_of_rebuilt_tables(tmp_path):
+    """0010 rebuilds ``idea`` (SQLite alters a table by copying it): the comments and supports that
+    point at it, with ON DELETE CASCADE, survive the copy, and the search index, kept by triggers on
+    ``idea``, keeps finding them, an idea posted between 0010 and 0011 included."""
+    path = tmp_path / "data.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrations.upgrade(url, "0009")
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            "INSERT INTO user (id, email, display_name, password_hash, locale, time_zone, role, is_active,"
+            " created_at, updated_at) VALUES (1, 'a@example.org', 'A', 'x', 'en', 'UTC', 'citizen', 1,"
+            " '2026-01-01', '2026-01-01');"
+            "INSERT INTO workspace (id, slug, title_en, title_zh, summary_en, summary_zh, visibility,"
+            " join_policy, created_at, updated_at, member_count, idea_count, report_threshold)"
+            " VALUES (1, 'w', 'W', '', '', '', 'public', 'open', '2026-01-01', '2026-01-01', 0, 1, 3);"
+            "INSERT INTO idea (id, workspace_id, author_id, title, body, body_html, place_name, status,"
+            " support_count, comment_count, created_at, updated_at, last_activity_at) VALUES (1, 1, 1,"
+            " 'Rain gardens', '', '', '', 'proposed', 1, 1, '2026-01-01', '2026-01-01', '2026-01-01');"
+            "INSERT INTO comment (idea_id, author_id, depth, body, body_html, created_at)"
+            " VALUES (1, 1, 0, 'c', 'c', '2026-01-01');"
+            "INSERT INTO support (idea_id, user_id, created_at) VALUES (1, 1, '2026-01-01');"
+        )
+    migrations.upgrade(url, "0010")
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "INSERT INTO idea (id, workspace_id, author_id, title, body, body_html, place_name, status,"
+            " support_count, comment_count, created_at, updated_at, last_activity_at, lock_reason) VALUES"
+            " (2, 1, 1, 'Green roofs', '', '', '', 'proposed', 0, 0, '2026-01-01', '2026-01-01',"
+            " '2026-01-01', '')"
+        )
+    migrations.upgrade(url)
+    with sqlite3.connect(path) as db:
+        counts = [
+            db.execute("SELECT count(*) FROM comment").fetchone()[0],
+            db.execute("SELECT count(*) FROM support").fetchone()[0],
+        ]
+        db.execute("UPDATE idea SET title = 'Rain barrels' WHERE id = 1")
+        found = {
+            word: [row[0] for row in db.execute("SELECT rowid FROM search_idea WHERE title MATCH ?", (word,))]
+            for word in ("roofs", "barrels", "gardens")
+        }
+    assert counts == [1, 1]
+    assert found == {"roofs": [2], "barrels": [1], "gardens": []}

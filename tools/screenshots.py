@@ -102,6 +102,15 @@ def submit_empty(page: Page) -> None:
     page.locator("main .form-error").wait_for(state="visible")
 
 
+def delete_with_a_wrong_password(page: Page) -> None:
+    """Ticks "also remove" and gives a wrong password: the form comes back, nothing is deleted."""
+    form = page.locator("main form[action='/profile/delete']")
+    form.locator("input[name=remove_contributions]").check()
+    form.locator("input[name=password]").fill("not-the-password")
+    form.locator("button[type=submit]").click()
+    page.locator("main .form-error").wait_for(state="visible")
+
+
 def ask_to_join(browser: Browser, base_url: str) -> None:
     """A new user registers in Chinese and asks to join the workspace that needs approval, with a word for
     its moderators: the facilitator then has a notification and a request waiting."""
@@ -240,6 +249,7 @@ ANONYMOUS_PAGES: list[tuple[str, str, Action]] = [
     ("workspaces", "/workspaces", None),
     ("workspace-approval", RIVERS, None),
     ("workspace-members-only-404", SHENZHEN, None),
+    ("privacy", "/privacy", None),
 ]
 
 
@@ -249,6 +259,8 @@ OWN_WORKSPACE = {"en": PORTO, "zh": SHENZHEN}
 LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
     language: [
         (email, "profile", "/profile", None),
+        (email, "account-delete", "/profile/delete", None),
+        (email, "account-delete-wrong-password", "/profile/delete", delete_with_a_wrong_password),
         (email, "workspaces-logged-in", "/workspaces", None),
         (email, "workspace", PORTO, None),
         (WEI, "workspace-members-only", SHENZHEN, None),

@@ -15,6 +15,9 @@ class Role(StrEnum):
 
 
 class User(SQLModel, table=True):
+    # Ids are never reused on SQLite either: a deleted account's id stays in the audit log.
+    __table_args__ = {"sqlite_autoincrement": True}
+
     id: int | None = Field(default=None, primary_key=True)
     # Kept lower-cased, so the unique constraint is case-insensitive on every database.
     email: str = Field(max_length=254, unique=True)

@@ -61,7 +61,7 @@ class CheckedFile:
     height: int | None = None
 
 
-def _tidy(name: str) -> str:
+def tidy_filename(name: str) -> str:
     """The last part of a file name, without control or direction-changing characters."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(char for char in name if unicodedata.category(char)[0] != "C")
@@ -70,7 +70,7 @@ def _tidy(name: str) -> str:
 
 def clean_filename(name: str, file_type: content.FileType) -> str:
     """The user's file name, tidied, ending in an extension that matches the content."""
-    name = _tidy(name)
+    name = tidy_filename(name)
     stem, dot, extension = name.rpartition(".")
     if not dot or extension.lower() not in file_type.extensions:
         stem, extension = name, file_type.extension
@@ -103,7 +103,7 @@ def _too_many(existing: int, chosen: int) -> str:
 def _check(upload: FileInput) -> CheckedFile | str:
     """The file, ready to store, or what is wrong with it."""
     size = _size(upload.file)
-    name = _tidy(upload.filename)[:FILENAME_MAX] or "file"
+    name = tidy_filename(upload.filename)[:FILENAME_MAX] or "file"
     if size > MAX_FILE_BYTES:
         return _("“%(name)s” is larger than %(max)s MB.", name=name, max=MAX_FILE_BYTES // MB)
     upload.file.seek(0)

@@ -10,8 +10,9 @@ from app.db import UTCDateTime, utcnow
 
 class AuditEvent(SQLModel, table=True):
     """Append-only: the database refuses UPDATE and DELETE on this table (triggers made by the
-    migration). Ids are plain numbers, not foreign keys, so deleting a user or a workspace changes
-    no row here; the actor's name is kept as it was."""
+    migration); only the daily clean-up lifts them, to delete entries past their retention
+    (``app.privacy.service.prune``). Ids are plain numbers, not foreign keys, so deleting a user or
+    a workspace changes no row here; the actor's name is kept as it was."""
 
     __tablename__ = "audit_event"
     __table_args__ = (sa.Index("ix_audit_event_workspace_id_id", "workspace_id", "id"),)

@@ -33,6 +33,7 @@ ACTIONS = {
     "role_change": N_("Global role changed"),
     "account_disable": N_("Account disabled"),
     "account_enable": N_("Account enabled again"),
+    "account_deleted": N_("Account deleted"),
 }
 
 

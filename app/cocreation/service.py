@@ -312,6 +312,10 @@ async def _lock(session: AsyncSession, session_id: int) -> None:
     """Takes the session row's write lock before seats are counted: on PostgreSQL a row lock, on
     SQLite the database's write lock, so seat changes of one session happen one after another."""
     await begin_write(session)
+    await _lock_row(session, session_id)
+
+
+async def _lock_row(session: AsyncSession, session_id: int) -> None:
     await session.exec(
         update(CocreationSession)
         .where(col(CocreationSession.id) == session_id)
@@ -460,6 +464,29 @@ async def cancel(*, session: AsyncSession, cs: CocreationSession, user: User) ->
         promoted = await _fill_seats(session, cs, actor_id=None)
     await session.commit()
     await session.refresh(cs)
+    return promoted
+
+
+async def give_up_places(*, session: AsyncSession, user_id: int) -> list[int]:
+    """For an account that is being deleted, in the caller's transaction (``begin_write`` called):
+    each place it holds is given up like a cancellation, so the first person waiting gets it and is
+    told, in sessions that are still open to registration; in sessions that are over the count of
+    places just loses it. Its registrations themselves go with the account. Returns the ids of the
+    people who got a place."""
+    rows = await session.exec(
+        select(Registration, CocreationSession)
+        .join(CocreationSession, col(CocreationSession.id) == Registration.session_id)
+        .where(Registration.user_id == user_id, Registration.status == RegistrationStatus.REGISTERED)
+        .order_by(col(CocreationSession.id))
+    )
+    promoted: list[int] = []
+    # One session after another in id order, so two accounts going at once cannot lock in a circle.
+    for registration, cs in rows.all():
+        await _lock_row(session, cs.id)
+        await session.delete(registration)
+        await _count_seats(session, cs.id, -1)
+        if can_register_now(cs):
+            promoted += await _fill_seats(session, cs, actor_id=None)
     return promoted
 
 

@@ -24,3 +24,9 @@ class Comment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     hidden_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def is_removed(self) -> bool:
+        """Its author deleted their account with their comments, and others had replied: the comment
+        keeps its place in the thread, without its words (a comment is never posted empty)."""
+        return not self.body

@@ -16,8 +16,8 @@ def can_comment(user: User | None, workspace: Workspace, membership: Membership 
 
 
 def can_reply_to(comment: Comment) -> bool:
-    """Threads go three levels deep (0, 1, 2); a hidden comment takes no more replies."""
-    return comment.depth < MAX_DEPTH and comment.hidden_at is None
+    """Threads go three levels deep (0, 1, 2); a hidden or removed comment takes no more replies."""
+    return comment.depth < MAX_DEPTH and comment.hidden_at is None and not comment.is_removed
 
 
 def can_edit_comment(user: User | None, comment: Comment, workspace: Workspace, now: datetime) -> bool:

@@ -74,7 +74,7 @@ async def add(
     parent = None
     if parent_id is not None:
         parent = await session.get(Comment, parent_id)
-        if parent is None or parent.idea_id != idea.id or parent.hidden_at is not None:
+        if parent is None or parent.idea_id != idea.id or parent.hidden_at is not None or parent.is_removed:
             errors["parent_id"] = _("The comment you replied to is no longer there.")
         elif not permissions.can_reply_to(parent):
             errors["parent_id"] = _("Replies go at most three levels deep.")

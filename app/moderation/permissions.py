@@ -13,11 +13,13 @@ from app.workspaces.models import Membership, Workspace
 def can_report(
     user: User | None, workspace: Workspace, membership: Membership | None, comment: Comment
 ) -> bool:
-    """Members who may take part (and staff) report what others wrote; a hidden comment needs no more."""
+    """Members who may take part (and staff) report what others wrote; a hidden comment needs no more,
+    and a removed one holds nothing to report."""
     return (
         user is not None
         and comment.author_id != user.id
         and comment.hidden_at is None
+        and not comment.is_removed
         and workspace_permissions.can_contribute(user, workspace, membership)
     )
 

@@ -5,13 +5,14 @@ import functools
 import hashlib
 import hmac
 import io
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col, exists, func, select, update
+from sqlmodel import col, delete, exists, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import live
@@ -786,3 +787,58 @@ def prefill(ballot: Ballot, options: list[BallotOption], vote: Vote | None, subm
             marks = {int(option_id): mark for option_id, mark in vote.choices["marks"].items()}
         reason = vote.choices.get("reason", "")
     return {"chosen": chosen, "marks": marks, "reason": reason}
+
+
+# Anonymous ballots whose keys are looked up in one query.
+KEY_BATCH = 500
+
+
+async def papers_of_voter(
+    *, session: AsyncSession, secret_key: str, user_id: int
+) -> list[tuple[Vote, Ballot]]:
+    """Every paper the person cast, with its ballot: by their id where the ballot names its voters,
+    and on anonymous ballots, which store no id, by working their keyed hash out again for each
+    anonymous ballot (only the server, holding the secret, can)."""
+    statement = select(Vote, Ballot).join(Ballot, col(Ballot.id) == Vote.ballot_id)
+    found = list((await session.exec(statement.where(col(Vote.voter_id) == user_id))).all())
+    anonymous = (
+        await session.exec(select(Ballot.id).where(col(Ballot.anonymous)).order_by(col(Ballot.id)))
+    ).all()
+    keys = [
+        (ballot_id, voter_key(secret_key=secret_key, ballot_id=ballot_id, user_id=user_id))
+        for ballot_id in anonymous
+    ]
+    for start in range(0, len(keys), KEY_BATCH):
+        pairs = tuple_(col(Vote.ballot_id), col(Vote.voter_key)).in_(keys[start : start + KEY_BATCH])
+        found += (await session.exec(statement.where(pairs))).all()
+    return sorted(found, key=lambda row: row[1].id)
+
+
+async def forget_voter(*, session: AsyncSession, papers: list[tuple[Vote, Ballot]], remove_open: bool) -> int:
+    """For an account that is being deleted, in the caller's transaction. A paper on a closed ballot
+    stays counted (a result already announced does not change), and so does one on an open ballot
+    unless ``remove_open``: it loses the voter's id, and a random key replaces their keyed hash, so
+    nothing, not even the server's secret, ties it to them again. With ``remove_open`` the papers on
+    ballots still open are removed instead, and their sessions' live rooms told the tally changed.
+    Returns how many papers were removed."""
+    now = utcnow()
+    changed_tallies: set[tuple[int, int]] = set()
+    removed = 0
+    for vote, ballot in papers:
+        if remove_open and ballot.state(now) != BallotState.CLOSED:
+            await session.exec(delete(Vote).where(col(Vote.id) == vote.id))
+            removed += 1
+            if ballot.session_id is not None:
+                changed_tallies.add((ballot.session_id, ballot.id))
+        else:
+            await session.exec(
+                update(Vote)
+                .where(col(Vote.id) == vote.id)
+                .values(voter_id=None, voter_key=secrets.token_hex(32))
+            )
+    # Channels in one order, so two transactions publishing to several never wait on each other.
+    for session_id, ballot_id in sorted(changed_tallies):
+        await live.publish(
+            session, channel=session_service.channel(session_id), kind="tally", data={"ballot_id": ballot_id}
+        )
+    return removed
