@@ -4,13 +4,11 @@ the app: a route without a row, or a row without its route, fails here by name."
 
 import re
 
-import anyio
 import pytest
 from fastapi.routing import APIRoute
 from starlette.routing import Mount, Route
 
 from tests.security import access
-from tests.security.world import World
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 REFUSED = {"401", "403", "404", "login"}
@@ -45,48 +43,6 @@ def test_every_form_belongs_to_a_row():
     assert sorted(set(access.FORMS) - keys) == []
 
 
-async def stream_answer(world: World, role: str, path: str) -> int:
-    """The status an event stream opens with; the client then goes away (the stream never ends)."""
-    async with world.client(role) as client:
-        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
-    opened = anyio.Event()
-    answer = {}
-
-    async def receive():
-        if not answer.get("asked"):
-            answer["asked"] = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await opened.wait()
-        return {"type": "http.disconnect"}
-
-    async def send(message):
-        if message["type"] == "http.response.start":
-            answer["status"] = message["status"]
-            opened.set()
-
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
-            (b"cookie", cookie.encode()),
-            (b"accept", b"text/event-stream"),
-        ],
-        "client": ("203.0.113.7", 50000),
-        "server": ("testserver", 80),
-    }
-    with anyio.fail_after(10):
-        await world.app(scope, receive, send)
-    return answer["status"]
-
-
 def _matches(expected: str, response, htmx: bool) -> bool:
     if expected == "login":
         if htmx:
@@ -107,7 +63,8 @@ async def test_each_role_gets_the_answer_of_the_table(world, baseline, row, colu
     path = world.url(row.path)
     async with world.savepoint():
         if expected == "stream":
-            assert await stream_answer(world, role, path) == 200
+            status, _body = await world.stream(role, path)
+            assert status == 200
             return
         headers = {"HX-Request": "true"} if row.htmx else {}
         form = access.FORMS.get(f"{row.method} {row.path}", lambda ids: {})(world.ids)

@@ -18,19 +18,20 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import anyio
 import httpx
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import live
 from app.accounts import service as account_service
 from app.accounts.models import Role, User
-from app.attachments.models import Attachment
-from app.comments.models import Comment
+from app.attachments import service as attachment_service
+from app.cocreation import service as cocreation_service
 from app.config import Settings
 from app.forms import LOCAL_DATETIME
 from app.main import create_app
@@ -39,8 +40,10 @@ from app.network import service as network_service
 from app.notifications.models import Notification
 from app.security import csrf_token_for
 from app.seed import DEMO_NETWORK_CSV
+from app.topics import service as topic_service
+from app.voting import service as voting_service
 from app.workspaces import service as workspace_service
-from app.workspaces.models import Membership, Workspace
+from app.workspaces.models import Membership
 from tests.attachments.files import png
 from tests.conftest import PASSWORD, client_for, make_settings
 
@@ -119,9 +122,85 @@ class World:
                 self.url(url), data={"csrf_token": self.csrf(role), **(data or {})}, **kwargs
             )
 
+    async def sent(self, role: str, url: str, data: dict | None = None, **kwargs) -> str:
+        """Sends a form that must succeed, and returns where the answer leads."""
+        return await redirected_to(await self.post(role, url, data, **kwargs))
+
+    async def created(self, role: str, url: str, data: dict | None = None, **kwargs) -> int:
+        """Sends a form that makes something, and returns its id (from where the answer leads)."""
+        return last_id(await self.sent(role, url, data, **kwargs))
+
     async def get(self, role: str, url: str, **kwargs) -> httpx.Response:
         async with self.client(role) as client:
             return await client.get(self.url(url), **kwargs)
+
+    async def stream(
+        self, role: str, url: str, *, until: Callable[[str], bool] | None = None
+    ) -> tuple[int, str]:
+        """Opens an event stream (which never ends by itself) and reads it until ``until(body)`` holds
+        (without ``until``, only until it opens) or five seconds have passed; then the client goes
+        away. Returns the status and the body read."""
+        async with self.client(role) as client:
+            cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        path, _, query = self.url(url).partition("?")
+        answer = {"status": 0, "body": ""}
+        done = anyio.Event()
+
+        async def receive():
+            if "asked" not in answer:
+                answer["asked"] = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                if until is None or message["status"] != 200:
+                    done.set()
+            elif message["type"] == "http.response.body":
+                answer["body"] += message.get("body", b"").decode()
+                if until is None or until(answer["body"]) or not message.get("more_body"):
+                    done.set()
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": query.encode(),
+            "root_path": "",
+            "headers": [
+                (b"host", b"testserver"),
+                (b"cookie", cookie.encode()),
+                (b"accept", b"text/event-stream"),
+            ],
+            "client": ("203.0.113.7", 50000),
+            "server": ("testserver", 80),
+        }
+        async with anyio.create_task_group() as group:
+
+            async def give_up_later():
+                await anyio.sleep(5)
+                done.set()
+
+            group.start_soon(give_up_later)
+            with anyio.fail_after(15):
+                await self.app(scope, receive, send)
+            group.cancel_scope.cancel()
+        return answer["status"], answer["body"]
+
+    async def person(self, key: str, name: str, role: Role = Role.CITIZEN) -> User:
+        """Someone new in the world, logged in: ``key`` is then a role for ``client``, ``post``, ``get``."""
+        user = await quick_user(self.session, name=name, role=role)
+        self.users[key] = user
+        self.tokens[key], _auth_session = await account_service.start_session(
+            session=self.session, user=user, settings=self.settings, address="203.0.113.7", user_agent=""
+        )
+        return user
 
     @asynccontextmanager
     async def savepoint(self):
@@ -176,13 +255,13 @@ def form_errors(response: httpx.Response) -> list[str]:
     return found or re.findall(r"<main[^>]*>(.*?)</main>", response.text, re.S)[:1]
 
 
-async def _location(response: httpx.Response) -> str:
+async def redirected_to(response: httpx.Response) -> str:
     assert response.status_code == 303, (response.request.url, response.status_code, form_errors(response))
     return response.headers["location"]
 
 
-def _last_id(location: str) -> int:
-    return int(re.search(r"/(\d+)(?:[/?#].*)?$", location).group(1))
+def last_id(url: str) -> int:
+    return int(re.search(r"/(\d+)(?:[/?#].*)?$", url).group(1))
 
 
 @asynccontextmanager
@@ -213,7 +292,7 @@ async def built_world(engine, data_dir, text: Callable[[str, int], str] = benign
 
 
 async def _build(world: World, text: Callable[[str, int], str]) -> None:
-    session = world.session
+    session, ids = world.session, world.ids
     rows = network_service.parse_cities_csv(DEMO_NETWORK_CSV.read_bytes()).rows
     await network_service.import_cities(session=session, rows=rows)
     cities = {
@@ -233,304 +312,213 @@ async def _build(world: World, text: Callable[[str, int], str]) -> None:
         "insider": ("Shen Insider", Role.CITIZEN),
     }
     for role, (name, global_role) in people.items():
-        world.users[role] = await quick_user(session, name=name, role=global_role)
-        world.tokens[role], _auth = await account_service.start_session(
-            session=session,
-            user=world.users[role],
-            settings=world.settings,
-            address="203.0.113.7",
-            user_agent="",
-        )
-    ids = world.ids
+        await world.person(role, name, global_role)
 
-    async def workspace(city, title_key, *, visibility="public", join_policy="open") -> str:
-        location = await _location(
-            await world.post(
-                "facilitator",
-                "/workspaces/new",
-                {
-                    "title_en": text(title_key, 200),
-                    "title_zh": text(title_key + "_zh", 200),
-                    "summary_en": text("summary", 5000),
-                    "summary_zh": text("summary_zh", 5000),
-                    "visibility": visibility,
-                    "join_policy": join_policy,
-                    "city_ids": [str(city.id)],
-                },
-            )
-        )
-        return location.removeprefix("/w/")
+    async def workspace(city, key: str, *, visibility="public", join_policy="open") -> str:
+        form = {
+            "title_en": text(f"{key}_title", 200),
+            "title_zh": text(f"{key}_title_zh", 200),
+            "summary_en": text(f"{key}_summary", 5000),
+            "summary_zh": text(f"{key}_summary_zh", 5000),
+            "visibility": visibility,
+            "join_policy": join_policy,
+            "city_ids": [str(city.id)],
+        }
+        return (await world.sent("facilitator", "/workspaces/new", form)).removeprefix("/w/")
 
-    ids["slug"] = await workspace(cities["Porto"], "workspace_title", join_policy="approval")
-    ids["other_slug"] = await workspace(cities["Hefei"], "other_workspace_title")
-    ids["private_slug"] = await workspace(cities["Shenzhen"], "private_workspace_title", visibility="members")
+    ids["slug"] = await workspace(cities["Porto"], "workspace", join_policy="approval")
+    ids["other_slug"] = await workspace(cities["Hefei"], "other_workspace")
+    ids["private_slug"] = await workspace(cities["Shenzhen"], "private_workspace", visibility="members")
+    workspaces = {
+        key: await workspace_service.get_by_slug(session=session, slug=ids[key])
+        for key in ("slug", "other_slug", "private_slug")
+    }
+    ids["porto_id"], ids["porto_city_id"] = workspaces["slug"].id, cities["Porto"].id
 
     async def membership_of(role: str, slug_key: str = "slug") -> Membership:
-        statement = (
-            select(Membership)
-            .join(Workspace, col(Workspace.id) == col(Membership.workspace_id))
-            .where(Membership.user_id == world.users[role].id, Workspace.slug == ids[slug_key])
+        return await workspace_service.membership_of(
+            session=session, workspace_id=workspaces[slug_key].id, user=world.users[role]
         )
-        return (await session.exec(statement)).one()
 
     for role in ("member", "author", "moderator", "requester", "banned"):
-        await _location(await world.post(role, "/w/{slug}/join", {"message": text("join_message", 500)}))
+        await world.sent(role, "/w/{slug}/join", {"message": text("join_message", 500)})
     for role in ("member", "author", "moderator", "banned"):
-        mine = await membership_of(role)
-        await _location(
-            await world.post("facilitator", f"/w/{{slug}}/members/{mine.id}/decide", {"decision": "approve"})
-        )
-    ids["moderator_membership_id"] = (await membership_of("moderator")).id
-    await _location(
-        await world.post(
-            "facilitator", "/w/{slug}/members/{moderator_membership_id}/role", {"role": "moderator"}
-        )
-    )
-    await _location(await world.post("other_moderator", "/w/{other_slug}/join"))
-    ids["other_membership_id"] = (await membership_of("other_moderator", "other_slug")).id
-    await _location(
-        await world.post(
-            "facilitator", "/w/{other_slug}/members/{other_membership_id}/role", {"role": "moderator"}
-        )
-    )
+        decide = f"/w/{{slug}}/members/{(await membership_of(role)).id}/decide"
+        await world.sent("facilitator", decide, {"decision": "approve"})
+    await world.sent("other_moderator", "/w/{other_slug}/join")
     # No one joins a members-only workspace by its page (outsiders do not see it): staff add them.
-    private = await workspace_service.get_by_slug(session=session, slug=ids["private_slug"])
-    await workspace_service.add_member(session=session, workspace=private, user=world.users["insider"])
-    ids["member_membership_id"] = (await membership_of("member")).id
-    ids["author_membership_id"] = (await membership_of("author")).id
-    ids["pending_membership_id"] = (await membership_of("requester")).id
-    ids["banned_membership_id"] = (await membership_of("banned")).id
-    await _location(
-        await world.post(
-            "moderator",
-            "/w/{slug}/members/{banned_membership_id}/ban",
-            {"length": "7", "reason": text("ban_reason", 500)},
-        )
+    await workspace_service.add_member(
+        session=session, workspace=workspaces["private_slug"], user=world.users["insider"]
     )
-    await _location(
-        await world.post(
-            "moderator", "/w/{slug}/members/{member_membership_id}/warn", {"reason": text("warning", 500)}
-        )
+    for key, role, slug_key in (
+        ("member_membership_id", "member", "slug"),
+        ("author_membership_id", "author", "slug"),
+        ("moderator_membership_id", "moderator", "slug"),
+        ("pending_membership_id", "requester", "slug"),
+        ("banned_membership_id", "banned", "slug"),
+        ("other_membership_id", "other_moderator", "other_slug"),
+    ):
+        ids[key] = (await membership_of(role, slug_key)).id
+    await world.sent("facilitator", "/w/{slug}/members/{moderator_membership_id}/role", {"role": "moderator"})
+    await world.sent(
+        "facilitator", "/w/{other_slug}/members/{other_membership_id}/role", {"role": "moderator"}
+    )
+    await world.sent(
+        "moderator",
+        "/w/{slug}/members/{banned_membership_id}/ban",
+        {"length": "7", "reason": text("ban_reason", 500)},
+    )
+    await world.sent(
+        "moderator", "/w/{slug}/members/{member_membership_id}/warn", {"reason": text("warning", 500)}
     )
 
-    topic = {
+    seed = {
         "title": text("topic_title", 200),
         "brief": text("topic_brief", 10_000),
         "phase": "co-diagnostic",
-        "workspace_ids": [],
+        "workspace_ids": [str(workspaces["slug"].id), str(workspaces["other_slug"].id)],
         "opens_on": "2026-01-01",
         "closes_on": "2036-01-01",
     }
-    porto_id = (await membership_of("member")).workspace_id
-    other_id = (await membership_of("other_moderator", "other_slug")).workspace_id
-    location = await _location(
-        await world.post(
-            "facilitator", "/topics/seed", {**topic, "workspace_ids": [str(porto_id), str(other_id)]}
-        )
-    )
-    ids["seed_id"] = _last_id(location)
-    topic_id = (
-        await session.exec(sa.text("SELECT id FROM topic WHERE workspace_id = :w").bindparams(w=porto_id))
-    ).one()[0]
+    ids["seed_id"] = await world.created("facilitator", "/topics/seed", seed)
+    topic_id = (await topic_service.topics_of(session=session, workspace_id=workspaces["slug"].id))[0].id
 
-    def idea_form(prefix: str = "idea", topic: int | str = "") -> dict:
+    def idea_form(prefix: str, topic: int | str = "") -> dict:
         return {
             "title": text(f"{prefix}_title", 200),
             "body": text(f"{prefix}_body", 20_000),
-            "place_name": text("place_name", 200),
+            "place_name": text(f"{prefix}_place", 200),
             "topic_id": str(topic),
             "tags": ["territorial", "water-management"],
             "latitude": "41.16",
             "longitude": "-8.59",
         }
 
-    location = await _location(
-        await world.post(
-            "author",
-            "/w/{slug}/ideas/new",
-            idea_form(topic=topic_id),
-            files=[("files", (text("file_name", 150) + ".png", png(2, 2), "image/png"))],
-        )
+    picture = ("files", (text("file_name", 150) + ".png", png(2, 2), "image/png"))
+    ids["idea_id"] = await world.created(
+        "author", "/w/{slug}/ideas/new", idea_form("idea", topic_id), files=[picture]
     )
-    ids["idea_id"] = _last_id(location)
-    ids["attachment_id"] = (
-        await session.exec(select(Attachment.id).where(Attachment.idea_id == ids["idea_id"]))
-    ).one()
-    await _location(
-        await world.post(
-            "moderator",
-            "/w/{slug}/ideas/{idea_id}/status",
-            {"status": "shortlisted", "note": text("status_note", 2000)},
-        )
+    ids["attachment_id"] = (await attachment_service.of_idea(session=session, idea_id=ids["idea_id"]))[0].id
+    await world.sent(
+        "moderator",
+        "/w/{slug}/ideas/{idea_id}/status",
+        {"status": "shortlisted", "note": text("status_note", 2000)},
     )
-    ids["other_idea_id"] = _last_id(
-        await _location(
-            await world.post("other_moderator", "/w/{other_slug}/ideas/new", idea_form("other_idea"))
-        )
+    ids["other_idea_id"] = await world.created(
+        "other_moderator", "/w/{other_slug}/ideas/new", idea_form("other_idea")
     )
-    ids["private_idea_id"] = _last_id(
-        await _location(await world.post("insider", "/w/{private_slug}/ideas/new", idea_form("private_idea")))
+    ids["private_idea_id"] = await world.created(
+        "insider", "/w/{private_slug}/ideas/new", idea_form("private_idea")
     )
 
-    async def comment(
-        role: str, body_key: str, idea_key: str = "idea_id", slug_key: str = "slug", parent=None
-    ) -> int:
-        data = {"body": text(body_key, 10_000)}
-        if parent:
-            data["parent_id"] = str(parent)
-        await _location(await world.post(role, f"/w/{{{slug_key}}}/ideas/{{{idea_key}}}/comments", data))
-        return (await session.exec(select(Comment.id).order_by(Comment.id.desc()))).first()
+    async def comment(role: str, key: str, idea_key: str, slug_key: str, parent: int | None = None) -> int:
+        form = {"body": text(key, 10_000), "parent_id": str(parent or "")}
+        target = await world.sent(role, f"/w/{{{slug_key}}}/ideas/{{{idea_key}}}/comments", form)
+        return int(target.rsplit("#comment-", 1)[1])
 
-    ids["comment_id"] = await comment("author", "comment")
-    ids["reply_id"] = await comment("member", "reply", parent=ids["comment_id"])
-    ids["hidden_comment_id"] = await comment("author", "hidden_comment")
+    ids["comment_id"] = await comment("author", "comment", "idea_id", "slug")
+    ids["reply_id"] = await comment("member", "reply", "idea_id", "slug", parent=ids["comment_id"])
+    ids["hidden_comment_id"] = await comment("author", "hidden_comment", "idea_id", "slug")
     ids["other_comment_id"] = await comment("other_moderator", "other_comment", "other_idea_id", "other_slug")
     ids["private_comment_id"] = await comment("insider", "private_comment", "private_idea_id", "private_slug")
-    await world.post(
+    await world.sent(
         "member",
         "/w/{slug}/comments/{comment_id}/report",
         {"reason": "off-topic", "note": text("report_note", 500)},
     )
-    await world.post(
+    await world.sent(
         "moderator", "/w/{slug}/comments/{hidden_comment_id}/hide", {"reason": text("hide_reason", 500)}
+    )
+    await world.sent(
+        "author", "/w/{slug}/comments/{hidden_comment_id}/review", {"note": text("review_note", 500)}
     )
     ids["case_id"] = (
         await session.exec(
             select(ModerationCase.id).where(ModerationCase.target_id == ids["hidden_comment_id"])
         )
     ).one()
-    await world.post(
-        "author", "/w/{slug}/comments/{hidden_comment_id}/review", {"note": text("review_note", 500)}
-    )
     ids["notification_id"] = (
         await session.exec(select(Notification.id).where(Notification.user_id == world.users["author"].id))
     ).first()
 
     now = datetime.now(UTC)
 
-    def session_form(prefix: str = "session", **changes) -> dict:
+    def session_form(prefix: str) -> dict:
         return {
             "title": text(f"{prefix}_title", 200),
             "description": text(f"{prefix}_description", 20_000),
             "phase": "co-design",
             "mode": "hybrid",
-            "place_name": text("session_place", 200),
+            "place_name": text(f"{prefix}_place", 200),
             "online_url": "https://meet.example.org/" + re.sub(r"[^a-z]", "", text("link", 40).lower()),
             "time_zone": "UTC",
             "starts_at": local_time(now - timedelta(minutes=30)),
             "ends_at": local_time(now + timedelta(hours=3)),
             "capacity": "20",
-            "agenda_title": [text("agenda_item", 200), text("second_agenda_item", 200)],
+            "agenda_title": [text(f"{prefix}_agenda_item", 200), text(f"{prefix}_second_agenda_item", 200)],
             "agenda_minutes": ["20", "40"],
-            **changes,
         }
 
-    async def cocreation_session(
-        slug_key: str, role: str, prefix: str, *, status=("scheduled", "live")
-    ) -> int:
-        session_id = _last_id(
-            await _location(await world.post(role, f"/w/{{{slug_key}}}/sessions/new", session_form(prefix)))
-        )
-        for step in status:
-            await _location(
-                await world.post(role, f"/w/{{{slug_key}}}/sessions/{session_id}/status", {"status": step})
-            )
+    async def cocreation_session(slug_key: str, role: str, prefix: str, steps=("scheduled", "live")) -> int:
+        session_id = await world.created(role, f"/w/{{{slug_key}}}/sessions/new", session_form(prefix))
+        for step in steps:
+            await world.sent(role, f"/w/{{{slug_key}}}/sessions/{session_id}/status", {"status": step})
         return session_id
 
     ids["session_id"] = await cocreation_session("slug", "moderator", "session")
-    ids["draft_session_id"] = await cocreation_session("slug", "moderator", "draft_session", status=())
+    ids["draft_session_id"] = await cocreation_session("slug", "moderator", "draft_session", steps=())
     ids["other_session_id"] = await cocreation_session("other_slug", "other_moderator", "other_session")
-    ids["agenda_item_id"] = (
-        await session.exec(
-            sa.text("SELECT id FROM agenda_item WHERE session_id = :s ORDER BY id").bindparams(
-                s=ids["session_id"]
-            )
-        )
-    ).all()[1][0]
-    await _location(await world.post("member", "/w/{slug}/sessions/{session_id}/register"))
-    await _location(
-        await world.post(
-            "member",
-            "/w/{slug}/sessions/{session_id}/live/ideas",
-            {"title": text("live_idea", 200), "body": text("live_idea_body", 20_000)},
-        )
+    agenda = await cocreation_service.agenda_of(session=session, session_id=ids["session_id"])
+    ids["agenda_item_id"] = agenda[1].id
+    await world.sent("member", "/w/{slug}/sessions/{session_id}/register")
+    await world.sent(
+        "member",
+        "/w/{slug}/sessions/{session_id}/live/ideas",
+        {"title": text("live_idea", 200), "body": text("live_idea_body", 20_000)},
     )
-    ids["board_idea_id"] = (
-        await session.exec(
-            sa.text("SELECT idea_id FROM session_idea WHERE session_id = :s").bindparams(s=ids["session_id"])
-        )
-    ).one()[0]
-    await _location(
-        await world.post(
-            "moderator",
-            "/w/{slug}/sessions/{session_id}/minutes",
-            {
-                "minutes": text("minutes", 50_000),
-                "outcomes": text("outcomes", 50_000),
-                "idea_ids": [str(ids["idea_id"]), str(ids["board_idea_id"])],
-            },
-        )
+    board = await cocreation_service.ideas_of(session=session, session_id=ids["session_id"])
+    ids["board_idea_id"] = board[0].idea.id
+    await world.sent(
+        "moderator",
+        "/w/{slug}/sessions/{session_id}/minutes",
+        {
+            "minutes": text("minutes", 50_000),
+            "outcomes": text("outcomes", 50_000),
+            "idea_ids": [str(ids["idea_id"]), str(ids["board_idea_id"])],
+        },
     )
 
-    def ballot_form(prefix: str = "ballot", **changes) -> dict:
-        options = [text(f"{prefix}_option_{n}", 200) for n in range(3)]
+    def ballot_form(prefix: str) -> dict:
+        options = (text(f"{prefix}_option_{n}", 200).replace("\n", " ").strip() for n in range(3))
         return {
             "question": text(f"{prefix}_question", 300),
             "description": text(f"{prefix}_description", 4000),
             "method": "consent",
-            "options_text": "\n".join(dict.fromkeys(option.replace("\n", " ").strip() for option in options)),
+            "options_text": "\n".join(dict.fromkeys(options)),
             "opens_at": "",
             "closes_at": local_time(now + timedelta(days=7)),
             "results_visibility": "live",
             "eligibility": "members",
-            **changes,
         }
 
-    ids["ballot_id"] = _last_id(
-        await _location(await world.post("moderator", "/w/{slug}/ballots/new", ballot_form()))
-    )
-    ids["closed_ballot_id"] = _last_id(
-        await _location(await world.post("moderator", "/w/{slug}/ballots/new", ballot_form("closed_ballot")))
-    )
-    ids["other_ballot_id"] = _last_id(
-        await _location(
-            await world.post("other_moderator", "/w/{other_slug}/ballots/new", ballot_form("other_ballot"))
-        )
-    )
-    option_ids = [
-        row[0]
-        for row in (
-            await session.exec(
-                sa.text("SELECT id FROM ballot_option WHERE ballot_id = :b ORDER BY id").bindparams(
-                    b=ids["closed_ballot_id"]
-                )
-            )
-        ).all()
-    ]
-    consent = {f"consent-{option}": "block" for option in option_ids}
-    for voter in ("member", "author"):
-        await _location(
-            await world.post(
-                voter,
-                "/w/{slug}/ballots/{closed_ballot_id}/vote",
-                {**consent, "reason": text("block_reason", 1000)},
-            )
-        )
-    await _location(await world.post("moderator", "/w/{slug}/ballots/{closed_ballot_id}/close"))
-    ids["private_ballot_id"] = _last_id(
-        await _location(
-            await world.post("facilitator", "/w/{private_slug}/ballots/new", ballot_form("private_ballot"))
-        )
-    )
-    for name, ballot_key in (
-        ("ballot_options", "ballot_id"),
-        ("private_ballot_options", "private_ballot_id"),
+    for key, role, slug_key in (
+        ("ballot_id", "moderator", "slug"),
+        ("closed_ballot_id", "moderator", "slug"),
+        ("other_ballot_id", "other_moderator", "other_slug"),
+        ("private_ballot_id", "facilitator", "private_slug"),
     ):
-        statement = sa.text("SELECT id FROM ballot_option WHERE ballot_id = :b ORDER BY id").bindparams(
-            b=ids[ballot_key]
+        ids[key] = await world.created(role, f"/w/{{{slug_key}}}/ballots/new", ballot_form(key))
+        options = await voting_service.options_of(session=session, ballot_id=ids[key])
+        ids[key.replace("_id", "_options")] = [option.id for option in options]
+    block = {f"consent-{option}": "block" for option in ids["closed_ballot_options"]}
+    block["reason"] = text("block_reason", 1000)
+    for voter in ("member", "author"):
+        await world.sent(
+            voter,
+            "/w/{slug}/ballots/{closed_ballot_id}/vote",
+            {**block, "reason": text("block_reason", 1000)},
         )
-        ids[name] = [row[0] for row in (await session.exec(statement)).all()]
-    ids["porto_id"], ids["porto_city_id"] = porto_id, cities["Porto"].id
+    await world.sent("moderator", "/w/{slug}/ballots/{closed_ballot_id}/close")
     ids["member_id"], ids["member_email"] = world.users["member"].id, world.users["member"].email
     ids["asset"] = "css/app.css"
     session.expunge_all()
