@@ -19,6 +19,7 @@ import pytest
 from icalendar import Calendar
 from markdown_it import MarkdownIt
 
+from app.accounts.models import User
 from app.cocreation import service as cocreation_service
 from app.exports import FORMULA_STARTS
 from app.voting import service as voting_service
@@ -409,6 +410,19 @@ async def test_calendars_keep_hostile_text_inside_their_fields(world):
         assert events and all(set(event) <= ICAL_PROPERTIES for event in events), url
         # Line breaks are kept as line breaks (a calendar writes them all as \n).
         assert {str(event["summary"]) for event in events} <= {t.replace("\r\n", "\n") for t in titles}, url
+
+
+async def test_a_name_loses_its_direction_marks_and_a_name_no_one_sees_is_refused(world, baseline):
+    profile = {"locale": "en", "time_zone": "UTC"}
+    async with world.savepoint():
+        spoof = "Ana\u202egnp.exe\u2066 and \u2067more\u2069"
+        assert (await world.post("member", "/profile", {**profile, "display_name": spoof})).status_code == 303
+        member = await world.session.get(User, world.users["member"].id)
+        assert member.display_name == "Anagnp.exe and more"
+    async with world.savepoint():
+        invisible = await world.post("member", "/profile", {**profile, "display_name": "\u200b\u200d\ufeff"})
+        assert invisible.status_code == 422 and "Give a name that others can see." in invisible.text
+        assert await world.fingerprint() == baseline
 
 
 # A form of each domain. A moderator's act on a comment is sent as htmx sends it: the plain form comes
