@@ -404,9 +404,14 @@ async def _build(world: World, text: Callable[[str, int], str]) -> None:
         "/w/{slug}/ideas/{idea_id}/status",
         {"status": "shortlisted", "note": text("status_note", 2000)},
     )
+    other_topic = await topic_service.topics_of(session=session, workspace_id=workspaces["other_slug"].id)
+    ids["other_topic_id"] = other_topic[0].id
     ids["other_idea_id"] = await world.created(
-        "other_moderator", "/w/{other_slug}/ideas/new", idea_form("other_idea")
+        "other_moderator", "/w/{other_slug}/ideas/new", idea_form("other_idea"), files=[picture]
     )
+    ids["other_attachment_id"] = (
+        await attachment_service.of_idea(session=session, idea_id=ids["other_idea_id"])
+    )[0].id
     ids["private_idea_id"] = await world.created(
         "insider", "/w/{private_slug}/ideas/new", idea_form("private_idea")
     )
