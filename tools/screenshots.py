@@ -97,6 +97,12 @@ def fill_register_badly(page: Page) -> None:
     page.locator("main .form-error").wait_for(state="visible")
 
 
+def name_no_one_sees(page: Page) -> None:
+    page.locator("input[name=display_name]").fill("\u200b\u200d")
+    page.locator("main form[action='/profile'] button[type=submit]").click()
+    page.locator("main .form-error").wait_for(state="visible")
+
+
 def submit_empty(page: Page) -> None:
     page.locator("main button[type=submit]").click()
     page.locator("main .form-error").wait_for(state="visible")
@@ -176,6 +182,7 @@ ANONYMOUS_PAGES: list[tuple[str, str, Action]] = [
     ("workspaces", "/workspaces", None),
     ("workspace-approval", RIVERS, None),
     ("workspace-members-only-404", SHENZHEN, None),
+    ("nul-refused", "/search?q=a%00b", None),
 ]
 
 
@@ -185,6 +192,7 @@ OWN_WORKSPACE = {"en": PORTO, "zh": SHENZHEN}
 LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
     language: [
         (email, "profile", "/profile", None),
+        (email, "profile-name-invisible", "/profile", name_no_one_sees),
         (email, "workspaces-logged-in", "/workspaces", None),
         (email, "workspace", PORTO, None),
         (WEI, "workspace-members-only", SHENZHEN, None),

@@ -232,7 +232,104 @@ async def write_everything(world) -> Written:
         files=[("file", ("cities.csv", rows.getvalue().encode(), "text/csv"))],
         ok=(200,),
     )
+
+    # Fields that take a choice, a number, a date or an id, given hostile text instead: refused, and
+    # the form that comes back (or the page a plain form returns to, with its message) shows it as text.
+    for role, url, fields, rest in CHOICE_FIELDS:
+        for text in packed(80)[:3]:
+            await send(role, url, {**rest(ids), **dict.fromkeys(fields(ids), text)}, ok=range(200, 500))
+    # A welcome that names the newcomer (the password is hashed once: half a second).
+    async with world.client("anonymous") as client:
+        account = {
+            "email": "newcomer@example.org",
+            "display_name": packed(80)[4],
+            "password": "a walk by the river",
+        }
+        registered = await client.post("/register", data={"csrf_token": world.csrf("anonymous"), **account})
+        assert registered.status_code == 303
+        written.answers.append(("the welcome of a newcomer", await client.get("/")))
     return written
+
+
+# (who, where, the fields given hostile text, the rest of the form)
+CHOICE_FIELDS = [
+    (
+        "member",
+        "/profile",
+        lambda ids: ["locale", "time_zone", "organisation_id"],
+        lambda ids: {"display_name": "M"},
+    ),
+    (
+        "facilitator",
+        "/workspaces/new",
+        lambda ids: ["visibility", "join_policy", "city_ids"],
+        lambda ids: {"title_en": "T"},
+    ),
+    (
+        "author",
+        "/w/{slug}/ideas/new",
+        lambda ids: ["tags", "topic_id", "latitude", "longitude"],
+        lambda ids: {"title": "T"},
+    ),
+    ("moderator", "/w/{slug}/ideas/{idea_id}/status", lambda ids: ["status"], lambda ids: {}),
+    (
+        "moderator",
+        "/w/{slug}/sessions/new",
+        lambda ids: ["phase", "mode", "time_zone", "starts_at", "ends_at", "capacity", "agenda_minutes"],
+        lambda ids: {"title": "T", "agenda_title": "A"},
+    ),
+    (
+        "moderator",
+        "/w/{slug}/ballots/new",
+        lambda ids: [
+            *("method", "max_choices", "dots", "per_option_max", "opens_at", "closes_at"),
+            *("results_visibility", "eligibility", "idea_ids"),
+        ],
+        lambda ids: {"question": "Q", "options_text": "A\nB"},
+    ),
+    (
+        "facilitator",
+        "/topics/seed",
+        lambda ids: [
+            "phase",
+            "categories",
+            "challenges",
+            "opens_on",
+            "closes_on",
+            "workspace_ids",
+            "network",
+            "region",
+        ],
+        lambda ids: {"title": "T"},
+    ),
+    ("member", "/w/{slug}/comments/{comment_id}/report", lambda ids: ["reason"], lambda ids: {}),
+    (
+        "moderator",
+        "/w/{slug}/members/{author_membership_id}/ban",
+        lambda ids: ["length"],
+        lambda ids: {"reason": "R"},
+    ),
+    ("moderator", "/w/{slug}/moderation", lambda ids: ["action", "case"], lambda ids: {"reason": "R"}),
+    ("moderator", "/moderation", lambda ids: ["action", "case"], lambda ids: {"reason": "R"}),
+    ("moderator", "/w/{slug}/moderation/threshold", lambda ids: ["threshold"], lambda ids: {}),
+    (
+        "member",
+        "/w/{slug}/ballots/{ballot_id}/vote",
+        lambda ids: [f"consent-{o}" for o in ids["ballot_options"]],
+        lambda ids: {},
+    ),
+    ("moderator", "/w/{slug}/sessions/{session_id}/status", lambda ids: ["status"], lambda ids: {}),
+    ("moderator", "/w/{slug}/sessions/{session_id}/live/agenda", lambda ids: ["item_id"], lambda ids: {}),
+    ("moderator", "/w/{slug}/sessions/{session_id}/attendance", lambda ids: ["present"], lambda ids: {}),
+    (
+        "facilitator",
+        "/w/{slug}/members/{pending_membership_id}/decide",
+        lambda ids: ["decision"],
+        lambda ids: {},
+    ),
+    ("facilitator", "/w/{slug}/members/{member_membership_id}/role", lambda ids: ["role"], lambda ids: {}),
+    ("anonymous", "/language", lambda ids: ["language", "next"], lambda ids: {}),
+]
 
 
 # Text whatever renders it: only a template engine, a spreadsheet, a header or a calendar could
