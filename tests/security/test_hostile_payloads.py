@@ -121,6 +121,17 @@ async def write_everything(world) -> Written:
         written.pages.add(f"/w/{ids['slug']}/ideas/{idea}")
         if number < 3:
             written.pages.add(f"/w/{ids['slug']}/ideas/{idea}/edit")
+    for title in packed(200)[:3]:
+        edit = {"title": title, "body": everything(), "place_name": title, "topic_id": ""}
+        await send("author", "/w/{slug}/ideas/{idea_id}/edit", edit)
+        workspace = {
+            "title_en": title,
+            "summary_en": everything(),
+            "visibility": "public",
+            "join_policy": "open",
+        }
+        await send("facilitator", "/w/{other_slug}/edit", {**workspace, "city_ids": city_ids})
+    written.pages.add(f"/w/{ids['other_slug']}")
     statuses = cycle(["under-discussion", "shortlisted", "selected", "in-implementation", "implemented"])
     for note in packed(2000) + packed(200):
         await send("moderator", "/w/{slug}/ideas/{idea_id}/status", {"status": next(statuses), "note": note})
@@ -179,6 +190,9 @@ async def write_everything(world) -> Written:
             "agenda_minutes": ["10", "20"],
         }
         session_id = await made("moderator", "/w/{slug}/sessions/new", form)
+        if number == 0:
+            edit = {**form, "title": title[::-1], "agenda_title": [title[::-1]], "agenda_minutes": ["5"]}
+            await send("moderator", f"/w/{{slug}}/sessions/{session_id}/edit", edit)
         await send("moderator", f"/w/{{slug}}/sessions/{session_id}/status", {"status": "scheduled"})
         written.pages.add(f"/w/{ids['slug']}/sessions/{session_id}")
     await send(
