@@ -32,7 +32,12 @@ from app.network.routes import router as network_router
 from app.notifications.routes import router as notifications_router
 from app.privacy.routes import router as privacy_router
 from app.search.routes import router as search_router
-from app.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware, verify_csrf
+from app.security import (
+    BodySizeLimitMiddleware,
+    SecurityHeadersMiddleware,
+    refuse_nul_characters,
+    verify_csrf,
+)
 from app.templating import create_environment, is_htmx_fragment_request, render
 from app.topics.routes import router as topics_router
 from app.voting.api import router as voting_api_router
@@ -52,12 +57,17 @@ ERROR_TEXTS = {
     500: (N_("Something went wrong"), N_("We could not finish this request. Please try again.")),
 }
 CSRF_TEXT = N_("Your form expired or came from another site. Go back, reload the page and try again.")
+NUL_TEXT = N_(
+    "What you sent holds a NUL character, which cannot be stored. Go back, remove it and try again."
+)
 
 
 def error_page(request: Request, status_code: int, headers: dict | None = None, detail: str = ""):
     title, message = ERROR_TEXTS.get(status_code, ERROR_TEXTS[400 if status_code < 500 else 500])
     if status_code == 403 and detail == "csrf":
         message = CSRF_TEXT
+    elif status_code == 422 and detail == "nul":
+        message = NUL_TEXT
     return render(
         request,
         "errors/error.html",
@@ -100,7 +110,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app = FastAPI(
         title="cocreate",
         lifespan=lifespan,
-        dependencies=[Depends(verify_csrf)],
+        dependencies=[Depends(verify_csrf), Depends(refuse_nul_characters)],
         docs_url=None,
         redoc_url=None,
         openapi_url=None if settings.is_production else "/openapi.json",

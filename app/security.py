@@ -69,6 +69,27 @@ async def verify_csrf(request: Request) -> None:
         raise HTTPException(status_code=403, detail="csrf")
 
 
+async def refuse_nul_characters(request: Request) -> None:
+    """App-wide dependency: a NUL character in the path, the query or a form's text answers 422.
+
+    No database keeps one in text (PostgreSQL refuses it, SQLite's full-text search fails on it), so
+    it would otherwise end as a server error; no one types it, so the page says what is wrong rather
+    than coming back with the form."""
+    found = "\x00" in request.url.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.query_params.multi_items()
+    )
+    if not found and request.method not in SAFE_METHODS:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            found = any(
+                "\x00" in key or (isinstance(value, str) and "\x00" in value)
+                for key, value in form.multi_items()
+            )
+    if found:
+        raise HTTPException(status_code=422, detail="nul")
+
+
 def content_security_policy(settings: Settings, nonce: str) -> str:
     script_src = ["'self'", f"'nonce-{nonce}'"]
     if settings.assets == "cdn":

@@ -97,6 +97,12 @@ def fill_register_badly(page: Page) -> None:
     page.locator("main .form-error").wait_for(state="visible")
 
 
+def name_no_one_sees(page: Page) -> None:
+    page.locator("input[name=display_name]").fill("\u200b\u200d")
+    page.locator("main form[action='/profile'] button[type=submit]").click()
+    page.locator("main .form-error").wait_for(state="visible")
+
+
 def submit_empty(page: Page) -> None:
     page.locator("main button[type=submit]").click()
     page.locator("main .form-error").wait_for(state="visible")
@@ -250,6 +256,7 @@ ANONYMOUS_PAGES: list[tuple[str, str, Action]] = [
     ("workspace-approval", RIVERS, None),
     ("workspace-members-only-404", SHENZHEN, None),
     ("privacy", "/privacy", None),
+    ("nul-refused", "/search?q=a%00b", None),
 ]
 
 
@@ -261,6 +268,7 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (email, "profile", "/profile", None),
         (email, "account-delete", "/profile/delete", None),
         (email, "account-delete-wrong-password", "/profile/delete", delete_with_a_wrong_password),
+        (email, "profile-name-invisible", "/profile", name_no_one_sees),
         (email, "workspaces-logged-in", "/workspaces", None),
         (email, "workspace", PORTO, None),
         (WEI, "workspace-members-only", SHENZHEN, None),

@@ -2,6 +2,8 @@
 
 import asyncio
 import functools
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -58,8 +60,22 @@ def clean_email(value: str | None, errors: dict[str, str]) -> str:
     return email
 
 
+# Marks that change the direction of the text after them: in a name they would turn around what the
+# page says next to it (U+202E shows "Ana\u202egnp.exe" as "Ana" and a reversed "exe.png").
+DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def clean_display_name(value: str | None, errors: dict[str, str]) -> str:
-    return clean_text(value, field="display_name", errors=errors, max_length=DISPLAY_NAME_MAX)
+    """The name without direction marks; one that shows nothing (only zero-width characters) is refused."""
+    name = clean_text(
+        DIRECTION_CONTROLS.sub("", value or ""),
+        field="display_name",
+        errors=errors,
+        max_length=DISPLAY_NAME_MAX,
+    )
+    if name and "display_name" not in errors and not any(unicodedata.category(c)[0] in "LNPS" for c in name):
+        errors["display_name"] = _("Give a name that others can see.")
+    return name
 
 
 async def get_by_email(*, session: AsyncSession, email: str) -> User | None:

@@ -506,7 +506,14 @@ async def add_live_idea(
         if is_htmx_fragment_request(request):
             return Response(next(iter(error.errors.values())), status_code=422)
         return await _room_page(
-            request, session, settings, context, cs, idea_errors=error.errors, status_code=422
+            request,
+            session,
+            settings,
+            context,
+            cs,
+            idea_errors=error.errors,
+            idea_form={"title": title, "body": body},
+            status_code=422,
         )
     await session.refresh(cs)
     await session_service.link_idea(session=session, cs=cs, idea=idea)

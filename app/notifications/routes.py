@@ -31,7 +31,14 @@ async def read_all(session: SessionDep, user: CurrentUser):
 
 @router.post("/notifications/{notification_id}/read")
 async def read_one(request: Request, session: SessionDep, user: CurrentUser, notification_id: RowId):
-    await notification_service.mark_read(session=session, user_id=user.id, notification_id=notification_id)
+    """Another person's notification is not found, as if it did not exist."""
+    changed = await notification_service.mark_read(
+        session=session, user_id=user.id, notification_id=notification_id
+    )
+    if not changed and not await notification_service.belongs_to(
+        session=session, user_id=user.id, notification_id=notification_id
+    ):
+        raise HTTPException(status_code=404)
     return RedirectResponse("/notifications", status_code=303)
 
 

@@ -135,6 +135,13 @@ async def mark_read(*, session: AsyncSession, user_id: int, notification_id: int
     return result.rowcount
 
 
+async def belongs_to(*, session: AsyncSession, user_id: int, notification_id: int) -> bool:
+    statement = select(Notification.id).where(
+        Notification.id == notification_id, Notification.user_id == user_id
+    )
+    return (await session.exec(statement)).first() is not None
+
+
 async def is_following(
     *, session: AsyncSession, user_id: int, workspace_id: int | None = None, idea_id: int | None = None
 ) -> bool:
