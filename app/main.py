@@ -68,6 +68,8 @@ def error_page(request: Request, status_code: int, headers: dict | None = None, 
         message = CSRF_TEXT
     elif status_code == 422 and detail == "nul":
         message = NUL_TEXT
+    if request.url.path.startswith("/api/"):  # scripts and kiosks read JSON, whatever went wrong
+        return JSONResponse({"detail": gettext(message)}, status_code=status_code, headers=headers)
     return render(
         request,
         "errors/error.html",

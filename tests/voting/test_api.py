@@ -33,13 +33,14 @@ async def test_the_api_refuses_as_the_page_does(client, session, porto, facilita
     await log_in(client, await member_of(session, porto))
     bad = await api_vote(client, ballot.id, {"option": "²"})
     assert bad.status_code == 422 and bad.json()["detail"] == "Choose among the ballot's options."
-    assert (await api_vote(client, 999_999, {"option": str(first)})).status_code == 404
+    missing = await api_vote(client, 999_999, {"option": str(first)})
+    assert missing.status_code == 404 and missing.json()["detail"]  # JSON, not an HTML page
     draft = await workshop(session, porto, facilitator)
     hidden = await make_ballot(session, porto, facilitator, cs=draft)
     (hidden_option, *_) = await option_ids(session, hidden)
     assert (await api_vote(client, hidden.id, {"option": str(hidden_option)})).status_code == 404
     no_token = await client.post(f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)})
-    assert no_token.status_code == 403
+    assert no_token.status_code == 403 and no_token.json()["detail"].startswith("Your form expired")
     assert (await session.exec(select(Vote))).all() == []
 
 
