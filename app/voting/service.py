@@ -153,7 +153,9 @@ async def _clean(
         options.append((label[:OPTION_MAX], None))
     labels = [label.casefold() for label, _idea in options]
     minimum = 1 if data.method == Method.CONSENT else 2
-    if len(set(labels)) != len(labels):
+    if "options_text" in errors:
+        pass  # an option too long: that is the message to see first
+    elif len(set(labels)) != len(labels):
         errors["options_text"] = _("Each option must be different.")
     elif len(options) < minimum:
         errors["options_text"] = (

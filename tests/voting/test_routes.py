@@ -179,6 +179,12 @@ async def test_bad_ballot_settings_come_back_with_the_form(client, session, port
         {"question": "Q?", "method": "single", "options_text": "A\nB", "closes_at": "2020-01-01T10:00"},
     )
     assert past.status_code == 422 and "The ballot must close after it opens." in past.text
+    too_long = await post_form(
+        client,
+        f"/w/{porto.slug}/ballots/new",
+        {"question": "Q?", "method": "single", "options_text": "x" * 201, "closes_at": closes},
+    )
+    assert too_long.status_code == 422 and "at most 200 characters" in too_long.text
     assert (await session.exec(select(func.count()).select_from(Ballot))).one() == 0
 
 
