@@ -106,6 +106,8 @@ def _check(upload: FileInput) -> CheckedFile | str:
     name = tidy_filename(upload.filename)[:FILENAME_MAX] or "file"
     if size > MAX_FILE_BYTES:
         return _("“%(name)s” is larger than %(max)s MB.", name=name, max=MAX_FILE_BYTES // MB)
+    if size == 0:
+        return _("“%(name)s” is empty.", name=name)
     upload.file.seek(0)
     file_type = content.sniff(upload.file.read(content.HEAD_BYTES))
     if file_type is None:

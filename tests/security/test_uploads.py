@@ -61,7 +61,7 @@ UPLOADS = [
         "image/webp",
         "” could not be read as an image.",
     ),
-    Upload("an empty file", "empty.png", b"", refused=NOT_ALLOWED),
+    Upload("an empty file", "empty.png", b"", refused="” is empty."),
     Upload("a file over 10 MB", "huge.png", png() + bytes(10 * MB), refused="” is larger than 10 MB."),
     Upload("a real PNG with a page after its end", "map.png", png() + HTML, kept_as=("map.png", "image/png")),
     Upload(
