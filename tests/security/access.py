@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from tests.conftest import PASSWORD
 from tests.security.world import ROLES, local_time
 
 COLUMNS = ("anon", "citizen", "member", "author", "mod", "other_mod", "facil", "admin")
@@ -37,6 +38,12 @@ GET     /static/{asset}                                                200   200
 GET     /network                                                       200   200     200    200    200 200       200   200
 GET     /admin/cities/import                                           login 403     403    403    403 403       403   200
 POST    /admin/cities/import                                           login 403     403    403    403 403       403   422
+GET     /admin/users                                                   login 403     403    403    403 403       403   200
+GET     /admin/users/{account_user_id}                                 login 403     403    403    403 403       403   200
+POST    /admin/users/{account_user_id}/role                            login 403     403    403    403 403       403   303
+POST    /admin/users/{account_user_id}/disable                         login 403     403    403    403 403       403   303
+POST    /admin/users/{disabled_user_id}/enable                         login 403     403    403    403 403       403   303
+GET     /privacy                                                       200   200     200    200    200 200       200   200
 
 GET     /register                                                      200   303     303    303    303 303       303   303
 POST    /register                                                      422   422     422    422    422 422       422   422
@@ -47,6 +54,9 @@ GET     /profile                                                       login 200
 POST    /profile                                                       login 303     303    303    303 303       303   303
 POST    /profile/password                                              login 422     422    422    422 422       422   422
 POST    /profile/sessions/end-others                                   login 303     303    303    303 303       303   303
+POST    /profile/data                                                  login 200     200    200    200 200       200   200
+GET     /profile/delete                                                login 200     200    200    200 200       200   200
+POST    /profile/delete                                                login 303     303    303    303 303       303   409
 POST    /language                                                      303   303     303    303    303 303       303   303
 
 GET     /workspaces                                                    200   200     200    200    200 200       200   200
@@ -74,6 +84,14 @@ POST    /w/{slug}/ideas/{idea_id}/status                               login 403
 POST    /w/{slug}/ideas/{idea_id}/support                              login 403     303    303    303 403       303   303
 POST/hx /w/{slug}/ideas/{idea_id}/support                              login 403     200    200    200 403       200   200
 POST    /w/{slug}/ideas/{idea_id}/follow                               login 303     303    303    303 303       303   303
+POST    /w/{slug}/ideas/{idea_id}/report                               login 403     303    403    303 403       303   303
+POST    /w/{slug}/ideas/{idea_id}/hide                                 login 403     403    403    303 403       303   303
+POST    /w/{slug}/ideas/{idea_id}/lock                                 login 403     403    403    303 403       303   303
+POST    /w/{slug}/ideas/{locked_idea_id}/unlock                        login 403     403    403    303 403       303   303
+GET     /w/{slug}/ideas/{hidden_idea_id}                               404   404     404    200    200 404       200   200
+GET/hx  /w/{slug}/ideas/{hidden_idea_id}/comments                      404   404     404    200    200 404       200   200
+POST    /w/{slug}/ideas/{hidden_idea_id}/restore                       404   404     404    403    303 404       303   303
+POST    /w/{slug}/ideas/{hidden_idea_id}/review                        404   404     404    303    403 404       403   403
 GET     /w/{slug}/ideas/{idea_id}/attachments/{attachment_id}          200   200     200    200    200 200       200   200
 POST    /w/{slug}/ideas/{idea_id}/attachments/{attachment_id}/delete   login 403     403    303    403 403       403   403
 
@@ -98,6 +116,7 @@ POST    /moderation                                                    login 403
 POST    /w/{slug}/members/{author_membership_id}/warn                  login 403     403    403    303 403       303   303
 POST    /w/{slug}/members/{author_membership_id}/ban                   login 403     403    403    303 403       303   303
 POST    /w/{slug}/members/{banned_membership_id}/unban                 login 403     403    403    303 403       303   303
+POST    /w/{slug}/members/{author_membership_id}/report                login 403     303    403    303 403       303   303
 GET     /audit                                                         login 403     403    403    403 403       200   200
 GET     /audit.csv                                                     login 403     403    403    403 403       200   200
 
@@ -212,6 +231,13 @@ FORMS: dict[str, Callable[[dict], dict]] = {
         "new_password": "a longer walk in the park",
         "confirm_password": "a longer walk in the park",
     },
+    "POST /profile/delete": lambda ids: {"password": PASSWORD},
+    "POST /admin/users/{account_user_id}/role": lambda ids: {
+        "role": "citizen",
+        "reason": "Back to taking part",
+    },
+    "POST /admin/users/{account_user_id}/disable": lambda ids: {"reason": "Sends spam"},
+    "POST /admin/users/{disabled_user_id}/enable": lambda ids: {"reason": "Sorted out"},
     "POST /language": lambda ids: {"language": "zh", "next": "/network"},
     "POST /workspaces/new": lambda ids: {
         "title_en": "Lisbon",
@@ -239,6 +265,12 @@ FORMS: dict[str, Callable[[dict], dict]] = {
     "POST /w/{slug}/comments/{comment_id}/hide": lambda ids: {"reason": "Off topic here"},
     "POST /w/{slug}/comments/{hidden_comment_id}/restore": lambda ids: {"reason": "Fine after all"},
     "POST /w/{slug}/comments/{hidden_comment_id}/review": lambda ids: {"note": "Please look again"},
+    "POST /w/{slug}/ideas/{idea_id}/report": lambda ids: {"reason": "spam", "note": "Adverts"},
+    "POST /w/{slug}/ideas/{idea_id}/hide": lambda ids: {"reason": "Off topic here"},
+    "POST /w/{slug}/ideas/{idea_id}/lock": lambda ids: {"reason": "Going round in circles"},
+    "POST /w/{slug}/ideas/{hidden_idea_id}/restore": lambda ids: {"reason": "Fine after all"},
+    "POST /w/{slug}/ideas/{hidden_idea_id}/review": lambda ids: {"note": "I took the adverts out"},
+    "POST /w/{slug}/members/{author_membership_id}/report": lambda ids: {"reason": "spam", "note": "Adverts"},
     "POST /w/{slug}/moderation": lambda ids: {
         "action": "restore",
         "reason": "Fine after all",

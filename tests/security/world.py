@@ -4,7 +4,8 @@ own forms, in one transaction that each test works inside (a savepoint it rolls 
 The people are the roles of the access table (tests/security/access.py): a citizen who is in no
 workspace, a member of Porto's workspace, the author of its idea and comments, a moderator of Porto, a
 moderator of Hefei's workspace only, a facilitator and an admin; and a few more who only make the world:
-someone asking to join Porto, a banned member, and a member of Shenzhen's members-only workspace.
+someone asking to join Porto, a banned member, a member of Shenzhen's members-only workspace, and two
+accounts for the admin's forms (one disabled).
 
 ``World.ids`` names every object a route's path can hold (``{slug}``, ``{idea_id}``, ...), for the
 access table and the other tests to fill paths in with.
@@ -35,7 +36,7 @@ from app.cocreation import service as cocreation_service
 from app.config import Settings
 from app.forms import LOCAL_DATETIME
 from app.main import create_app
-from app.moderation.models import ModerationCase
+from app.moderation.models import ModerationCase, TargetKind
 from app.network import service as network_service
 from app.notifications.models import Notification
 from app.security import csrf_token_for
@@ -205,6 +206,9 @@ class World:
     @asynccontextmanager
     async def savepoint(self):
         """Whatever happens inside is undone."""
+        # The world's own session opens its savepoint (if it has none) outside the test's: one it
+        # opened inside would be gone with the test's, and closing the session would then fail.
+        await self.session.connection()
         savepoint = await self.connection.begin_nested()
         try:
             yield
@@ -439,9 +443,32 @@ async def _build(world: World, text: Callable[[str, int], str]) -> None:
     )
     ids["case_id"] = (
         await session.exec(
-            select(ModerationCase.id).where(ModerationCase.target_id == ids["hidden_comment_id"])
+            select(ModerationCase.id).where(
+                ModerationCase.target_kind == TargetKind.COMMENT,
+                ModerationCase.target_id == ids["hidden_comment_id"],
+            )
         )
     ).one()
+    # An idea of the author's that a member reported and a moderator hid (no review asked yet), one
+    # locked against comments, and a report on the banned member.
+    ids["hidden_idea_id"] = await world.created("author", "/w/{slug}/ideas/new", idea_form("hidden_idea"))
+    await world.sent(
+        "member",
+        "/w/{slug}/ideas/{hidden_idea_id}/report",
+        {"reason": "spam", "note": text("idea_report_note", 500)},
+    )
+    await world.sent(
+        "moderator", "/w/{slug}/ideas/{hidden_idea_id}/hide", {"reason": text("idea_hide_reason", 500)}
+    )
+    ids["locked_idea_id"] = await world.created("member", "/w/{slug}/ideas/new", idea_form("locked_idea"))
+    await world.sent(
+        "moderator", "/w/{slug}/ideas/{locked_idea_id}/lock", {"reason": text("lock_reason", 500)}
+    )
+    await world.sent(
+        "member",
+        "/w/{slug}/members/{banned_membership_id}/report",
+        {"reason": "offensive", "note": text("member_report_note", 500)},
+    )
     ids["notification_id"] = (
         await session.exec(select(Notification.id).where(Notification.user_id == world.users["author"].id))
     ).first()
@@ -524,6 +551,18 @@ async def _build(world: World, text: Callable[[str, int], str]) -> None:
             {**block, "reason": text("block_reason", 1000)},
         )
     await world.sent("moderator", "/w/{slug}/ballots/{closed_ballot_id}/close")
+    # Accounts for the admin's forms, which no role of the access table is: one whose role changed
+    # and changes again, and one disabled, to enable.
+    ids["account_user_id"] = (await world.person("account", "Alex Account")).id
+    ids["disabled_user_id"] = (await world.person("disabled", "Dora Disabled")).id
+    await world.sent(
+        "admin",
+        "/admin/users/{account_user_id}/role",
+        {"role": "facilitator", "reason": text("role_reason", 500)},
+    )
+    await world.sent(
+        "admin", "/admin/users/{disabled_user_id}/disable", {"reason": text("disable_reason", 500)}
+    )
     ids["member_id"], ids["member_email"] = world.users["member"].id, world.users["member"].email
     ids["asset"] = "css/app.css"
     session.expunge_all()
