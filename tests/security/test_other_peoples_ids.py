@@ -1,16 +1,24 @@
 """Other people's ids, on every route that takes one in its path or its form: an idea, comment, file,
 session, agenda item, ballot or option, membership, moderation case, notification or topic of another
-workspace (or another person) is refused (403, 404, or the form back with 422) and nothing changes.
+workspace (or another person), or an account that does not exist, is refused (403, 404, or the form
+back with 422) and nothing changes; a hidden idea is not there for another workspace's moderator.
 
 The world is tests/security/world.py's: ``other_moderator`` moderates Hefei's workspace and tries Porto's
 things through it; Porto's member and author try Hefei's and Shenzhen's (members-only) things through
 Porto; and everyone tries what belongs to someone else. A plain form a rule refuses comes back to its
 page with the message (303); those rows expect 303, and still that nothing changed. No route takes the
-id of a login (a device): the only act on them, ending the others, ends only one's own."""
+id of a login (a device): the only act on them, ending the others, ends only one's own; downloading
+one's data and deleting one's account take no id, and ignore one that is sent."""
 
+import io
+import zipfile
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
+
+from app.accounts.models import User
+from tests.conftest import PASSWORD
 
 
 @dataclass(frozen=True)
@@ -173,7 +181,104 @@ ATTEMPTS = [
         lambda ids: {"action": "restore", "reason": "Mine", "case": [str(ids["case_id"])]},
         303,
     ),
+    # Ideas' moderation: reports, hiding, restoring, locking and reviews.
+    Attempt(
+        "reports a Hefei idea through Porto",
+        "member",
+        "POST",
+        "/w/{slug}/ideas/{other_idea_id}/report",
+        {"reason": "spam", "note": "x"},
+    ),
+    Attempt(
+        "reports a members-only idea through Porto",
+        "member",
+        "POST",
+        "/w/{slug}/ideas/{private_idea_id}/report",
+        {"reason": "spam"},
+    ),
+    Attempt(
+        "hides a Porto idea through Hefei",
+        "other_moderator",
+        "POST",
+        "/w/{other_slug}/ideas/{idea_id}/hide",
+        {"reason": "x"},
+    ),
+    Attempt(
+        "hides a Hefei idea through Porto",
+        "moderator",
+        "POST",
+        "/w/{slug}/ideas/{other_idea_id}/hide",
+        {"reason": "x"},
+    ),
+    Attempt(
+        "restores a hidden Porto idea through Hefei",
+        "other_moderator",
+        "POST",
+        "/w/{other_slug}/ideas/{hidden_idea_id}/restore",
+        {"reason": "x"},
+    ),
+    Attempt(
+        "reads a hidden Porto idea through Hefei",
+        "other_moderator",
+        "GET",
+        "/w/{other_slug}/ideas/{hidden_idea_id}",
+    ),
+    Attempt(
+        "locks a Porto idea through Hefei",
+        "other_moderator",
+        "POST",
+        "/w/{other_slug}/ideas/{idea_id}/lock",
+        {"reason": "x"},
+    ),
+    Attempt(
+        "unlocks a Porto idea through Hefei",
+        "other_moderator",
+        "POST",
+        "/w/{other_slug}/ideas/{locked_idea_id}/unlock",
+    ),
+    Attempt(
+        "unlocks a members-only idea through Porto",
+        "moderator",
+        "POST",
+        "/w/{slug}/ideas/{private_idea_id}/unlock",
+    ),
+    Attempt(
+        "asks a review of their hidden idea through Hefei",
+        "author",
+        "POST",
+        "/w/{other_slug}/ideas/{hidden_idea_id}/review",
+        {"note": "x"},
+    ),
+    Attempt(
+        "asks a review of another's hidden idea",
+        "moderator",
+        "POST",
+        "/w/{slug}/ideas/{hidden_idea_id}/review",
+        {"note": "Please"},
+        403,
+    ),
+    Attempt(
+        "asks a review of an idea that is not hidden",
+        "author",
+        "POST",
+        "/w/{slug}/ideas/{idea_id}/review",
+        {"note": "Please"},
+    ),
     # Memberships.
+    Attempt(
+        "reports a Hefei member through Porto",
+        "member",
+        "POST",
+        "/w/{slug}/members/{other_membership_id}/report",
+        {"reason": "spam", "note": "x"},
+    ),
+    Attempt(
+        "reports a Porto member through Hefei",
+        "other_moderator",
+        "POST",
+        "/w/{other_slug}/members/{member_membership_id}/report",
+        {"reason": "spam", "note": "x"},
+    ),
     Attempt(
         "warns a Porto member through Hefei",
         "other_moderator",
@@ -348,6 +453,45 @@ ATTEMPTS = [
         "GET",
         "/w/{slug}/ballots/new?session_id={other_session_id}",
     ),
+    # Accounts, by an admin: one that does not exist.
+    Attempt("opens an account that does not exist", "admin", "GET", "/admin/users/999999"),
+    Attempt(
+        "changes the role of an account that does not exist",
+        "admin",
+        "POST",
+        "/admin/users/999999/role",
+        {"role": "facilitator", "reason": "x"},
+    ),
+    Attempt(
+        "disables an account that does not exist",
+        "admin",
+        "POST",
+        "/admin/users/999999/disable",
+        {"reason": "x"},
+    ),
+    Attempt(
+        "enables an account that does not exist",
+        "admin",
+        "POST",
+        "/admin/users/999999/enable",
+        {"reason": "x"},
+    ),
+    Attempt(
+        "changes their own role",
+        "admin",
+        "POST",
+        "/admin/users/{admin_user_id}/role",
+        {"role": "citizen", "reason": "x"},
+        403,
+    ),
+    Attempt(
+        "disables their own account",
+        "admin",
+        "POST",
+        "/admin/users/{admin_user_id}/disable",
+        {"reason": "x"},
+        403,
+    ),
     # What is someone's own.
     Attempt("marks another's notification read", "member", "POST", "/notifications/{notification_id}/read"),
     Attempt(
@@ -383,3 +527,21 @@ async def test_another_workspace_or_persons_id_is_refused_and_nothing_changes(wo
             response = await world.post(attempt.role, attempt.path, form, headers=headers)
         assert response.status_code == attempt.answer, response.headers.get("location", "")
         assert await world.fingerprint() == baseline
+
+
+async def test_downloading_or_deleting_with_another_persons_id_acts_on_ones_own_account_only(world):
+    """/profile/data and /profile/delete take no id: one given in the form or the address is ignored."""
+    author = world.users["author"]
+    other = {"user_id": str(author.id), "id": str(author.id), "email": author.email}
+    async with world.savepoint():
+        response = await world.post("member", f"/profile/data?{urlencode(other)}", other)
+        assert response.status_code == 200
+        exported = zipfile.ZipFile(io.BytesIO(response.content)).read("data.json").decode()
+        assert world.users["member"].email in exported and author.email not in exported
+        assert author.display_name not in exported
+        deleted = await world.post(
+            "member", f"/profile/delete?{urlencode(other)}", {**other, "password": PASSWORD}
+        )
+        assert deleted.status_code == 303
+        assert await world.session.get(User, world.users["member"].id, populate_existing=True) is None
+        assert await world.session.get(User, author.id, populate_existing=True) is not None

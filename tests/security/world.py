@@ -563,6 +563,7 @@ async def _build(world: World, text: Callable[[str, int], str]) -> None:
     await world.sent(
         "admin", "/admin/users/{disabled_user_id}/disable", {"reason": text("disable_reason", 500)}
     )
+    ids["admin_user_id"] = world.users["admin"].id
     ids["member_id"], ids["member_email"] = world.users["member"].id, world.users["member"].email
     ids["asset"] = "css/app.css"
     session.expunge_all()
