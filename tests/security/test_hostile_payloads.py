@@ -53,6 +53,9 @@ class Written:
 
     answers: list = field(default_factory=list)
     pages: set[str] = field(default_factory=set)
+    # (who reads, the pages where, a text they must show): the reasons and notes of moderation and
+    # administration, each where it is read.
+    shown: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +174,63 @@ async def write_everything(world) -> Written:
         "/w/{slug}/members/{banned_membership_id}/ban",
         {"length": "forever", "reason": everything()[:500]},
     )
+
+    # Ideas reported (the note), locked, hidden, asked a review of and restored, each with hostile text:
+    # every payload goes through every field, over the seven ideas.
+    notes = packed(500)
+    slug = ids["slug"]
+    queue = tuple(f"/w/{slug}/moderation?state={{}}&page={page}" for page in (1, 2, 3))
+    reports, hides = ("/audit?action=report",), ("/audit?action=hide",)
+    for number in range(len(notes)):
+        note, hide, review, restore, lock = (notes[(number + step) % len(notes)] for step in range(5))
+        idea = await made("author", "/w/{slug}/ideas/new", {"title": f"Moderated {number}", "body": "b"})
+        page = (f"/w/{slug}/ideas/{idea}",)
+        await send("member", f"/w/{{slug}}/ideas/{idea}/report", {"reason": "other", "note": note})
+        await send("moderator", f"/w/{{slug}}/ideas/{idea}/lock", {"reason": lock})
+        await send("moderator", f"/w/{{slug}}/ideas/{idea}/hide", {"reason": hide})
+        await send("author", f"/w/{{slug}}/ideas/{idea}/review", {"note": review})
+        written.shown += [("admin", reports, note), ("author", page, lock), ("admin", hides, hide)]
+        if number % 2:
+            written.shown += [
+                ("author", page, hide),
+                ("moderator", page, hide),
+                ("moderator", page, review),
+                ("moderator", tuple(url.format("review") for url in queue), review),
+                ("moderator", tuple(url.format("review") for url in queue), hide),
+            ]
+        else:
+            await send("moderator", f"/w/{{slug}}/ideas/{idea}/restore", {"reason": restore})
+            written.shown += [
+                ("anonymous", page, lock),
+                ("author", page, restore),
+                ("moderator", tuple(url.format("closed") for url in queue), restore),
+            ]
+        if number == 0:
+            await send("moderator", f"/w/{{slug}}/ideas/{idea}/unlock")
+            written.shown.remove(("anonymous", page, lock))
+            written.shown.remove(("author", page, lock))
+    # A lock reason too long comes back in its form.
+    await send("moderator", "/w/{slug}/ideas/{idea_id}/lock", {"reason": notes[0] + "x" * 500}, ok=(422,))
+    # Members reported by others, with hostile notes (read in the audit log).
+    for number, note in enumerate(notes):
+        await send(
+            f"named-{number}",
+            "/w/{slug}/members/{member_membership_id}/report",
+            {"reason": "other", "note": note},
+        )
+        written.shown.append(("admin", reports, note))
+    # An account's role changed, disabled and enabled again, with hostile reasons: its page.
+    account = world.users["named-1"].id
+    account_page = (f"/admin/users/{account}",)
+    for number, reason in enumerate(notes):
+        role = "facilitator" if number % 2 == 0 else "citizen"
+        await send("admin", f"/admin/users/{account}/role", {"role": role, "reason": reason})
+        await send("admin", f"/admin/users/{account}/disable", {"reason": notes[-1 - number]})
+        await send("admin", f"/admin/users/{account}/enable", {"reason": notes[number - 2]})
+        written.shown += [("admin", account_page, reason), ("admin", account_page, notes[-1 - number])]
+    await send("admin", f"/admin/users/{account}/disable", {"reason": notes[3] + "x" * 500}, ok=(422,))
+    await send("admin", f"/admin/users/{account}/disable", {"reason": notes[3]})
+    written.pages.add(account_page[0])
 
     # Sessions: every text field, the agenda, minutes and outcomes, and ideas added in the live room.
     now = datetime.now(UTC)
@@ -470,6 +530,20 @@ async def test_no_page_of_what_was_written_shows_it_as_markup_and_every_payload_
     assert await crawl(world, "moderator", written_pages(world), shown=shown) == {}
     everything_shown = " ".join(shown)
     assert [p.name for p in PAYLOADS if words(p.text) not in everything_shown] == []
+
+
+async def test_reasons_and_notes_of_moderation_and_administration_show_as_text_where_they_are_read(world):
+    """Idea reports, hiding, reviews, restoring and locking, member reports, and an admin's reasons
+    for changing, disabling and enabling an account: on the idea page (its author's, a moderator's,
+    anyone's for a lock), the moderation queue, the audit log and the account's page."""
+    read: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for role, urls, text in world.written.shown:
+        read.setdefault((role, urls), []).append(text)
+    for (role, urls), expected in read.items():
+        shown = []
+        assert await crawl(world, role, [(url, {}) for url in urls], shown=shown) == {}
+        missing = [text for text in expected if words(text) not in " ".join(shown)]
+        assert missing == [], (role, urls)
 
 
 async def test_searches_and_filters_echo_hostile_text_as_text(world):
