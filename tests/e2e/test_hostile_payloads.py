@@ -175,6 +175,17 @@ def hostile(server_url):
         .rsplit("#comment-", 1)[1]
     )
     facilitator.send(f"{base}/comments/{hidden}/hide", {"reason": packed(500)[0]})
+    # An idea reported, one locked, one hidden with its author asking a review, and a member reported,
+    # each with hostile text.
+    notes = packed(500)
+    ana.send(f"{base}/ideas/{ideas[1]}/report", {"reason": "other", "note": notes[5]})
+    facilitator.send(f"{base}/ideas/{ideas[2]}/lock", {"reason": notes[1]})
+    facilitator.send(f"{base}/ideas/{ideas[3]}/hide", {"reason": notes[2]})
+    writer.send(f"{base}/ideas/{ideas[3]}/review", {"note": notes[4]})
+    member_report = re.search(
+        r'action="(/w/[^"]+/members/\d+/report)"', ana.client.get(f"{base}/members").text
+    )
+    ana.send(member_report.group(1), {"reason": "other", "note": notes[6]})
 
     now = datetime.now(UTC)
     agenda = [text.replace("\n", " ")[:200] for text in texts()][:30]
@@ -287,8 +298,12 @@ def test_no_page_runs_hostile_text(new_context, hostile):
     ]
     for url in pages:
         page.goto(url)
-        for details in page.locator("main details:not([open]) > summary").all()[:5]:
-            details.click()
+        # Open up to five folded forms (each click opens one, so the next closed one is first).
+        for _ in range(5):
+            closed = page.locator("main details:not([open]) > summary:visible")
+            if not closed.count():
+                break
+            closed.first.click()
         watch.check(url)
     # The moderators' pages, and the author's own forms with the text back in their fields.
     staff, staff_watch = watched(new_context, FACILITATOR, DEMO_PASSWORD)
@@ -301,11 +316,13 @@ def test_no_page_runs_hostile_text(new_context, hostile):
         f"{hostile['session']}/attendance",
         f"{base}/edit",
         f"{base}/members",
+        f"{base}/moderation?state=review",
+        hostile["ideas"][3],
     ]:
         staff.goto(url)
         staff_watch.check(url)
     writer, writer_watch = watched(new_context, *hostile["writer"])
-    for url in ["/profile", f"{hostile['ideas'][1]}/edit", hostile["idea"]]:
+    for url in ["/profile", f"{hostile['ideas'][1]}/edit", hostile["idea"], hostile["ideas"][3]]:
         writer.goto(url)
         writer_watch.check(url)
 
