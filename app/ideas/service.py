@@ -181,7 +181,12 @@ async def change_status(
     session.add(
         Activity(workspace_id=workspace.id, actor_id=moderator.id, kind="idea_status", idea_id=idea.id)
     )
-    followers = set(await notification_service.followers(session=session, idea_id=idea.id))
+    # A hidden idea is news to its author only: its followers may no longer see it.
+    followers = (
+        set()
+        if idea.is_hidden
+        else set(await notification_service.followers(session=session, idea_id=idea.id))
+    )
     notification_service.notify(
         session=session,
         user_ids=followers - {idea.author_id},

@@ -4,6 +4,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.deps import CurrentUser, RowId, SessionDep
+from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
 from app.notifications import service as notification_service
 from app.templating import is_htmx_fragment_request, render
@@ -69,7 +70,8 @@ async def follow_idea(
     """Follows the idea (told when its status changes), or stops following it."""
     workspace = context.workspace
     idea = await idea_service.get(session=session, workspace_id=workspace.id, idea_id=idea_id)
-    if idea is None:
+    # A hidden idea is not there for those who may not see it: no following it, nor learning it exists.
+    if idea is None or not context.can(idea_permissions.can_see, idea):
         raise HTTPException(status_code=404)
     following = await notification_service.toggle_follow(session=session, user_id=user.id, idea_id=idea.id)
     page = f"/w/{workspace.slug}/ideas/{idea.id}"

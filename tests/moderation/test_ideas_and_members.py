@@ -2,12 +2,12 @@
 locking an idea against new comments."""
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from app.comments.models import Comment
 from app.moderation import service as moderation_service
 from app.moderation.models import CaseState, ModerationCase, Report, TargetKind
-from app.notifications.models import Notification
+from app.notifications.models import Follow, Notification
 from app.workspaces.models import Membership, Workspace
 from tests.comments.test_routes import add, make_idea, member
 from tests.conftest import client_for, log_in, post_form
@@ -202,6 +202,62 @@ async def test_comments_of_a_hidden_idea_are_hidden_with_it(app, session, porto,
     async with client_for(app) as client:
         await log_in(client, moderator)
         assert (await client.get(f"/w/{porto.slug}/comments/{comment.id}")).status_code in (200, 303)
+
+
+async def test_a_hidden_idea_is_followed_only_by_those_who_see_it(app, session, porto, idea_of):
+    """Following a hidden idea told others that it exists (a redirect where another id gets 404) and
+    would have sent them its status changes."""
+    _author, idea = idea_of
+    moderator = await make_moderator(session, porto)
+    await moderation_service.hide(
+        session=session,
+        workspace=porto,
+        target=moderation_service.idea_target(idea),
+        moderator=moderator,
+        reason="Spam",
+    )
+    reader = await member(session, porto, name="Reader")
+    async with client_for(app) as client:
+        await log_in(client, reader)
+        attempt = await post_form(client, f"/w/{porto.slug}/ideas/{idea.id}/follow", {})
+        assert attempt.status_code == 404
+    async with client_for(app) as client:
+        await log_in(client, moderator)
+        followed = await post_form(client, f"/w/{porto.slug}/ideas/{idea.id}/follow", {})
+        assert followed.status_code == 303
+    followers = (await session.exec(select(Follow.user_id).where(Follow.idea_id == idea.id))).all()
+    assert followers == [moderator.id]
+
+
+async def test_followers_are_not_told_of_a_hidden_ideas_status(app, session, porto, idea_of):
+    """A status change names the idea; who followed it before it was hidden may no longer see it."""
+    author, idea = idea_of
+    moderator = await make_moderator(session, porto)
+    reader = await member(session, porto, name="Reader")
+    async with client_for(app) as client:
+        await log_in(client, reader)
+        assert (await post_form(client, f"/w/{porto.slug}/ideas/{idea.id}/follow", {})).status_code == 303
+    await moderation_service.hide(
+        session=session,
+        workspace=porto,
+        target=moderation_service.idea_target(idea),
+        moderator=moderator,
+        reason="Spam",
+    )
+    async with client_for(app) as client:
+        await log_in(client, moderator)
+        moved = await post_form(
+            client, f"/w/{porto.slug}/ideas/{idea.id}/status", {"status": "shortlisted", "note": ""}
+        )
+        assert moved.status_code == 303
+    told = (
+        await session.exec(
+            select(Notification.user_id).where(
+                Notification.idea_id == idea.id, col(Notification.kind).like("%status")
+            )
+        )
+    ).all()
+    assert told == [author.id]
 
 
 async def test_a_banned_author_can_no_longer_edit_their_idea(app, session, porto, idea_of, facilitator):
