@@ -90,6 +90,12 @@ POST    /w/{slug}/ideas/{idea_id}/lock                                 login 403
 POST    /w/{slug}/ideas/{locked_idea_id}/unlock                        login 403     403    403    303 403       303   303
 GET     /w/{slug}/ideas/{hidden_idea_id}                               404   404     404    200    200 404       200   200
 GET/hx  /w/{slug}/ideas/{hidden_idea_id}/comments                      404   404     404    200    200 404       200   200
+GET     /w/{slug}/ideas/{hidden_idea_id}/attachments/{hidden_attachment_id} 404 404 404   200    200 404       200   200
+GET/hx  /w/{slug}/comments/{hidden_idea_comment_id}                    404   404     404    200    200 404       200   200
+POST    /w/{slug}/ideas/{hidden_idea_id}/comments                      404   404     404    409    409 404       409   409
+POST    /w/{slug}/ideas/{hidden_idea_id}/support                       404   404     404    403    403 404       403   403
+POST    /w/{slug}/ideas/{hidden_idea_id}/follow                        login 404     404    303    303 404       303   303
+POST    /w/{slug}/ideas/{locked_idea_id}/comments                      login 403     409    409    409 403       409   409
 POST    /w/{slug}/ideas/{hidden_idea_id}/restore                       404   404     404    403    303 404       303   303
 POST    /w/{slug}/ideas/{hidden_idea_id}/review                        404   404     404    303    403 404       403   403
 GET     /w/{slug}/ideas/{idea_id}/attachments/{attachment_id}          200   200     200    200    200 200       200   200

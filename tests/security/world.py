@@ -449,9 +449,16 @@ async def _build(world: World, text: Callable[[str, int], str]) -> None:
             )
         )
     ).one()
-    # An idea of the author's that a member reported and a moderator hid (no review asked yet), one
+    # An idea of the author's (with a file, and a member's comment) that a member reported and a
+    # moderator hid (no review asked yet), one
     # locked against comments, and a report on the banned member.
-    ids["hidden_idea_id"] = await world.created("author", "/w/{slug}/ideas/new", idea_form("hidden_idea"))
+    ids["hidden_idea_id"] = await world.created(
+        "author", "/w/{slug}/ideas/new", idea_form("hidden_idea"), files=[picture]
+    )
+    ids["hidden_attachment_id"] = (
+        await attachment_service.of_idea(session=session, idea_id=ids["hidden_idea_id"])
+    )[0].id
+    ids["hidden_idea_comment_id"] = await comment("member", "hidden_idea_comment", "hidden_idea_id", "slug")
     await world.sent(
         "member",
         "/w/{slug}/ideas/{hidden_idea_id}/report",
