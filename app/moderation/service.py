@@ -5,7 +5,7 @@ Every change takes the case row's lock first (SELECT .. FOR UPDATE on PostgreSQL
 writer at a time), so reports arriving together are all counted and two moderators deciding at once
 leave one consistent state. Each act is written to the audit log in the same transaction."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,6 +34,7 @@ from app.workspaces import service as workspace_service
 from app.workspaces.models import Membership, Workspace
 
 PAGE_SIZE = 30
+NOTES_SHOWN = 5  # reporters' notes on a case in the queue, the newest
 THRESHOLD_MIN, THRESHOLD_MAX = 1, 50
 HIDDEN_STATES = (CaseState.HIDDEN, CaseState.REVIEW)
 
@@ -545,6 +546,7 @@ class QueueRow:
     reasons: dict[str, int]
     comment: Comment | None = None
     idea: Idea | None = None  # the idea itself, or the one the comment is on
+    notes: list[str] = field(default_factory=list)  # what reporters wrote, newest first
 
 
 async def queue(
@@ -595,6 +597,7 @@ async def queue(
     more = len(rows) > per_page
     rows = rows[:per_page]
     reasons: dict[int, dict[str, int]] = {row[0].id: {} for row in rows}
+    notes: dict[int, list[str]] = {}
     if reasons:
         counted = await session.exec(
             select(Report.case_id, Report.reason, func.count())
@@ -603,6 +606,14 @@ async def queue(
         )
         for case_id, reason, count in counted.all():
             reasons[case_id][reason] = count
+        written = await session.exec(
+            select(Report.case_id, Report.note)
+            .where(col(Report.case_id).in_(list(reasons)), Report.note != "")
+            .order_by(col(Report.id).desc())
+        )
+        for case_id, note in written.all():
+            if len(notes.setdefault(case_id, [])) < NOTES_SHOWN:
+                notes[case_id].append(note)
     return [
         QueueRow(
             case=case,
@@ -611,6 +622,7 @@ async def queue(
             reasons=reasons[case.id],
             comment=comment,
             idea=idea,
+            notes=notes.get(case.id, []),
         )
         for case, comment, idea, workspace, author in rows
     ], more

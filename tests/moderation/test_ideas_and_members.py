@@ -322,6 +322,7 @@ async def test_members_report_a_member_and_the_moderators_see_it_in_the_queue(
         await log_in(client, facilitator)
         queue = await client.get(f"/w/{porto.slug}/moderation")
         assert "The member Ana Author" in queue.text and "Offensive or abusive" in queue.text
+        assert "Insults people in every thread" in queue.text  # the reporter's note reaches them
         hide = await post_form(
             client, f"/w/{porto.slug}/moderation", {"case": str(case.id), "action": "hide", "reason": "x"}
         )
