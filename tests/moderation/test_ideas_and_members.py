@@ -34,6 +34,27 @@ async def report_idea(app, session, porto, idea, *, reason="spam", note="", user
     return user, answer
 
 
+async def hidden_by_a_moderator(session, workspace, idea):
+    """A moderator of the workspace, who has hidden the idea."""
+    moderator = await make_moderator(session, workspace)
+    await moderation_service.hide(
+        session=session,
+        workspace=workspace,
+        target=moderation_service.idea_target(idea),
+        moderator=moderator,
+        reason="Spam",
+    )
+    return moderator
+
+
+async def membership_of(session, user, workspace) -> Membership:
+    return (
+        await session.exec(
+            select(Membership).where(Membership.user_id == user.id, Membership.workspace_id == workspace.id)
+        )
+    ).one()
+
+
 async def idea_count(session, workspace) -> int:
     return (await session.exec(select(Workspace.idea_count).where(Workspace.id == workspace.id))).one()
 
@@ -185,14 +206,7 @@ async def test_a_locked_idea_takes_no_new_comments_until_unlocked(app, session, 
 async def test_comments_of_a_hidden_idea_are_hidden_with_it(app, session, porto, idea_of):
     author, idea = idea_of
     comment = await add(session, porto, idea, author, body="My own comment")
-    moderator = await make_moderator(session, porto)
-    await moderation_service.hide(
-        session=session,
-        workspace=porto,
-        target=moderation_service.idea_target(idea),
-        moderator=moderator,
-        reason="Spam",
-    )
+    moderator = await hidden_by_a_moderator(session, porto, idea)
     reader = await member(session, porto, name="Reader")
     async with client_for(app) as client:
         await log_in(client, reader)
@@ -208,14 +222,7 @@ async def test_a_hidden_idea_is_followed_only_by_those_who_see_it(app, session, 
     """Following a hidden idea told others that it exists (a redirect where another id gets 404) and
     would have sent them its status changes."""
     _author, idea = idea_of
-    moderator = await make_moderator(session, porto)
-    await moderation_service.hide(
-        session=session,
-        workspace=porto,
-        target=moderation_service.idea_target(idea),
-        moderator=moderator,
-        reason="Spam",
-    )
+    moderator = await hidden_by_a_moderator(session, porto, idea)
     reader = await member(session, porto, name="Reader")
     async with client_for(app) as client:
         await log_in(client, reader)
@@ -262,11 +269,7 @@ async def test_followers_are_not_told_of_a_hidden_ideas_status(app, session, por
 
 async def test_a_banned_author_can_no_longer_edit_their_idea(app, session, porto, idea_of, facilitator):
     author, idea = idea_of
-    membership = (
-        await session.exec(
-            select(Membership).where(Membership.user_id == author.id, Membership.workspace_id == porto.id)
-        )
-    ).one()
+    membership = await membership_of(session, author, porto)
     from app.moderation import sanctions
 
     await sanctions.ban(session=session, membership=membership, moderator=facilitator, length="7", reason="x")
@@ -283,11 +286,7 @@ async def test_members_report_a_member_and_the_moderators_see_it_in_the_queue(
     app, session, porto, idea_of, facilitator, network
 ):
     author, _idea = idea_of
-    target = (
-        await session.exec(
-            select(Membership).where(Membership.user_id == author.id, Membership.workspace_id == porto.id)
-        )
-    ).one()
+    target = await membership_of(session, author, porto)
     reporter = await member(session, porto, name="Reporter")
     async with client_for(app) as client:
         await log_in(client, reporter)
@@ -302,11 +301,7 @@ async def test_members_report_a_member_and_the_moderators_see_it_in_the_queue(
         twice = await post_form(client, f"/w/{porto.slug}/members/{target.id}/report", {"reason": "spam"})
         assert twice.status_code == 303
         assert "already reported this member" in (await client.get(f"/w/{porto.slug}/members")).text
-    own = (
-        await session.exec(
-            select(Membership).where(Membership.user_id == reporter.id, Membership.workspace_id == porto.id)
-        )
-    ).one()
+    own = await membership_of(session, reporter, porto)
     async with client_for(app) as client:
         await log_in(client, reporter)
         assert (
