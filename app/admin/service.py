@@ -19,14 +19,13 @@ from app.config import Settings
 from app.db import begin_write, utcnow
 from app.forms import FormError, clean_text, whole_number
 from app.i18n import N_, _
-from app.moderation.service import Refused
+from app.moderation.models import REASON_MAX
+from app.moderation.service import Refused, clean_reason
 from app.network.models import Organisation
 from app.workspaces.models import Membership, Workspace
 
 PAGE_SIZE = 50
 SEARCH_MAX = 100
-# As long as User.disabled_reason.
-REASON_MAX = 500
 MEMBERSHIPS_SHOWN = 100
 
 ROLE_LABELS = {
@@ -164,10 +163,6 @@ async def details(*, session: AsyncSession, user: User, settings: Settings) -> U
 # Changes ---------------------------------------------------------------------------------------------
 
 
-def _clean_reason(value: str, errors: dict[str, str]) -> str:
-    return clean_text(value, field="reason", errors=errors, max_length=REASON_MAX)
-
-
 async def _lock(session: AsyncSession, *, target: User, admin: User) -> int:
     """Locks the target's row, the admin's and every active admin's until commit, and reloads the
     target; returns how many active admins there are. Refused when the target is gone or the admin is
@@ -216,7 +211,7 @@ async def change_role(*, session: AsyncSession, target: User, admin: User, role:
     errors: dict[str, str] = {}
     if role not in ROLE_LABELS:
         errors["role"] = _("Choose one of the roles offered.")
-    reason = _clean_reason(reason, errors)
+    reason = clean_text(reason, field="reason", errors=errors, max_length=REASON_MAX)
     if errors:
         raise FormError(errors)
     if target.id == admin.id:
@@ -250,10 +245,7 @@ async def change_role(*, session: AsyncSession, target: User, admin: User, role:
 async def disable(*, session: AsyncSession, target: User, admin: User, reason: str) -> int:
     """Disables the account and ends all of its sessions in the same transaction, so its next request
     is logged out; returns how many sessions ended. The account can no longer log in."""
-    errors: dict[str, str] = {}
-    reason = _clean_reason(reason, errors)
-    if errors:
-        raise FormError(errors)
+    reason = clean_reason(reason, required=True)
     if target.id == admin.id:
         raise Refused(_("You cannot disable your own account."), 403)
     active_admins = await _lock(session, target=target, admin=admin)
@@ -290,10 +282,7 @@ async def disable(*, session: AsyncSession, target: User, admin: User, reason: s
 
 async def enable(*, session: AsyncSession, target: User, admin: User, reason: str) -> User:
     """Lets a disabled account log in again (its old sessions stay ended)."""
-    errors: dict[str, str] = {}
-    reason = _clean_reason(reason, errors)
-    if errors:
-        raise FormError(errors)
+    reason = clean_reason(reason, required=True)
     await _lock(session, target=target, admin=admin)
     if target.is_active:
         await session.rollback()

@@ -92,9 +92,6 @@ async def post_comment(
         raise HTTPException(status_code=403)
     parent = _parent_id(parent_id)
     try:
-        if not idea_permissions.takes_comments(idea):
-            closed = _("This idea is hidden.") if idea.is_hidden else _("This idea is locked.")
-            raise FormError({"body": closed + " " + _("It takes no new comments.")}, status_code=409)
         comment = await comment_service.add(
             session=session, workspace=context.workspace, idea=idea, author=user, body=body, parent_id=parent
         )

@@ -13,6 +13,7 @@ from app.comments.models import Comment
 from app.db import begin_write, utcnow
 from app.forms import FormError, clean_text
 from app.i18n import _
+from app.ideas import permissions as idea_permissions
 from app.ideas.models import Idea
 from app.notifications import service as notification_service
 from app.workspaces.models import Workspace
@@ -68,7 +69,10 @@ async def add(
     parent_id: int | None = None,
 ) -> Comment:
     """Posts a comment on the idea, or a reply to one of its comments. The idea's author and the
-    author of the comment replied to are told, each once."""
+    author of the comment replied to are told, each once. A locked or hidden idea refuses it (409)."""
+    if not idea_permissions.takes_comments(idea):
+        closed = _("This idea is hidden.") if idea.is_hidden else _("This idea is locked.")
+        raise FormError({"body": closed + " " + _("It takes no new comments.")}, status_code=409)
     errors: dict[str, str] = {}
     text = _clean_body(body, errors)
     parent = None

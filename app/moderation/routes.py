@@ -525,7 +525,9 @@ async def _sanction_target(session, context: WorkspaceContext, membership_id: in
     return membership
 
 
-async def _sanction(request: Request, session, context: WorkspaceContext, act, message: str):
+async def _act_on_member(request: Request, session, context: WorkspaceContext, act, message: str):
+    """Runs an act about a member (a report, a warning, a ban) and goes back to the members page with
+    its message, or with the form's errors (422)."""
     members = f"/w/{context.workspace.slug}/members"
     try:
         await act()
@@ -570,7 +572,7 @@ async def report_member(
             note=note,
         )
 
-    return await _sanction(
+    return await _act_on_member(
         request, session, context, act, _("Thank you. The moderators of this workspace will look at it.")
     )
 
@@ -589,7 +591,7 @@ async def warn_member(
     async def act():
         await sanctions.warn(session=session, membership=membership, moderator=user, reason=reason)
 
-    return await _sanction(request, session, context, act, _("The member is warned and told why."))
+    return await _act_on_member(request, session, context, act, _("The member is warned and told why."))
 
 
 @router.post("/w/{slug}/members/{membership_id}/ban")
@@ -609,7 +611,7 @@ async def ban_member(
             session=session, membership=membership, moderator=user, length=length, reason=reason
         )
 
-    return await _sanction(
+    return await _act_on_member(
         request, session, context, act, _("The member is banned and told why. They can still read.")
     )
 
@@ -628,4 +630,4 @@ async def unban_member(
     async def act():
         await sanctions.unban(session=session, membership=membership, moderator=user, reason=reason)
 
-    return await _sanction(request, session, context, act, _("The ban is lifted."))
+    return await _act_on_member(request, session, context, act, _("The ban is lifted."))
