@@ -1,11 +1,17 @@
 """The async engine, the session factory, the constraint naming convention and shared column types."""
 
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -135,3 +141,78 @@ async def begin_write(session, *, alone: bool = False) -> bool:
     elif connection.dialect.name == "sqlite":
         await session.commit()
     return False
+
+
+class DriverQuery:
+    """A statement compiled once for PostgreSQL and run straight on asyncpg (``driver``): no ORM, no
+    result processing, no greenlet hop. For the few statements on the busiest paths (the sign-in
+    lookup of every request, a vote), where SQLAlchemy's work per statement cost more CPU than
+    PostgreSQL's. Values go in as asyncpg takes them (``json`` columns as text) and rows come back as
+    asyncpg records, in the order of the statement's columns (``loaded_models`` makes model objects
+    of them); ``timestamptz`` values are aware UTC datetimes."""
+
+    def __init__(self, statement: sa.Executable) -> None:
+        from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+        compiled = statement.compile(dialect=dialect())
+        self.sql = str(compiled)
+        self.names = list(compiled.positiontup or [])
+
+    async def fetch(self, connection, **params) -> list:
+        return await connection.fetch(self.sql, *(params[name] for name in self.names))
+
+
+def loaded_models(record, models) -> list:
+    """The model objects whose columns follow one another in a ``DriverQuery``'s row (None for a model
+    whose key is None, as from an outer join that found nothing), then the rest of the row.
+    They are built as the ORM builds what it loads, without running ``__init__``, and are detached, as
+    rows loaded by a session that has closed: a session they are added to again updates them."""
+    found, start = [], 0
+    for model in models:
+        keys, key_at = _columns_of(model)
+        values = record[start : start + len(keys)]
+        if values[key_at] is None:
+            found.append(None)
+        else:
+            instance = manager_of_class(model).new_instance()
+            instance.__dict__.update(zip(keys, values, strict=True))
+            make_transient_to_detached(instance)
+            found.append(instance)
+        start += len(keys)
+    return [*found, *record[start:]]
+
+
+@functools.cache
+def _columns_of(model) -> tuple[tuple[str, ...], int]:
+    """The model's attribute names in the order of its table's columns, and where its key is."""
+    columns = list(model.__table__.columns)
+    (key,) = model.__table__.primary_key.columns
+    return tuple(column.key for column in columns), columns.index(key)
+
+
+def bind_of(session_factory: SessionFactory) -> AsyncEngine | AsyncConnection:
+    """What the factory's sessions run on: the app's engine, or one connection (in the tests)."""
+    return session_factory.kw["bind"]
+
+
+def runs_on_driver(bind: AsyncEngine | AsyncConnection) -> bool:
+    """Whether ``driver`` and ``DriverQuery`` can be used: PostgreSQL through asyncpg."""
+    return bind.dialect.driver == "asyncpg"
+
+
+@asynccontextmanager
+async def driver(bind: AsyncEngine | AsyncConnection) -> AsyncIterator:
+    """The asyncpg connection beneath ``bind``: one of the engine's pool, given back at the end, whose
+    statements each commit by themselves (none opens a transaction); or, for a single connection (the
+    tests'), that connection, inside whatever transaction it is in. A connection that fails is dropped
+    from the pool."""
+    if not isinstance(bind, AsyncEngine):
+        yield (await bind.get_raw_connection()).driver_connection
+        return
+    async with bind.connect() as connection:
+        raw = (await connection.get_raw_connection()).driver_connection
+        try:
+            yield raw
+        except (OSError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError):
+            await connection.invalidate()
+            raise

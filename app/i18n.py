@@ -191,13 +191,17 @@ class LocaleMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        connection = HTTPConnection(scope)
-        user = scope.get("state", {}).get("user")
-        language = negotiate(
-            user_language=getattr(user, "locale", None),
-            cookie=connection.cookies.get(LANGUAGE_COOKIE),
-            accept_language=Headers(scope=scope).get("accept-language", ""),
-        )
-        set_context(language, getattr(user, "time_zone", "UTC"))
-        scope.setdefault("state", {})["language"] = language
+        settle(scope, scope.get("state", {}).get("user"))
         await self.app(scope, receive, send)
+
+
+def settle(scope: Scope, user) -> str:
+    """Chooses the request's language and sets it and the user's zone for what follows; returns it."""
+    language = negotiate(
+        user_language=getattr(user, "locale", None),
+        cookie=HTTPConnection(scope).cookies.get(LANGUAGE_COOKIE),
+        accept_language=Headers(scope=scope).get("accept-language", ""),
+    )
+    set_context(language, getattr(user, "time_zone", "UTC"))
+    scope.setdefault("state", {})["language"] = language
+    return language

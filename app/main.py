@@ -41,6 +41,7 @@ from app.security import (
 from app.templating import create_environment, is_htmx_fragment_request, render
 from app.topics.routes import router as topics_router
 from app.voting.api import router as voting_api_router
+from app.voting.intake import VoteIntake
 from app.voting.routes import router as voting_router
 from app.workspaces.routes import router as workspaces_router
 
@@ -124,6 +125,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(AuthContextMiddleware, settings=settings, session_factory=session_factory)
+    # Takes a vote through the API before the sign-in middleware, and checks the sign-in itself.
+    app.add_middleware(VoteIntake, settings=settings, session_factory=session_factory)
     app.add_middleware(
         BodySizeLimitMiddleware,
         limit=settings.max_body_bytes,

@@ -8,15 +8,16 @@ ballot on it (5 options, up to 2 choices). Each client signs in as its own membe
 login form (with httpx), then sends its votes over its own keep-alive connection with ``bench.wire``,
 a lean HTTP/1.1 client: httpx's own CPU per request would be taken from the server under test.
 
-Then the clients vote as the ballot page's form does with htmx: ``POST /w/<slug>/ballots/<id>/vote``
-with ``HX-Request`` and the ``X-CSRF-Token`` header (the form's ``csrf_token`` field is sent too), and
-1 or 2 options drawn at random. The app stores the paper and answers 200 with the ballot re-rendered
-(turnout, the voter's marks, the results when they are visible). ``--plain-form`` sends the form as a
-browser without JavaScript does instead: the answer is a 303 to the ballot page, not followed;
-``--api`` votes through the JSON API, ``POST /api/v1/ballots/<id>/vote`` (201 or 200 with ``first``). Each
-client sends one vote after another, so ``--clients`` votes are in flight at once; ``--warmup`` votes
-go first, unmeasured, then ``--votes`` are timed. A first vote of a member inserts the paper, every
-later one replaces it.
+Then the clients vote through the JSON API, the way in for a room that votes at once (kiosks, scripts,
+a hall's clickers): ``POST /api/v1/ballots/<id>/vote`` with the ``X-CSRF-Token`` header and 1 or 2
+options drawn at random; the app stores the paper and answers 201 or 200 with ``first``. On PostgreSQL
+``app.voting.intake`` takes these votes. ``--htmx`` votes as the ballot page's form does with htmx
+instead: ``POST /w/<slug>/ballots/<id>/vote`` with ``HX-Request`` (the form's ``csrf_token`` field is
+sent too), answered 200 with the ballot re-rendered (turnout, the voter's marks, the results when they
+are visible); ``--plain-form`` sends the form as a browser without JavaScript does: the answer is a 303
+to the ballot page, not followed. Each client sends one vote after another, so ``--clients`` votes are
+in flight at once; ``--warmup`` votes go first, unmeasured, then ``--votes`` are timed. A first vote
+of a member inserts the paper, every later one replaces it.
 
 With ``--session-ballot`` the ballot belongs to a live co-creation session of the workspace, as a
 host makes it there: only registered people vote (all the clients register), the results are shown
@@ -88,7 +89,7 @@ def draw_choice(rng: random.Random, option_ids: list[int]) -> list[int]:
 
 
 def way_of(args) -> str:
-    return "api" if args.api else "form" if args.plain_form else "htmx"
+    return "htmx" if args.htmx else "form" if args.plain_form else "api"
 
 
 async def vote(voter: Voter, setup: crowd.Crowd, choice: list[int], way: str) -> None:
@@ -273,8 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=not_negative, default=200, help="unmeasured votes first")
     parser.add_argument("--workers", type=positive, default=2, help="uvicorn worker processes")
     parser.add_argument("--session-ballot", action="store_true", help="a ballot of a live session")
-    parser.add_argument("--plain-form", action="store_true", help="vote without htmx (303 answers)")
-    parser.add_argument("--api", action="store_true", help="vote through POST /api/v1/ballots/<id>/vote")
+    ways = parser.add_mutually_exclusive_group()
+    ways.add_argument("--htmx", action="store_true", help="vote as the ballot page does with htmx")
+    ways.add_argument("--plain-form", action="store_true", help="vote without htmx (303 answers)")
     args = parser.parse_args(argv)
 
     try:

@@ -14,7 +14,7 @@ from app import migrations
 from app.accounts import service as account_service
 from app.accounts.models import Role, User
 from app.config import Settings
-from app.db import create_engine
+from app.db import DriverQuery, create_engine
 from app.main import create_app
 from tests.e2e import chromium
 
@@ -130,8 +130,9 @@ async def other_client(app):
 
 
 @pytest.fixture
-def query_counter(connection):
-    """Counts the SQL statements run on the test connection while it is active."""
+def query_counter(connection, monkeypatch):
+    """Counts the SQL statements run on the test connection while it is active, those run straight on
+    asyncpg (``app.db.DriverQuery``) included."""
 
     class Counter:
         count = 0
@@ -139,6 +140,13 @@ def query_counter(connection):
     def count(*_args):
         Counter.count += 1
 
+    fetch = DriverQuery.fetch
+
+    async def counted_fetch(self, driver_connection, **params):
+        count()
+        return await fetch(self, driver_connection, **params)
+
+    monkeypatch.setattr(DriverQuery, "fetch", counted_fetch)
     event.listen(connection.sync_connection, "before_cursor_execute", count)
     yield Counter
     event.remove(connection.sync_connection, "before_cursor_execute", count)

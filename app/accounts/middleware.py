@@ -8,7 +8,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import service as account_service
 from app.config import Settings
-from app.db import SessionFactory, without_transaction
+from app.db import SessionFactory, bind_of, driver, runs_on_driver, without_transaction
 from app.notifications import service as notification_service
 from app.security import csrf_token_for
 
@@ -23,6 +23,9 @@ class AuthContextMiddleware:
         self.app = app
         self.settings = settings
         self.session_factory = session_factory
+        # On PostgreSQL the sign-in lookup, run on every request, goes straight to asyncpg.
+        self.bind = bind_of(session_factory)
+        self.on_driver = runs_on_driver(self.bind)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
@@ -34,7 +37,16 @@ class AuthContextMiddleware:
         token = connection.cookies.get(settings.session_cookie_name)
         loaded = None
         unread = 0
-        if token:
+        if token and self.on_driver:
+            async with driver(self.bind) as raw:
+                loaded = await account_service.driver_load_session(
+                    connection=raw, token=token, settings=settings
+                )
+            if loaded and shows_header(connection):
+                async with self.session_factory() as session:
+                    await without_transaction(session)
+                    unread = await notification_service.unread_count(session=session, user_id=loaded.user.id)
+        elif token:
             async with self.session_factory() as session:
                 await without_transaction(session)
                 loaded = await account_service.load_session(session=session, token=token, settings=settings)

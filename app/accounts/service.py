@@ -17,7 +17,7 @@ from app import i18n, ratelimit
 from app.accounts.models import AuthSession, Role, User
 from app.accounts.passwords import MAX_LENGTH, password_problem
 from app.config import Settings
-from app.db import begin_write, utcnow
+from app.db import DriverQuery, begin_write, loaded_models, utcnow
 from app.forms import FormError, clean_text
 from app.i18n import _
 from app.security import (
@@ -208,6 +208,7 @@ def session_is_live(auth_session: AuthSession, settings: Settings, now: datetime
 class LoadedSession:
     auth_session: AuthSession
     user: User
+    touch: datetime | None = None  # the new last_seen_at, when it is to be written
 
 
 @functools.cache
@@ -225,15 +226,53 @@ async def load_session(*, session: AsyncSession, token: str, settings: Settings)
     row = (await session.exec(_session_query(), params={"digest": token_digest(token)})).first()
     if row is None:
         return None
-    auth_session, user = row
+    loaded = live_session(*row, settings=settings)
+    if loaded and loaded.touch:
+        loaded.auth_session.last_seen_at = loaded.touch
+        session.add(loaded.auth_session)
+        await session.commit()
+    return loaded
+
+
+@functools.cache
+def _driver_queries() -> tuple[DriverQuery, DriverQuery]:
+    touch = (
+        update(AuthSession)
+        .where(col(AuthSession.id) == bindparam("session_id"))
+        .values(last_seen_at=bindparam("now", type_=AuthSession.__table__.c.last_seen_at.type))
+    )
+    return DriverQuery(_session_query()), DriverQuery(touch)
+
+
+async def driver_load_session(*, connection, token: str, settings: Settings) -> LoadedSession | None:
+    """``load_session`` on an asyncpg connection (``app.db.driver``): the same query and checks."""
+    rows = await _driver_queries()[0].fetch(connection, digest=token_digest(token))
+    if not rows:
+        return None
+    loaded = live_session(*loaded_models(rows[0], (AuthSession, User)), settings=settings)
+    if loaded:
+        await driver_touch(connection=connection, loaded=loaded)
+    return loaded
+
+
+async def driver_touch(*, connection, loaded: LoadedSession) -> None:
+    """Moves the session's idle clock on, when it is due (``live_session``), on an asyncpg connection."""
+    if loaded.touch:
+        await _driver_queries()[1].fetch(connection, session_id=loaded.auth_session.id, now=loaded.touch)
+        loaded.auth_session.last_seen_at = loaded.touch
+
+
+def live_session(auth_session: AuthSession, user: User, *, settings: Settings) -> LoadedSession | None:
+    """The session when it is live and its user active; ``touch`` is set when its idle clock is due
+    to be moved on."""
     now = utcnow()
     if not user.is_active or not session_is_live(auth_session, settings, now):
         return None
-    if now - auth_session.last_seen_at > TOUCH_INTERVAL:
-        auth_session.last_seen_at = now
-        session.add(auth_session)
-        await session.commit()
-    return LoadedSession(auth_session=auth_session, user=user)
+    return LoadedSession(
+        auth_session=auth_session,
+        user=user,
+        touch=now if now - auth_session.last_seen_at > TOUCH_INTERVAL else None,
+    )
 
 
 async def end_session(*, session: AsyncSession, auth_session_id: int) -> None:

@@ -4,7 +4,10 @@ kiosks use it, and it is the cheapest way in when a whole room votes at once.
 ``POST /api/v1/ballots/{ballot_id}/vote`` takes the form's fields (``option``, ``rank-<id>``,
 ``dots-<id>``, ``score-<id>``, ``consent-<id>``, ``reason``) and the ``X-CSRF-Token`` header, and answers
 ``{"first": true|false}`` (201 for a first paper, 200 for a changed one), or 403, 404 or 422 with
-``{"detail": message}``."""
+``{"detail": message}``.
+
+On PostgreSQL ``app.voting.intake`` answers the common vote before it reaches this route, by the same
+rules; this route answers every other request, and all of them on SQLite."""
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse

@@ -5,6 +5,7 @@ import functools
 import hashlib
 import hmac
 import io
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,18 +13,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import col, delete, exists, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import live
-from app.accounts.models import User
+from app.accounts.models import AuthSession, User
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
-from app.db import begin_write, utcnow
+from app.db import DriverQuery, begin_write, loaded_models, utcnow
 from app.exports import SafeCsvWriter
 from app.forms import FormError, clean_text, parse_local_datetime, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone
 from app.ideas.models import Idea
+from app.security import token_digest
 from app.voting import tally
 from app.voting.models import (
     Ballot,
@@ -338,8 +341,11 @@ def voter_key(*, secret_key: str, ballot_id: int, user_id: int) -> str:
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-async def is_eligible(*, session: AsyncSession, ballot: Ballot, user: User | None, member: bool) -> bool:
-    """``member``: the user may contribute to the workspace (an active member, not banned, or staff)."""
+async def is_eligible(
+    *, session: AsyncSession | None, ballot: Ballot, user: User | None, member: bool
+) -> bool:
+    """``member``: the user may contribute to the workspace (an active member, not banned, or staff).
+    ``session`` is needed only for a session's ballot, which asks for a place in the session."""
     if user is None or not member:
         return False
     if ballot.eligibility == Eligibility.ATTENDEES and ballot.session_id is not None:
@@ -360,13 +366,10 @@ async def my_vote(
     ).first()
 
 
-def _int_marks(form: dict[str, str], options: list[BallotOption], prefix: str) -> dict[int, str]:
-    return {option.id: form.get(f"{prefix}-{option.id}", "").strip() for option in options}
-
-
-def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
-    """The voter's marks from the form, checked against the ballot's rules, as stored in the vote."""
-    ids = {option.id for option in options}
+def parse_choices(ballot: Ballot, option_ids: list[int], form) -> dict:
+    """The voter's marks from the form, checked against the ballot's rules, as stored in the vote;
+    ``option_ids`` are the ballot's options in their order."""
+    ids = set(option_ids)
     method = ballot.method
 
     def chosen_ids() -> list[int]:
@@ -381,7 +384,7 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
             raise VoteRefused(_("Choose each option only once."))
         if not chosen:
             raise VoteRefused(_("Choose at least one option."))
-        if len(chosen) > (ballot.max_choices or len(options)):
+        if len(chosen) > (ballot.max_choices or len(option_ids)):
             raise VoteRefused(_("Choose at most %(max)s options.", max=ballot.max_choices))
         return {"options": sorted(chosen)}
     if method == Method.SINGLE:
@@ -391,14 +394,14 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
         return {"options": chosen}
     if method == Method.RANKED:
         ranks: dict[int, int] = {}
-        for option in options:
-            value = str(form.get(f"rank-{option.id}", "")).strip()
+        for option_id in option_ids:
+            value = str(form.get(f"rank-{option_id}", "")).strip()
             if not value:
                 continue
-            rank = _whole(value, 1, len(options))
+            rank = _whole(value, 1, len(option_ids))
             if rank is None:
-                raise VoteRefused(_("Give ranks from 1 to %(max)s.", max=len(options)))
-            ranks[option.id] = rank
+                raise VoteRefused(_("Give ranks from 1 to %(max)s.", max=len(option_ids)))
+            ranks[option_id] = rank
         if not ranks:
             raise VoteRefused(_("Rank at least one option."))
         if len(set(ranks.values())) != len(ranks):
@@ -406,14 +409,14 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
         return {"options": sorted(ranks, key=ranks.__getitem__)}
     if method == Method.DOT:
         dots: dict[str, int] = {}
-        for option in options:
-            placed = whole_number(str(form.get(f"dots-{option.id}", "")).strip() or "0")
+        for option_id in option_ids:
+            placed = whole_number(str(form.get(f"dots-{option_id}", "")).strip() or "0")
             if placed is None:
                 raise VoteRefused(_("Give dots as whole numbers."))
             if placed > (ballot.per_option_max or 0):
                 raise VoteRefused(_("Put at most %(max)s dots on one option.", max=ballot.per_option_max))
             if placed:
-                dots[str(option.id)] = placed
+                dots[str(option_id)] = placed
         total = sum(dots.values())
         if total == 0:
             raise VoteRefused(_("Place at least one dot."))
@@ -422,23 +425,23 @@ def parse_choices(ballot: Ballot, options: list[BallotOption], form) -> dict:
         return {"marks": dots}
     if method == Method.SCORE:
         scores: dict[str, int] = {}
-        for option in options:
-            value = str(form.get(f"score-{option.id}", "")).strip()
+        for option_id in option_ids:
+            value = str(form.get(f"score-{option_id}", "")).strip()
             if not value:
                 continue
             given = _whole(value, 0, SCORE_MAX)
             if given is None:
                 raise VoteRefused(_("Give scores from 0 to %(max)s.", max=SCORE_MAX))
-            scores[str(option.id)] = given
+            scores[str(option_id)] = given
         if not scores:
             raise VoteRefused(_("Score at least one option."))
         return {"marks": scores}
     consent: dict[str, str] = {}
-    for option in options:
-        value = str(form.get(f"consent-{option.id}", "")).strip()
+    for option_id in option_ids:
+        value = str(form.get(f"consent-{option_id}", "")).strip()
         if value not in CONSENT_CHOICES:
             raise VoteRefused(_("Say agree, abstain, disagree or block for each proposal."))
-        consent[str(option.id)] = value
+        consent[str(option_id)] = value
     reason = str(form.get("reason", "")).strip()
     if len(reason) > REASON_MAX:
         raise VoteRefused(_("Keep the reason to at most %(max)s characters.", max=REASON_MAX))
@@ -486,6 +489,21 @@ def _upsert_paper(dialect: str):
     ).returning(columns.cast_at)
 
 
+async def _checked_choices(
+    session: AsyncSession | None, ballot: Ballot, option_ids: list[int], user: User, member: bool, form
+) -> dict:
+    """The paper to store, once the ballot is open, the user may vote on it and the marks keep its rules;
+    else VoteRefused."""
+    state = ballot.state(utcnow())
+    if state == BallotState.UPCOMING:
+        raise VoteRefused(_("This ballot is not open yet."))
+    if state == BallotState.CLOSED:
+        raise VoteRefused(_("This ballot is closed."))
+    if not await is_eligible(session=session, ballot=ballot, user=user, member=member):
+        raise VoteRefused(_("You are not among the people who may vote on this ballot."), forbidden=True)
+    return parse_choices(ballot, option_ids, form)
+
+
 @dataclass
 class Cast:
     """A vote that was stored: ``first`` when it is the voter's first paper on the ballot."""
@@ -510,14 +528,8 @@ async def cast(
     1,000 voters at once each keep theirs. A vote on a session's ballot also raises a live event in
     the same transaction; any other vote is that one statement, which may commit on its own (see
     ``app.db.without_transaction``)."""
-    state = ballot.state(utcnow())
-    if state == BallotState.UPCOMING:
-        raise VoteRefused(_("This ballot is not open yet."))
-    if state == BallotState.CLOSED:
-        raise VoteRefused(_("This ballot is closed."))
-    if not await is_eligible(session=session, ballot=ballot, user=user, member=member):
-        raise VoteRefused(_("You are not among the people who may vote on this ballot."), forbidden=True)
-    choices = parse_choices(ballot, options, form)
+    option_ids = [option.id for option in options]
+    choices = await _checked_choices(session, ballot, option_ids, user, member, form)
     commits_itself = await begin_write(session, alone=ballot.session_id is None)
     key = voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
     stamp = utcnow()
@@ -552,6 +564,84 @@ async def cast(
         updated_at=stamp,
     )
     return Cast(first=cast_at == stamp, paper=paper)
+
+
+# The vote API's path on PostgreSQL (``app.voting.intake``): what the sign-in lookup, ``ballot_standing``,
+# ``options_of`` and ``cast`` do, in two statements run on asyncpg without the ORM.
+
+
+@functools.cache
+def _driver_queries() -> tuple[DriverQuery, DriverQuery]:
+    option_ids = (
+        select(func.array_agg(aggregate_order_by(col(BallotOption.id), col(BallotOption.position))))
+        .where(col(BallotOption.ballot_id) == col(Ballot.id))
+        .scalar_subquery()
+    )
+    standing = (
+        select(AuthSession, User, Ballot, Workspace, Membership, CocreationSession.status, option_ids)
+        .select_from(AuthSession)
+        .join(User, col(User.id) == AuthSession.user_id)
+        .outerjoin(Ballot, col(Ballot.id) == bindparam("ballot_id"))
+        .outerjoin(Workspace, col(Workspace.id) == Ballot.workspace_id)
+        .outerjoin(
+            Membership,
+            (col(Membership.workspace_id) == Ballot.workspace_id) & (col(Membership.user_id) == User.id),
+        )
+        .outerjoin(CocreationSession, col(CocreationSession.id) == Ballot.session_id)
+        .where(col(AuthSession.token_hash) == bindparam("digest"))
+    )
+    return DriverQuery(standing), DriverQuery(_upsert_paper("postgresql"))
+
+
+@dataclass
+class DriverStanding:
+    """What one statement tells the vote API: the sign-in behind the cookie and, when the ballot
+    exists, the ballot, where the user stands towards it and its options' ids in their order."""
+
+    auth_session: AuthSession
+    user: User
+    ballot: Ballot | None
+    standing: Standing | None
+    option_ids: list[int]
+
+
+async def driver_standing(*, connection, token: str, ballot_id: int) -> DriverStanding | None:
+    """The session behind the cookie ``token`` (None when there is none, live or not: the caller checks
+    with ``app.accounts.service.live_session``), with ``ballot_standing`` and the ballot's option ids,
+    in one statement on an asyncpg connection (``app.db.driver``)."""
+    rows = await _driver_queries()[0].fetch(connection, digest=token_digest(token), ballot_id=ballot_id)
+    if not rows:
+        return None
+    auth_session, user, ballot, workspace, membership, session_status, option_ids = loaded_models(
+        rows[0], (AuthSession, User, Ballot, Workspace, Membership)
+    )
+    standing = None
+    if ballot is not None:
+        standing = Standing(workspace=workspace, membership=membership, session_status=session_status)
+    return DriverStanding(auth_session, user, ballot, standing, option_ids or [])
+
+
+async def driver_cast(
+    *, connection, ballot: Ballot, option_ids: list[int], user: User, member: bool, form, secret_key: str
+) -> bool:
+    """``cast`` on an asyncpg connection (``app.db.driver``), for a ballot outside a session (whose vote
+    raises no live event): the same checks, then the same single statement, which commits by itself.
+    Returns whether it was the voter's first paper."""
+    if ballot.session_id is not None:
+        raise ValueError("a session's ballot publishes its votes: use cast()")
+    choices = await _checked_choices(None, ballot, option_ids, user, member, form)
+    stamp = utcnow()
+    rows = await _driver_queries()[1].fetch(
+        connection,
+        ballot_id=ballot.id,
+        voter_key=voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id),
+        voter_id=None if ballot.anonymous else user.id,
+        choices=json.dumps(choices),
+        stamp=stamp,
+    )
+    if not rows:
+        raise VoteRefused(_("This ballot is closed."))
+    return rows[0][0] == stamp
 
 
 async def close_early(*, session: AsyncSession, ballot: Ballot) -> None:

@@ -1,0 +1,210 @@
+"""The vote API's short way in (``app.voting.intake``): on PostgreSQL it takes the common vote itself, in
+two statements; every other request goes on to the route. Either way the voter sees the same answers:
+these tests run on both databases, so on SQLite they pin down what the route answers and on
+PostgreSQL that the short way answers the same."""
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select, update
+
+from app.accounts import service as account_service
+from app.accounts.models import AuthSession, User
+from app.db import utcnow
+from app.voting import service as voting_service
+from app.voting.models import Vote
+from app.workspaces import service as workspace_service
+from tests.conftest import TEST_DATABASE_URL, csrf_token, log_in, make_user
+from tests.voting.test_api import api_vote
+from tests.voting.test_routes import make_ballot, member_of, option_ids, workshop
+
+ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")
+
+
+async def papers(session) -> list[Vote]:
+    return list((await session.exec(select(Vote))).all())
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="the short way runs on asyncpg only")
+async def test_on_postgresql_a_vote_costs_two_statements(client, session, porto, facilitator, query_counter):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, second, _ = await option_ids(session, ballot)
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    token = await csrf_token(client)
+    before = query_counter.count
+    answer = await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)}, headers={"X-CSRF-Token": token}
+    )
+    assert answer.status_code == 201 and answer.json() == {"first": True}
+    # the sign-in, the ballot and the voter's standing in one; the paper in the other (the route: five)
+    assert query_counter.count - before == 2
+    before = query_counter.count
+    changed = await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(second)}, headers={"X-CSRF-Token": token}
+    )
+    assert changed.status_code == 200 and changed.json() == {"first": False}
+    assert query_counter.count - before == 2
+    [paper] = await papers(session)
+    assert paper.choices == {"options": [second]} and paper.voter_id == voter.id
+
+
+async def test_the_answer_carries_the_security_headers(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    await log_in(client, await member_of(session, porto))
+    answer = await api_vote(client, ballot.id, {"option": str(first)})
+    assert answer.status_code == 201
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in answer.headers["content-security-policy"]
+
+
+async def test_a_refusal_speaks_the_voters_language(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="approval", max_choices="1")
+    first, second, _ = await option_ids(session, ballot)
+    voter = await make_user(session, locale="zh")
+    await workspace_service.join(session=session, workspace=porto, user=voter)
+    await log_in(client, voter)
+    token = await csrf_token(client)
+    answer = await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote",
+        data={"option": [str(first), str(second)]},
+        headers={"X-CSRF-Token": token},
+    )
+    assert answer.status_code == 422
+    detail = answer.json()["detail"]
+    assert "1" in detail and any("\u4e00" <= char <= "\u9fff" for char in detail), detail
+    assert await papers(session) == []
+
+
+async def test_the_token_may_come_as_a_field_and_a_wrong_one_is_refused(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    await log_in(client, await member_of(session, porto))
+    token = await csrf_token(client)
+    url = f"/api/v1/ballots/{ballot.id}/vote"
+    wrong = await client.post(url, data={"option": str(first)}, headers={"X-CSRF-Token": token[::-1]})
+    assert wrong.status_code == 403 and await papers(session) == []
+    as_field = await client.post(url, data={"option": str(first), "csrf_token": token})
+    assert as_field.status_code == 201 and len(await papers(session)) == 1
+
+
+async def test_a_nul_character_is_refused_and_nothing_is_stored(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    await log_in(client, await member_of(session, porto))
+    answer = await api_vote(client, ballot.id, {"option": f"{first}\x00"})
+    assert answer.status_code == 422 and await papers(session) == []
+
+
+async def test_an_ended_sign_in_is_refused_and_its_cookie_cleared(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    token = await csrf_token(client)
+    await session.exec(update(AuthSession).where(AuthSession.user_id == voter.id).values(revoked_at=utcnow()))
+    await session.commit()
+    answer = await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)}, headers={"X-CSRF-Token": token}
+    )
+    # the token belonged to the ended sign-in: the form has expired
+    assert answer.status_code == 403 and answer.json()["detail"].startswith("Your form expired")
+    assert (
+        "cocreate_session=;" in answer.headers["set-cookie"] and "Max-Age=0" in answer.headers["set-cookie"]
+    )
+    assert await papers(session) == []
+
+
+async def test_a_disabled_account_cannot_vote(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    token = await csrf_token(client)
+    await session.exec(update(User).where(User.id == voter.id).values(is_active=False))
+    await session.commit()
+    answer = await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)}, headers={"X-CSRF-Token": token}
+    )
+    assert answer.status_code == 403 and await papers(session) == []
+
+
+async def test_a_vote_moves_the_sign_ins_idle_clock_on(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    token = await csrf_token(client)
+    long_ago = utcnow() - account_service.TOUCH_INTERVAL - timedelta(minutes=5)
+    await session.exec(
+        update(AuthSession).where(AuthSession.user_id == voter.id).values(last_seen_at=long_ago)
+    )
+    await session.commit()
+    answer = await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)}, headers={"X-CSRF-Token": token}
+    )
+    assert answer.status_code == 201
+    seen = (await session.exec(select(AuthSession.last_seen_at).where(AuthSession.user_id == voter.id))).one()
+    assert seen > long_ago + timedelta(minutes=4)
+
+
+async def test_an_anonymous_ballot_keeps_no_voter(client, session, porto, facilitator):
+    ballot = await make_ballot(
+        session, porto, facilitator, method="single", anonymous=True, results_visibility="after-close"
+    )
+    first, *_ = await option_ids(session, ballot)
+    await log_in(client, await member_of(session, porto))
+    assert (await api_vote(client, ballot.id, {"option": str(first)})).status_code == 201
+    [paper] = await papers(session)
+    assert paper.voter_id is None and paper.choices == {"options": [first]}
+
+
+async def test_a_ballot_closed_early_takes_no_more_votes(client, session, porto, facilitator):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    await log_in(client, await member_of(session, porto))
+    await voting_service.close_early(session=session, ballot=ballot)
+    answer = await api_vote(client, ballot.id, {"option": str(first)})
+    assert answer.status_code == 422 and answer.json() == {"detail": "This ballot is closed."}
+    assert await papers(session) == []
+
+
+async def test_other_ways_in_reach_the_route(client, session, porto, facilitator):
+    """A multipart form, a query string and a too large body are the route's; the votes count the same."""
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, second, _ = await option_ids(session, ballot)
+    await log_in(client, await member_of(session, porto))
+    token = await csrf_token(client)
+    url = f"/api/v1/ballots/{ballot.id}/vote"
+    multipart = await client.post(url, files={"option": (None, str(first))}, headers={"X-CSRF-Token": token})
+    assert multipart.status_code == 201
+    with_query = await client.post(
+        f"{url}?from=kiosk", data={"option": str(second)}, headers={"X-CSRF-Token": token}
+    )
+    assert with_query.status_code == 200 and with_query.json() == {"first": False}
+    too_large = await client.post(
+        url,
+        content=b"option=" + b"1" * (3 * 1024 * 1024),
+        headers={"X-CSRF-Token": token, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert too_large.status_code == 413
+    [paper] = await papers(session)
+    assert paper.choices == {"options": [second]}
+
+
+async def test_a_sessions_ballot_through_the_api_counts_among_its_attendees(
+    client, session, porto, facilitator
+):
+    draft = await workshop(session, porto, facilitator)
+    ballot = await make_ballot(
+        session, porto, facilitator, cs=draft, method="single", eligibility="attendees"
+    )
+    first, *_ = await option_ids(session, ballot)
+    await log_in(client, facilitator)
+    # a draft session's ballot: its moderators see it; a facilitator is not registered, so may not vote
+    answer = await api_vote(client, ballot.id, {"option": str(first)})
+    assert answer.status_code == 403
+    assert answer.json()["detail"] == "You are not among the people who may vote on this ballot."
+    assert await papers(session) == []
