@@ -6,11 +6,12 @@ import re
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import migrations
+from app import migrations, security
 from app.accounts import service as account_service
 from app.accounts.models import Role, User
 from app.config import Settings
@@ -63,6 +64,18 @@ def make_settings(database_url: str, **overrides) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def light_password_hashing():
+    """argon2id with its lightest settings for the suite, which makes and signs in thousands of users:
+    at the app's settings each hash takes half a second or more. The hashes are still argon2id, checked
+    by the same code (it reads the settings from each hash)."""
+    light = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", light)
+        patch.setattr(security, "_DUMMY_HASH", light.hash("not a password"))
+        yield
 
 
 @pytest.fixture(scope="session")
