@@ -25,6 +25,21 @@ async def papers(session) -> list[Vote]:
     return list((await session.exec(select(Vote))).all())
 
 
+async def voter_on_a_ballot(client, session, porto, facilitator):
+    """A single-choice ballot, its first option, and a member signed in on ``client`` with its token."""
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    return ballot, first, voter, await csrf_token(client)
+
+
+async def vote_with(client, ballot, option: int, token: str):
+    return await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(option)}, headers={"X-CSRF-Token": token}
+    )
+
+
 @pytest.mark.skipif(not ON_POSTGRESQL, reason="the short way runs on asyncpg only")
 async def test_on_postgresql_a_vote_costs_two_statements(client, session, porto, facilitator, query_counter):
     ballot = await make_ballot(session, porto, facilitator, method="single")
@@ -33,16 +48,12 @@ async def test_on_postgresql_a_vote_costs_two_statements(client, session, porto,
     await log_in(client, voter)
     token = await csrf_token(client)
     before = query_counter.count
-    answer = await client.post(
-        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)}, headers={"X-CSRF-Token": token}
-    )
+    answer = await vote_with(client, ballot, first, token)
     assert answer.status_code == 201 and answer.json() == {"first": True}
-    # the sign-in, the ballot and the voter's standing in one; the paper in the other (the route: five)
+    # the sign-in, the ballot and the voter's standing in one; the paper in the other
     assert query_counter.count - before == 2
     before = query_counter.count
-    changed = await client.post(
-        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(second)}, headers={"X-CSRF-Token": token}
-    )
+    changed = await vote_with(client, ballot, second, token)
     assert changed.status_code == 200 and changed.json() == {"first": False}
     assert query_counter.count - before == 2
     [paper] = await papers(session)
@@ -99,16 +110,10 @@ async def test_a_nul_character_is_refused_and_nothing_is_stored(client, session,
 
 
 async def test_an_ended_sign_in_is_refused_and_its_cookie_cleared(client, session, porto, facilitator):
-    ballot = await make_ballot(session, porto, facilitator, method="single")
-    first, *_ = await option_ids(session, ballot)
-    voter = await member_of(session, porto)
-    await log_in(client, voter)
-    token = await csrf_token(client)
+    ballot, first, voter, token = await voter_on_a_ballot(client, session, porto, facilitator)
     await session.exec(update(AuthSession).where(AuthSession.user_id == voter.id).values(revoked_at=utcnow()))
     await session.commit()
-    answer = await client.post(
-        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)}, headers={"X-CSRF-Token": token}
-    )
+    answer = await vote_with(client, ballot, first, token)
     # the token belonged to the ended sign-in: the form has expired
     assert answer.status_code == 403 and answer.json()["detail"].startswith("Your form expired")
     assert (
@@ -118,33 +123,21 @@ async def test_an_ended_sign_in_is_refused_and_its_cookie_cleared(client, sessio
 
 
 async def test_a_disabled_account_cannot_vote(client, session, porto, facilitator):
-    ballot = await make_ballot(session, porto, facilitator, method="single")
-    first, *_ = await option_ids(session, ballot)
-    voter = await member_of(session, porto)
-    await log_in(client, voter)
-    token = await csrf_token(client)
+    ballot, first, voter, token = await voter_on_a_ballot(client, session, porto, facilitator)
     await session.exec(update(User).where(User.id == voter.id).values(is_active=False))
     await session.commit()
-    answer = await client.post(
-        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)}, headers={"X-CSRF-Token": token}
-    )
+    answer = await vote_with(client, ballot, first, token)
     assert answer.status_code == 403 and await papers(session) == []
 
 
 async def test_a_vote_moves_the_sign_ins_idle_clock_on(client, session, porto, facilitator):
-    ballot = await make_ballot(session, porto, facilitator, method="single")
-    first, *_ = await option_ids(session, ballot)
-    voter = await member_of(session, porto)
-    await log_in(client, voter)
-    token = await csrf_token(client)
+    ballot, first, voter, token = await voter_on_a_ballot(client, session, porto, facilitator)
     long_ago = utcnow() - account_service.TOUCH_INTERVAL - timedelta(minutes=5)
     await session.exec(
         update(AuthSession).where(AuthSession.user_id == voter.id).values(last_seen_at=long_ago)
     )
     await session.commit()
-    answer = await client.post(
-        f"/api/v1/ballots/{ballot.id}/vote", data={"option": str(first)}, headers={"X-CSRF-Token": token}
-    )
+    answer = await vote_with(client, ballot, first, token)
     assert answer.status_code == 201
     seen = (await session.exec(select(AuthSession.last_seen_at).where(AuthSession.user_id == voter.id))).one()
     assert seen > long_ago + timedelta(minutes=4)
