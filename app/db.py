@@ -1,5 +1,6 @@
 """The async engine, the session factory, the constraint naming convention and shared column types."""
 
+import asyncio
 import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -166,7 +167,9 @@ def loaded_models(record, models) -> list:
     """The model objects whose columns follow one another in a ``DriverQuery``'s row (None for a model
     whose key is None, as from an outer join that found nothing), then the rest of the row.
     They are built as the ORM builds what it loads, without running ``__init__``, and are detached, as
-    rows loaded by a session that has closed: a session they are added to again updates them."""
+    rows loaded by a session that has closed: a session they are added to again updates them. Values
+    are taken as asyncpg gives them, without the columns' result processing: fine for text, numbers,
+    booleans, ``timestamptz`` and ``json``, not for a type that converts what it reads."""
     found, start = [], 0
     for model in models:
         keys, key_at = _columns_of(model)
@@ -184,7 +187,9 @@ def loaded_models(record, models) -> list:
 
 @functools.cache
 def _columns_of(model) -> tuple[tuple[str, ...], int]:
-    """The model's attribute names in the order of its table's columns, and where its key is."""
+    """The model's attribute names in the order of its table's columns (the order ``select(model)``
+    selects them in, tested), and where its key is."""
+    sa.orm.configure_mappers()
     columns = list(model.__table__.columns)
     (key,) = model.__table__.primary_key.columns
     return tuple(column.key for column in columns), columns.index(key)
@@ -213,6 +218,18 @@ async def driver(bind: AsyncEngine | AsyncConnection) -> AsyncIterator:
         raw = (await connection.get_raw_connection()).driver_connection
         try:
             yield raw
-        except (OSError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError):
-            await connection.invalidate()
+        except BaseException as error:
+            # A connection lost, or a statement cut off by a cancellation (it may still be running):
+            # not fit to go back to the pool. A refused statement leaves the connection as it was.
+            if raw.is_closed() or isinstance(error, BROKEN_CONNECTION):
+                await connection.invalidate()
             raise
+
+
+BROKEN_CONNECTION = (
+    asyncio.CancelledError,
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+)

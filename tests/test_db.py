@@ -4,13 +4,18 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from fastapi import Request
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
 
-from app.accounts.models import User
+from app import db
+from app.accounts.models import AuthSession, User
 from app.main import create_app
 from app.network.models import NetworkCity
 from app.templating import render
+from app.voting.models import Ballot, BallotOption
+from app.workspaces.models import Membership, Workspace
 from tests.conftest import client_for, make_user
 
 
@@ -61,3 +66,23 @@ async def test_htmx_fragment_requests_get_only_the_block(settings, session_facto
     assert "<html" in page.text and "<html" in boosted.text
     assert "<html" not in fragment.text and "<h1>T</h1>" in fragment.text
     assert "HX-Request" in fragment.headers["Vary"]
+
+
+@pytest.mark.parametrize("model", [AuthSession, User, Ballot, BallotOption, Workspace, Membership])
+def test_driver_rows_are_read_in_the_order_the_orm_selects_them(model):
+    """``loaded_models`` reads a model's values in its table's column order: the order ``select(model)``
+    puts them in, or values would land in the wrong attributes."""
+    keys, key_at = db._columns_of(model)
+    assert keys == tuple(column.key for column in select(model).selected_columns)
+    assert keys[key_at] == "id"
+
+
+def test_driver_rows_become_detached_models_that_a_session_updates():
+    assert db.loaded_models((7, "Ana"), ()) == [7, "Ana"]  # no model: the row as it is
+    columns, _ = db._columns_of(BallotOption)
+    values = {"id": 5, "ballot_id": 2, "position": 1, "label": "Rain gardens", "idea_id": None}
+    option, tail = db.loaded_models((*[values[key] for key in columns], 42), (BallotOption,))
+    assert isinstance(option, BallotOption) and option.label == "Rain gardens" and tail == 42
+    assert sa_inspect(option).detached and sa_inspect(option).identity == (5,)
+    missing, tail = db.loaded_models((None, None, None, None, None, 42), (BallotOption,))
+    assert missing is None and tail == 42

@@ -23,7 +23,7 @@ import re
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData, Headers
-from starlette.requests import cookie_parser
+from starlette.requests import ClientDisconnect, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import i18n, ratelimit
@@ -37,7 +37,8 @@ from app.voting import service as voting_service
 VOTE_PATH = re.compile(r"/api/v1/ballots/([1-9][0-9]{0,9})/vote")
 ROW_ID_MAX = 2_147_483_647  # app.deps.RowId
 FORM_TYPE = "application/x-www-form-urlencoded"
-MAX_FIELDS = 1000
+MAX_FIELDS = 1000  # Starlette's form parser's limits
+MAX_FIELD_BYTES = 1024 * 1024
 
 
 class VoteIntake:
@@ -59,7 +60,7 @@ class VoteIntake:
             or int(found[1]) > ROW_ID_MAX
             or not token
             or scope.get("query_string")
-            or not headers.get("content-type", "").startswith(FORM_TYPE)
+            or headers.get("content-type", "").partition(";")[0].strip().lower() != FORM_TYPE
         ):
             await self.app(scope, receive, send)
             return
@@ -68,6 +69,8 @@ class VoteIntake:
         except BodyTooLarge:
             await self.app(scope, too_large, send)  # the route reads the body and the error page says 413
             return
+        except ClientDisconnect:
+            return  # gone before the whole form arrived: nothing to store, no one to answer
         answer = await self.vote(scope, headers, token, int(found[1]), body)
         if answer is None:
             await self.app(scope, replay(body, receive), send)
@@ -89,6 +92,8 @@ class VoteIntake:
         self, scope: Scope, headers: Headers, token: str, ballot_id: int, body: bytes
     ) -> tuple[int, bytes] | None:
         """The answer's status and JSON body, or None to leave the request to the rest of the stack."""
+        if len(body) > MAX_FIELD_BYTES:
+            return None  # no vote is this long; the route's form parser says what is wrong
         try:
             fields = parse_qsl(
                 body.decode("latin-1"), keep_blank_values=True, max_num_fields=MAX_FIELDS, encoding="utf-8"
@@ -98,7 +103,9 @@ class VoteIntake:
         if any("\x00" in key or "\x00" in value for key, value in fields):
             return None
         form = FormData(fields)
-        sent = headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
+        sent = headers.get(CSRF_HEADER)
+        if sent is None:  # as app.security.verify_csrf: the header when there is one, else the field
+            sent = form.get(CSRF_FIELD)
         if not sent or not hmac.compare_digest(csrf_token_for(self.settings.secret_key, token), sent):
             return None
         async with driver(self.bind) as connection:
@@ -138,12 +145,13 @@ class VoteIntake:
 
 
 async def read_body(receive: Receive) -> bytes:
-    """The whole request body (its size is bounded by ``app.security.BodySizeLimitMiddleware``)."""
+    """The whole request body (its size is bounded by ``app.security.BodySizeLimitMiddleware``);
+    ClientDisconnect when the client goes before it is all there."""
     chunks = []
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            raise ClientDisconnect
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from app.db import utcnow, without_transaction
 from app.voting import service as voting_service
 from app.voting.models import Ballot, Vote
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import TEST_DATABASE_URL, TEST_SECRET_KEY
 from tests.races import Arena
 
 
@@ -72,16 +72,22 @@ async def test_the_same_voter_sending_twice_at_once_counts_once(arena):
     assert firsts.count(True) == 1
 
 
+# The target is for PostgreSQL, the database for several app processes. SQLite lets one writer in at a
+# time and the others wait up to its busy timeout (5 s): on a loaded machine the last of 1,000 writers
+# of one process, queued behind the event loop, could wait longer than that.
+RUSH = 1000 if TEST_DATABASE_URL.startswith("postgresql") else 300
+
+
 @pytest.mark.parametrize("alone", [False, True], ids=["in-a-transaction", "statement-alone"])
 async def test_a_thousand_voters_at_once_lose_no_vote(arena, alone):
     author = await arena.user(role="facilitator")
     workspace = await arena.workspace(author)
-    voters = await arena.members(workspace, 1000)
+    voters = await arena.members(workspace, RUSH)
     ballot, options = await open_ballot(arena, workspace, author)
     chosen = {voter.id: options[n % 3] for n, voter in enumerate(voters)}
     await asyncio.gather(*(cast(arena, ballot.id, voter, chosen[voter.id], alone=alone) for voter in voters))
     stored = await papers(arena, ballot.id)
-    assert len(stored) == 1000
+    assert len(stored) == RUSH
     assert {paper.voter_id: paper.choices["options"][0] for paper in stored} == chosen
     async with arena.factory() as session:
         view = await voting_service.results(
@@ -89,7 +95,10 @@ async def test_a_thousand_voters_at_once_lose_no_vote(arena, alone):
             ballot=ballot,
             options=await voting_service.options_of(session=session, ballot_id=ballot.id),
         )
-    assert sorted(row["value"] for row in view["rows"]) == [333, 333, 334]
+    assert sorted(row["value"] for row in view["rows"]) == sorted(
+        sum(1 for option in chosen.values() if option == each) for each in options
+    )
+    assert sum(row["value"] for row in view["rows"]) == RUSH
 
 
 @pytest.mark.parametrize("alone", [False, True], ids=["in-a-transaction", "statement-alone"])

@@ -3,10 +3,12 @@ two statements; every other request goes on to the route. Either way the voter s
 these tests run on both databases, so on SQLite they pin down what the route answers and on
 PostgreSQL that the short way answers the same."""
 
+import contextlib
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select, update
+from starlette.requests import ClientDisconnect
 
 from app.accounts import service as account_service
 from app.accounts.models import AuthSession, User
@@ -201,3 +203,70 @@ async def test_a_sessions_ballot_through_the_api_counts_among_its_attendees(
     assert answer.status_code == 403
     assert answer.json()["detail"] == "You are not among the people who may vote on this ballot."
     assert await papers(session) == []
+
+
+async def test_an_empty_token_header_is_the_token_sent(client, session, porto, facilitator):
+    """As for every form: the header, when there is one, is the token, even with the field filled in."""
+    ballot, first, _voter, token = await voter_on_a_ballot(client, session, porto, facilitator)
+    answer = await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote",
+        data={"option": str(first), "csrf_token": token},
+        headers={"X-CSRF-Token": ""},
+    )
+    assert answer.status_code == 403 and await papers(session) == []
+
+
+async def test_a_body_of_another_type_is_not_read_as_the_form(client, session, porto, facilitator):
+    ballot, first, _voter, token = await voter_on_a_ballot(client, session, porto, facilitator)
+    answer = await client.post(
+        f"/api/v1/ballots/{ballot.id}/vote",
+        content=f"option={first}".encode(),
+        headers={"X-CSRF-Token": token, "Content-Type": "application/x-www-form-urlencodedX"},
+    )
+    assert answer.status_code == 422 and answer.json() == {"detail": "Choose one option."}
+    assert await papers(session) == []
+
+
+async def test_a_voter_gone_before_the_whole_form_arrived_stores_nothing(
+    app, client, session, porto, facilitator
+):
+    """``option=12`` cut to ``option=1`` would be another option: a cut-off form is no vote."""
+    ballot, first, _voter, token = await voter_on_a_ballot(client, session, porto, facilitator)
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    messages = iter(
+        [
+            {"type": "http.request", "body": f"option={first}".encode(), "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent = []
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/ballots/{ballot.id}/vote",
+        "raw_path": f"/api/v1/ballots/{ballot.id}/vote".encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"cookie", cookie.encode()),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"x-csrf-token", token.encode()),
+        ],
+        "client": ("203.0.113.7", 50000),
+        "server": ("testserver", 80),
+    }
+    with contextlib.suppress(ClientDisconnect):  # the route's form parser raises it; uvicorn drops it
+        await app(scope, receive, send)
+    assert await papers(session) == []
+    assert not any(message["type"] == "http.response.start" and message["status"] < 300 for message in sent)
