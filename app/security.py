@@ -65,8 +65,13 @@ async def verify_csrf(request: Request) -> None:
             form = await request.form()
             value = form.get(CSRF_FIELD)
             sent = value if isinstance(value, str) else None
-    if not expected or not sent or not hmac.compare_digest(expected, sent):
+    if not expected or not csrf_matches(expected, sent):
         raise HTTPException(status_code=403, detail="csrf")
+
+
+def csrf_matches(expected: str, sent: str | None) -> bool:
+    """Whether the token sent is the session's (a token is hex: anything else is simply wrong)."""
+    return bool(sent) and sent.isascii() and hmac.compare_digest(expected, sent)
 
 
 async def refuse_nul_characters(request: Request) -> None:

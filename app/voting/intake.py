@@ -17,7 +17,6 @@ wrong CSRF token, a NUL character, another content type, a rate limit reached, a
 exist or may not be seen, and a session's ballot (its vote raises a live event in the same
 transaction). Those answers are the route's own, so they cannot drift apart."""
 
-import hmac
 import json
 import re
 from urllib.parse import parse_qsl
@@ -30,7 +29,7 @@ from app import i18n, ratelimit
 from app.accounts import service as account_service
 from app.config import Settings
 from app.db import SessionFactory, bind_of, driver, runs_on_driver
-from app.security import CSRF_FIELD, CSRF_HEADER, BodyTooLarge, csrf_token_for
+from app.security import CSRF_FIELD, CSRF_HEADER, BodyTooLarge, csrf_matches, csrf_token_for
 from app.voting import permissions
 from app.voting import service as voting_service
 
@@ -106,7 +105,7 @@ class VoteIntake:
         sent = headers.get(CSRF_HEADER)
         if sent is None:  # as app.security.verify_csrf: the header when there is one, else the field
             sent = form.get(CSRF_FIELD)
-        if not sent or not hmac.compare_digest(csrf_token_for(self.settings.secret_key, token), sent):
+        if not csrf_matches(csrf_token_for(self.settings.secret_key, token), sent):
             return None
         async with driver(self.bind) as connection:
             found = await voting_service.driver_standing(

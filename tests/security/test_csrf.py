@@ -121,3 +121,16 @@ async def test_the_header_token_of_htmx_is_checked_like_the_form_field(world, ba
             headers={"X-CSRF-Token": world.csrf("member"), "HX-Request": "true"},
         )
         assert allowed.status_code == 200
+
+
+async def test_a_token_that_is_not_plain_text_is_refused_not_a_server_error(world, baseline, logged_out):
+    async with world.savepoint(), world.client("member") as client:
+        in_header = await client.post(
+            world.url("/w/{slug}/ideas/{idea_id}/support"),
+            headers={"X-CSRF-Token": "t\u00f6ken".encode("latin-1"), "HX-Request": "true"},
+        )
+        in_field = await client.post(
+            world.url("/w/{slug}/ideas/{idea_id}/support"), data={"csrf_token": "\u4ee4"}
+        )
+        assert in_header.status_code == 403 and in_field.status_code == 403
+    assert await world.fingerprint() == baseline

@@ -270,3 +270,16 @@ async def test_a_voter_gone_before_the_whole_form_arrived_stores_nothing(
         await app(scope, receive, send)
     assert await papers(session) == []
     assert not any(message["type"] == "http.response.start" and message["status"] < 300 for message in sent)
+
+
+async def test_a_token_that_is_not_plain_text_is_refused_not_a_server_error(
+    client, session, porto, facilitator
+):
+    ballot, first, _voter, _token = await voter_on_a_ballot(client, session, porto, facilitator)
+    url = f"/api/v1/ballots/{ballot.id}/vote"
+    in_header = await client.post(
+        url, data={"option": str(first)}, headers={"X-CSRF-Token": "t\u00f6ken".encode("latin-1")}
+    )
+    in_field = await client.post(url, data={"option": str(first), "csrf_token": "\u4ee4\u724c"})
+    assert in_header.status_code == 403 and in_field.status_code == 403
+    assert await papers(session) == []
