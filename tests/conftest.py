@@ -165,6 +165,25 @@ def query_counter(connection, monkeypatch):
     event.remove(connection.sync_connection, "before_cursor_execute", count)
 
 
+def http_scope(method: str, path: str, *, headers: list[tuple[bytes, bytes]], query: str = "") -> dict:
+    """An ASGI HTTP scope as a server makes it, from the address ``client_for`` uses: for tests that
+    drive the app's ``receive`` and ``send`` themselves (a stream, a client that goes away)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), *headers],
+        "client": ("203.0.113.7", 50000),
+        "server": ("testserver", 80),
+    }
+
+
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

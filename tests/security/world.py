@@ -46,7 +46,7 @@ from app.voting import service as voting_service
 from app.workspaces import service as workspace_service
 from app.workspaces.models import Membership
 from tests.attachments.files import png
-from tests.conftest import PASSWORD, client_for, make_settings
+from tests.conftest import PASSWORD, client_for, http_scope, make_settings
 
 ROLES = ("anonymous", "citizen", "member", "author", "moderator", "other_moderator", "facilitator", "admin")
 # Only the app's own limits are off: the rate limit tests have their own app.
@@ -164,24 +164,12 @@ class World:
                 if until is None or until(answer["body"]) or not message.get("more_body"):
                     done.set()
 
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": [
-                (b"host", b"testserver"),
-                (b"cookie", cookie.encode()),
-                (b"accept", b"text/event-stream"),
-            ],
-            "client": ("203.0.113.7", 50000),
-            "server": ("testserver", 80),
-        }
+        scope = http_scope(
+            "GET",
+            path,
+            query=query,
+            headers=[(b"cookie", cookie.encode()), (b"accept", b"text/event-stream")],
+        )
         async with anyio.create_task_group() as group:
 
             async def give_up_later():

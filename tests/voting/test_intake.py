@@ -16,7 +16,7 @@ from app.db import utcnow
 from app.voting import service as voting_service
 from app.voting.models import Vote
 from app.workspaces import service as workspace_service
-from tests.conftest import TEST_DATABASE_URL, csrf_token, log_in, make_user
+from tests.conftest import TEST_DATABASE_URL, csrf_token, http_scope, log_in, make_user
 from tests.voting.test_api import api_vote
 from tests.voting.test_routes import make_ballot, member_of, option_ids, workshop
 
@@ -247,25 +247,15 @@ async def test_a_voter_gone_before_the_whole_form_arrived_stores_nothing(
     async def send(message):
         sent.append(message)
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": f"/api/v1/ballots/{ballot.id}/vote",
-        "raw_path": f"/api/v1/ballots/{ballot.id}/vote".encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"testserver"),
+    scope = http_scope(
+        "POST",
+        f"/api/v1/ballots/{ballot.id}/vote",
+        headers=[
             (b"cookie", cookie.encode()),
             (b"content-type", b"application/x-www-form-urlencoded"),
             (b"x-csrf-token", token.encode()),
         ],
-        "client": ("203.0.113.7", 50000),
-        "server": ("testserver", 80),
-    }
+    )
     with contextlib.suppress(ClientDisconnect):  # the route's form parser raises it; uvicorn drops it
         await app(scope, receive, send)
     assert await papers(session) == []
