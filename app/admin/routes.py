@@ -11,7 +11,7 @@ from app.admin import permissions
 from app.admin import service as admin_service
 from app.audit import service as audit_service
 from app.db import rollback_and_reload
-from app.deps import CurrentUser, FormStr, RowId, SessionDep, SettingsDep
+from app.deps import AdminUser, FormStr, RowId, SessionDep, SettingsDep
 from app.forms import FormError
 from app.i18n import _, ngettext
 from app.moderation.service import Refused
@@ -20,14 +20,8 @@ from app.templating import flash, render
 router = APIRouter()
 
 
-def _admins_only(user: User) -> None:
-    if not permissions.can_manage_accounts(user):
-        raise HTTPException(status_code=403)
-
-
 @router.get("/admin/users")
-async def user_list(request: Request, session: SessionDep, user: CurrentUser):
-    _admins_only(user)
+async def user_list(request: Request, session: SessionDep, user: AdminUser):
     filters = admin_service.UserFilter.from_query(request.query_params)
     users, next_before = await admin_service.search(session=session, filters=filters)
     total = await admin_service.count(session=session, filters=filters)
@@ -91,9 +85,8 @@ async def _user_page(
 
 @router.get("/admin/users/{user_id}")
 async def user_page(
-    request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser, user_id: RowId
+    request: Request, session: SessionDep, settings: SettingsDep, user: AdminUser, user_id: RowId
 ):
-    _admins_only(user)
     target = await _target(session, user_id)
     return await _user_page(request, session, settings, user, target)
 
@@ -140,12 +133,11 @@ async def change_role(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: CurrentUser,
+    user: AdminUser,
     user_id: RowId,
     role: FormStr = "",
     reason: FormStr = "",
 ):
-    _admins_only(user)
     target = await _target(session, user_id)
 
     async def act():
@@ -164,11 +156,10 @@ async def disable(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: CurrentUser,
+    user: AdminUser,
     user_id: RowId,
     reason: FormStr = "",
 ):
-    _admins_only(user)
     target = await _target(session, user_id)
 
     async def act():
@@ -187,11 +178,10 @@ async def enable(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    user: CurrentUser,
+    user: AdminUser,
     user_id: RowId,
     reason: FormStr = "",
 ):
-    _admins_only(user)
     target = await _target(session, user_id)
 
     async def act():
