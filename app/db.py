@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -153,9 +154,7 @@ class DriverQuery:
     of them); ``timestamptz`` values are aware UTC datetimes."""
 
     def __init__(self, statement: sa.Executable) -> None:
-        from sqlalchemy.dialects.postgresql.asyncpg import dialect
-
-        compiled = statement.compile(dialect=dialect())
+        compiled = statement.compile(dialect=PGDialect_asyncpg())
         self.sql = str(compiled)
         self.names = list(compiled.positiontup or [])
 

@@ -27,6 +27,16 @@ class AuthContextMiddleware:
         self.bind = bind_of(session_factory)
         self.on_driver = runs_on_driver(self.bind)
 
+    async def load_session(self, token: str) -> account_service.LoadedSession | None:
+        if self.on_driver:
+            async with driver(self.bind) as raw:
+                return await account_service.driver_load_session(
+                    connection=raw, token=token, settings=self.settings
+                )
+        async with self.session_factory() as session:
+            await without_transaction(session)
+            return await account_service.load_session(session=session, token=token, settings=self.settings)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
@@ -37,20 +47,11 @@ class AuthContextMiddleware:
         token = connection.cookies.get(settings.session_cookie_name)
         loaded = None
         unread = 0
-        if token and self.on_driver:
-            async with driver(self.bind) as raw:
-                loaded = await account_service.driver_load_session(
-                    connection=raw, token=token, settings=settings
-                )
+        if token:
+            loaded = await self.load_session(token)
             if loaded and shows_header(connection):
                 async with self.session_factory() as session:
                     await without_transaction(session)
-                    unread = await notification_service.unread_count(session=session, user_id=loaded.user.id)
-        elif token:
-            async with self.session_factory() as session:
-                await without_transaction(session)
-                loaded = await account_service.load_session(session=session, token=token, settings=settings)
-                if loaded and shows_header(connection):
                     unread = await notification_service.unread_count(session=session, user_id=loaded.user.id)
         state["unread_notifications"] = unread
         state["user"] = loaded.user if loaded else None

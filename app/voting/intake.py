@@ -52,11 +52,13 @@ class VoteIntake:
             await self.app(scope, receive, send)
             return
         found = VOTE_PATH.fullmatch(scope["path"])
+        if found is None:
+            await self.app(scope, receive, send)
+            return
         headers = Headers(scope=scope)
         token = cookie_parser(headers.get("cookie", "")).get(self.settings.session_cookie_name)
         if (
-            found is None
-            or int(found[1]) > ROW_ID_MAX
+            int(found[1]) > ROW_ID_MAX
             or not token
             or scope.get("query_string")
             or headers.get("content-type", "").partition(";")[0].strip().lower() != FORM_TYPE
