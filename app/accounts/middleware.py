@@ -52,7 +52,7 @@ class AuthContextMiddleware:
             if loaded and shows_header(connection):
                 async with self.session_factory() as session:
                     await without_transaction(session)
-                    unread = await notification_service.unread_count(session=session, user_id=loaded.user.id)
+                    unread = await notification_service.unread_count(session=session, user=loaded.user)
         state["unread_notifications"] = unread
         state["user"] = loaded.user if loaded else None
         state["auth_session"] = loaded.auth_session if loaded else None

@@ -116,7 +116,7 @@ async def create(*, session: AsyncSession, workspace: Workspace, author: User, d
     session.add(Activity(workspace_id=workspace.id, actor_id=author.id, kind="idea_posted", idea_id=idea.id))
     notification_service.notify(
         session=session,
-        user_ids=await notification_service.followers(session=session, workspace_id=workspace.id),
+        user_ids=await notification_service.followers(session=session, workspace=workspace),
         kind="followed_workspace_idea",
         actor_id=author.id,
         workspace_id=workspace.id,
@@ -181,12 +181,8 @@ async def change_status(
     session.add(
         Activity(workspace_id=workspace.id, actor_id=moderator.id, kind="idea_status", idea_id=idea.id)
     )
-    # A hidden idea is news to its author only: its followers may no longer see it.
-    followers = (
-        set()
-        if idea.is_hidden
-        else set(await notification_service.followers(session=session, idea_id=idea.id))
-    )
+    # A hidden idea is news to those who may still see it: its author and the moderators.
+    followers = set(await notification_service.followers(session=session, workspace=workspace, idea=idea))
     notification_service.notify(
         session=session,
         user_ids=followers - {idea.author_id},

@@ -16,7 +16,7 @@ router = APIRouter()
 @router.get("/notifications")
 async def notifications(request: Request, session: SessionDep, user: CurrentUser, page: int = 1):
     page = max(1, min(page, 10_000))
-    rows, has_next = await notification_service.list_for(session=session, user_id=user.id, page=page)
+    rows, has_next = await notification_service.list_for(session=session, user=user, page=page)
     return render(
         request,
         "notifications/list.html",

@@ -3,18 +3,20 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, and_, false, or_, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.accounts.models import User
+from app.accounts.models import Role, User
 from app.cocreation.models import CocreationSession
 from app.db import utcnow
 from app.i18n import N_
 from app.ideas.models import Idea
 from app.notifications.models import Follow, Notification
-from app.workspaces.models import Workspace
+from app.workspaces import permissions as workspace_permissions
+from app.workspaces.models import MemberRole, Membership, MemberStatus, Visibility, Workspace
 
 PAGE_SIZE = 30
 
@@ -42,6 +44,76 @@ MESSAGES = {
     "member_unbanned": N_("You can take part in %(workspace)s again."),
     "session_place_offered": N_("A place opened up for you in “%(session)s”: you are registered."),
 }
+
+
+# Told to the workspace's moderators, and listed only while the reader still moderates it.
+FOR_MODERATORS = (
+    "membership_requested",
+    "review_requested",
+    "idea_review_requested",
+    "idea_reported",
+    "comment_reported",
+    "member_reported",
+)
+# About a request the reader made and that was refused: they are no member, yet may read it.
+FOR_NON_MEMBERS = ("membership_declined",)
+
+
+@dataclass
+class _Sight:
+    """What a reader may see, in SQL: the workspace, a hidden idea, the workspace's moderators' work."""
+
+    workspace: ColumnElement[bool]
+    idea: ColumnElement[bool]
+    moderates: ColumnElement[bool]
+
+
+def _sight(*, staff, membership, reader_id, public, idea_shown, idea_author_id) -> _Sight:
+    """The rules of ``workspace_permissions.can_view`` and ``idea_permissions.can_see`` over a row
+    holding the reader's membership (outer-joined, so NULL without one): ``public`` whether the
+    workspace is, ``idea_shown`` whether there is no idea or it is not hidden."""
+    now = utcnow()
+    taking_part = or_(
+        membership.status == MemberStatus.ACTIVE,
+        and_(membership.status == MemberStatus.BANNED, membership.banned_until <= now),
+    )
+    moderates = or_(staff, and_(membership.role == MemberRole.MODERATOR, taking_part))
+    return _Sight(
+        workspace=or_(
+            staff,
+            public,
+            col(membership.status).in_((MemberStatus.ACTIVE, MemberStatus.BANNED)),
+        ),
+        idea=or_(idea_shown, idea_author_id == reader_id, moderates),
+        moderates=moderates,
+    )
+
+
+def _listed_for(user: User, membership) -> ColumnElement[bool]:
+    """Which of the user's notifications they may still read: one about a workspace they no longer
+    see, an idea hidden from them or a moderators' matter they no longer moderate is not listed."""
+    sight = _sight(
+        staff=true() if workspace_permissions.is_staff(user) else false(),
+        membership=membership,
+        reader_id=user.id,
+        public=Workspace.visibility == Visibility.PUBLIC,
+        idea_shown=or_(col(Notification.idea_id).is_(None), col(Idea.hidden_at).is_(None)),
+        idea_author_id=Idea.author_id,
+    )
+    return and_(
+        or_(
+            col(Notification.workspace_id).is_(None),
+            col(Notification.kind).in_(FOR_NON_MEMBERS),
+            and_(sight.workspace, sight.idea),
+        ),
+        or_(col(Notification.kind).not_in(FOR_MODERATORS), sight.moderates),
+    )
+
+
+def _readers_membership(user: User):
+    membership = aliased(Membership)
+    joined = (col(membership.workspace_id) == Notification.workspace_id) & (membership.user_id == user.id)
+    return membership, joined
 
 
 def notify(
@@ -81,14 +153,25 @@ async def withdraw(*, session: AsyncSession, kind: str, actor_id: int, workspace
     )
 
 
-async def unread_count(*, session: AsyncSession, user_id: int) -> int:
+def unread_statement(user: User):
+    """The count of the user's unread notifications that they may still read, as one statement."""
+    membership, joined = _readers_membership(user)
     return (
-        await session.exec(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == user_id, col(Notification.read_at).is_(None))
+        select(func.count())
+        .select_from(Notification)
+        .outerjoin(Workspace, col(Workspace.id) == Notification.workspace_id)
+        .outerjoin(Idea, col(Idea.id) == Notification.idea_id)
+        .outerjoin(membership, joined)
+        .where(
+            Notification.user_id == user.id,
+            col(Notification.read_at).is_(None),
+            _listed_for(user, membership),
         )
-    ).one()
+    )
+
+
+async def unread_count(*, session: AsyncSession, user: User) -> int:
+    return (await session.exec(unread_statement(user))).one()
 
 
 @dataclass
@@ -100,18 +183,19 @@ class NotificationRow:
     cocreation_session: CocreationSession | None
 
 
-async def list_for(
-    *, session: AsyncSession, user_id: int, page: int = 1
-) -> tuple[list[NotificationRow], bool]:
-    """A page of the user's notifications, newest first, with who did it and where: one query."""
+async def list_for(*, session: AsyncSession, user: User, page: int = 1) -> tuple[list[NotificationRow], bool]:
+    """A page of the user's notifications that they may still read, newest first, with who did it
+    and where: one query."""
     actor = aliased(User)
+    membership, joined = _readers_membership(user)
     rows = await session.exec(
         select(Notification, actor, Workspace, Idea, CocreationSession)
         .outerjoin(actor, col(actor.id) == Notification.actor_id)
         .outerjoin(Workspace, col(Workspace.id) == Notification.workspace_id)
         .outerjoin(Idea, col(Idea.id) == Notification.idea_id)
         .outerjoin(CocreationSession, col(CocreationSession.id) == Notification.session_id)
-        .where(Notification.user_id == user_id)
+        .outerjoin(membership, joined)
+        .where(Notification.user_id == user.id, _listed_for(user, membership))
         .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
@@ -171,8 +255,26 @@ async def toggle_follow(
     return True
 
 
-async def followers(
-    *, session: AsyncSession, workspace_id: int | None = None, idea_id: int | None = None
-) -> list[int]:
-    target = Follow.workspace_id == workspace_id if workspace_id is not None else Follow.idea_id == idea_id
-    return list((await session.exec(select(Follow.user_id).where(target))).all())
+async def followers(*, session: AsyncSession, workspace: Workspace, idea: Idea | None = None) -> list[int]:
+    """Who follows the workspace (or, given one, its idea) and may still see it: a follower who left a
+    members-only workspace, or who may not see a hidden idea, is not told of it."""
+    target = Follow.idea_id == idea.id if idea is not None else Follow.workspace_id == workspace.id
+    membership = aliased(Membership)
+    sight = _sight(
+        staff=col(User.role).in_((Role.FACILITATOR, Role.ADMIN)),
+        membership=membership,
+        reader_id=Follow.user_id,
+        public=true() if workspace.is_public else false(),
+        idea_shown=true() if idea is None or idea.hidden_at is None else false(),
+        idea_author_id=None if idea is None else idea.author_id,
+    )
+    statement = (
+        select(Follow.user_id)
+        .join(User, col(User.id) == Follow.user_id)
+        .outerjoin(
+            membership,
+            (col(membership.workspace_id) == workspace.id) & (col(membership.user_id) == Follow.user_id),
+        )
+        .where(target, sight.workspace, sight.idea)
+    )
+    return list((await session.exec(statement)).all())
