@@ -20,12 +20,16 @@ def can_reply_to(comment: Comment) -> bool:
     return comment.depth < MAX_DEPTH and comment.hidden_at is None and not comment.is_removed
 
 
-def can_edit_comment(user: User | None, comment: Comment, workspace: Workspace, now: datetime) -> bool:
-    """The author corrects their comment for a short while, as long as the workspace is open; a
-    hidden comment they may edit at any time, before asking the moderators for a review."""
+def can_edit_comment(
+    user: User | None, comment: Comment, workspace: Workspace, membership: Membership | None, now: datetime
+) -> bool:
+    """The author corrects their comment for a short while, as long as the workspace is open and they
+    are not banned from it; a hidden comment they may edit at any time, before asking the moderators
+    for a review."""
     return (
         user is not None
         and comment.author_id == user.id
         and not workspace.is_archived
+        and not workspace_permissions.is_banned(membership)
         and (comment.hidden_at is not None or now - comment.created_at <= EDIT_WINDOW)
     )

@@ -53,6 +53,7 @@ def comments_context(context: WorkspaceContext, **values) -> dict:
         "can_comment": context.can(permissions.can_comment)
         and (idea is None or idea_permissions.takes_comments(idea)),
         "comment_permissions": permissions,
+        "membership": context.membership,
         "now": utcnow(),
         **moderation_permissions.template_helpers(context),
         **values,
@@ -161,7 +162,7 @@ def _edit_page(
 @router.get("/w/{slug}/comments/{comment_id}/edit")
 async def edit_comment(request: Request, loaded: VisibleComment, user: CurrentUser):
     context, node = loaded
-    if not permissions.can_edit_comment(user, node.comment, context.workspace, utcnow()):
+    if not permissions.can_edit_comment(user, node.comment, context.workspace, context.membership, utcnow()):
         raise HTTPException(status_code=403)
     return _edit_page(request, context, node.comment, node.comment.body, {})
 
@@ -173,7 +174,12 @@ async def update_comment(
     context, node = loaded
     try:
         await comment_service.edit(
-            session=session, workspace=context.workspace, comment=node.comment, editor=user, body=body
+            session=session,
+            workspace=context.workspace,
+            membership=context.membership,
+            comment=node.comment,
+            editor=user,
+            body=body,
         )
     except PermissionError:
         raise HTTPException(status_code=403) from None

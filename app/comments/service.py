@@ -16,7 +16,7 @@ from app.i18n import _
 from app.ideas import permissions as idea_permissions
 from app.ideas.models import Idea
 from app.notifications import service as notification_service
-from app.workspaces.models import Workspace
+from app.workspaces.models import Membership, Workspace
 
 BODY_MAX = 10_000
 PAGE_SIZE = 20
@@ -131,10 +131,16 @@ async def add(
 
 
 async def edit(
-    *, session: AsyncSession, workspace: Workspace, comment: Comment, editor: User, body: str
+    *,
+    session: AsyncSession,
+    workspace: Workspace,
+    membership: Membership | None,
+    comment: Comment,
+    editor: User,
+    body: str,
 ) -> Comment:
     """The author's correction. Raises PermissionError when it is not theirs to change (any more)."""
-    if not permissions.can_edit_comment(editor, comment, workspace, utcnow()):
+    if not permissions.can_edit_comment(editor, comment, workspace, membership, utcnow()):
         raise PermissionError("this comment may not be edited by this user now")
     errors: dict[str, str] = {}
     text = _clean_body(body, errors)

@@ -201,6 +201,7 @@ async def idea_view(
             "moderation_form": form or {},
             "moderation_notice": notice,
             "comment_permissions": comment_permissions,
+            "membership": context.membership,
             "now": utcnow(),
         },
         status_code=status_code,

@@ -14,7 +14,7 @@ from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.notifications.models import Notification
 from app.workspaces import service as workspace_service
-from app.workspaces.models import JoinPolicy, Visibility
+from app.workspaces.models import JoinPolicy, MemberStatus, Visibility
 from tests.conftest import client_for, csrf_token, log_in, make_user, post_form
 from tests.workspaces.conftest import make_workspace
 
@@ -430,6 +430,7 @@ async def test_the_idea_page_runs_the_same_number_of_queries_however_long_the_di
         ("author", 15, False, True),
         ("author", 16, False, False),
         ("author", 1, True, False),
+        ("banned author", 1, False, False),
         ("other", 1, False, False),
         ("nobody", 1, False, False),
     ],
@@ -440,6 +441,13 @@ async def test_who_may_edit_a_comment(session, porto, who, minutes, archived, al
     comment = await add(session, porto, await make_idea(session, porto, author), author)
     if archived:
         porto.archived_at = utcnow()
-    user = {"author": author, "other": other, "nobody": None}[who]
+    user = {"author": author, "banned author": author, "other": other, "nobody": None}[who]
+    membership = (
+        None
+        if user is None
+        else await workspace_service.membership_of(session=session, workspace_id=porto.id, user=user)
+    )
+    if who == "banned author":
+        membership.status = MemberStatus.BANNED
     now = comment.created_at + timedelta(minutes=minutes)
-    assert permissions.can_edit_comment(user, comment, porto, now) is allowed
+    assert permissions.can_edit_comment(user, comment, porto, membership, now) is allowed

@@ -149,3 +149,32 @@ async def test_a_banned_member_of_a_members_only_workspace_still_reads_it(app, s
     async with client_for(app) as client:
         await log_in(client, person)
         assert (await client.get(f"/w/{secret.slug}")).status_code == 200
+
+
+async def test_a_banned_member_can_no_longer_edit_their_comments(app, session, porto, facilitator):
+    from app.moderation import sanctions
+    from tests.comments.test_routes import add
+
+    author = await member(session, porto, name="Author")
+    idea = await make_idea(session, porto, author)
+    troll = await member(session, porto, name="Troll")
+    comment = await add(session, porto, idea, troll, body="First words")
+    await sanctions.ban(
+        session=session,
+        membership=await membership_of(session, troll, porto),
+        moderator=facilitator,
+        length="7",
+        reason="Insults",
+    )
+    edit = f"/w/{porto.slug}/comments/{comment.id}/edit"
+    async with client_for(app) as client:
+        await log_in(client, troll)
+        page = await client.get(f"/w/{porto.slug}/ideas/{idea.id}")
+        form = await client.get(edit)
+        plain = await post_form(client, edit, {"body": "Edited while banned"})
+        htmx = await post_form(client, edit, {"body": "Edited while banned"}, headers={"HX-Request": "true"})
+    assert page.status_code == 200 and "First words" in page.text
+    assert f'href="{edit}"' not in page.text  # no Edit link
+    assert form.status_code == 403 and plain.status_code == 403 and htmx.status_code == 403
+    await session.refresh(comment)
+    assert comment.body == "First words" and comment.edited_at is None
