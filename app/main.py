@@ -13,7 +13,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
-from app import live, ratelimit
+from app import header, live, ratelimit
 from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
 from app.admin.routes import router as admin_router
@@ -124,7 +124,12 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.state.local_limits = ratelimit.LocalWindows()
 
     app.add_middleware(LocaleMiddleware)
-    app.add_middleware(AuthContextMiddleware, settings=settings, session_factory=session_factory)
+    app.add_middleware(
+        AuthContextMiddleware,
+        settings=settings,
+        session_factory=session_factory,
+        header_counts=header.counts,
+    )
     # Takes a vote through the API before the sign-in middleware, and checks the sign-in itself.
     app.add_middleware(VoteIntake, settings=settings, session_factory=session_factory)
     app.add_middleware(

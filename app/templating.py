@@ -156,6 +156,7 @@ def render(
         "request": request,
         "current_user": getattr(state, "user", None),
         "unread_notifications": getattr(state, "unread_notifications", 0),
+        "moderation_waiting": getattr(state, "moderation_waiting", None),
         "csrf_token": getattr(state, "csrf_token", ""),
         "csp_nonce": getattr(state, "csp_nonce", ""),
         "language": i18n.get_language(),

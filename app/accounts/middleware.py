@@ -1,6 +1,7 @@
 """Loads the signed-in user for every request and derives the session's CSRF token."""
 
 import secrets
+from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
@@ -9,20 +10,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.accounts import service as account_service
 from app.config import Settings
 from app.db import SessionFactory, bind_of, driver, runs_on_driver, without_transaction
-from app.notifications import service as notification_service
 from app.security import csrf_token_for
+
+# What a whole page's header shows the signed-in user (their unread notifications, say), from a session.
+HeaderCounts = Callable[..., Awaitable[dict]]
+NO_COUNTS = {"unread_notifications": 0, "moderation_waiting": None}
 
 
 class AuthContextMiddleware:
     """Sets ``state.user`` and ``state.auth_session`` from the session cookie (None when absent,
-    expired or revoked), the user's unread notification count, and ``state.csrf_token``. A visitor
+    expired or revoked), the header's counts (``header_counts``, made above the domains it counts),
+    and ``state.csrf_token``. A visitor
     who is not signed in gets an anonymous id cookie, so forms such as login and register are
     CSRF-protected too."""
 
-    def __init__(self, app: ASGIApp, settings: Settings, session_factory: SessionFactory) -> None:
+    def __init__(
+        self, app: ASGIApp, settings: Settings, session_factory: SessionFactory, header_counts: HeaderCounts
+    ) -> None:
         self.app = app
         self.settings = settings
         self.session_factory = session_factory
+        self.header_counts = header_counts
         # On PostgreSQL the sign-in lookup, run on every request, goes straight to asyncpg.
         self.bind = bind_of(session_factory)
         self.on_driver = runs_on_driver(self.bind)
@@ -46,14 +54,14 @@ class AuthContextMiddleware:
         settings = self.settings
         token = connection.cookies.get(settings.session_cookie_name)
         loaded = None
-        unread = 0
+        counts = NO_COUNTS
         if token:
             loaded = await self.load_session(token)
             if loaded and shows_header(connection):
                 async with self.session_factory() as session:
                     await without_transaction(session)
-                    unread = await notification_service.unread_count(session=session, user=loaded.user)
-        state["unread_notifications"] = unread
+                    counts = await self.header_counts(session, loaded.user)
+        state.update(counts)
         state["user"] = loaded.user if loaded else None
         state["auth_session"] = loaded.auth_session if loaded else None
         set_cookies: list[str] = []

@@ -83,6 +83,20 @@ class ModerationCase(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
+    @property
+    def is_waiting(self) -> bool:
+        """Waiting for a moderator's decision: reports came since the last one (the content may be
+        shown, or hidden by them), or its author asks for a review. ``service.WAITING`` in SQL."""
+        return self.open_reports > 0 or self.state == CaseState.REVIEW
+
+
+# What a decided case shows in the queue: the decision and who took it.
+DECISION_LABELS = {
+    CaseState.HIDDEN: N_("Hidden by %(name)s"),
+    CaseState.RESTORED: N_("Restored by %(name)s"),
+    CaseState.DISMISSED: N_("Reports dismissed by %(name)s"),
+}
+
 
 class Report(SQLModel, table=True):
     """A member's report; one per member and case, so each member counts once."""

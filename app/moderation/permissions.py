@@ -58,6 +58,12 @@ def can_see_every_queue(user: User | None) -> bool:
     return workspace_permissions.is_staff(user)
 
 
+def has_inbox(user: User | None, moderated_ids: list[int] | None) -> bool:
+    """The moderation inbox (/moderation) is for those who act on a queue: staff on every one
+    (``moderated_ids`` None), a city moderator on the workspaces they moderate."""
+    return user is not None and (can_see_every_queue(user) or bool(moderated_ids))
+
+
 def template_helpers(context) -> dict:
     """For the comment templates: whether the reader moderates here, and a test of whether they may
     report a given comment."""

@@ -1,5 +1,6 @@
 """Reporting a comment, hiding and restoring it, the author's request for review, and the moderation
-queues: one per workspace for its moderators, and all of them for facilitators."""
+queues: one per workspace for its moderators, and an inbox of every queue one may act on (all of
+them for facilitators and admins, their workspaces' for city moderators)."""
 
 from urllib.parse import urlencode
 
@@ -16,7 +17,7 @@ from app.ideas import permissions as idea_permissions
 from app.ideas.routes import VisibleIdea, idea_view
 from app.moderation import permissions, sanctions
 from app.moderation import service as moderation_service
-from app.moderation.models import REASON_LABELS, STATE_LABELS, ReportReason
+from app.moderation.models import DECISION_LABELS, REASON_LABELS, STATE_LABELS, ReportReason
 from app.templating import flash, is_htmx_fragment_request, render
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces import service as workspace_service
@@ -384,6 +385,8 @@ def _queue_page(
     more,
     filters,
     pending,
+    every: bool,
+    by_workspace=(),
     errors=None,
     status_code=200,
     form=None,
@@ -399,13 +402,15 @@ def _queue_page(
             "more": more,
             "filters": filters,
             "pending": pending,
+            "every": every,
+            "by_workspace": by_workspace,
             "base": base,
             "query": {key: value for key, value in query.items() if value},
             "urlencode": urlencode,
             "state_labels": STATE_LABELS,
+            "decision_labels": DECISION_LABELS,
             "reason_labels": REASON_LABELS,
             "reasons": list(ReportReason),
-            "states": moderation_service.QUEUE_STATES,
             "hidden_states": moderation_service.HIDDEN_STATES,
             "errors": errors or {},
             "form": form or {},
@@ -415,23 +420,37 @@ def _queue_page(
     )
 
 
-async def _show_queue(request, session, context: WorkspaceContext | None, **extra):
+async def _show_queue(request, session, context: WorkspaceContext | None, workspace_ids, **extra):
+    """One workspace's queue (``context``), or the inbox of the queues of ``workspace_ids`` (None:
+    every workspace), with how many cases wait in each."""
     filters = moderation_service.QueueFilter.from_query(request.query_params)
-    workspace_ids = [context.workspace.id] if context else None
     rows, more = await moderation_service.queue(session=session, workspace_ids=workspace_ids, filters=filters)
     pending = await moderation_service.pending_count(session=session, workspace_ids=workspace_ids)
+    by_workspace = (
+        await moderation_service.waiting_by_workspace(session=session, workspace_ids=workspace_ids)
+        if context is None
+        else ()
+    )
     return _queue_page(
-        request, context=context, rows=rows, more=more, filters=filters, pending=pending, **extra
+        request,
+        context=context,
+        rows=rows,
+        more=more,
+        filters=filters,
+        pending=pending,
+        every=workspace_ids is None,
+        by_workspace=by_workspace,
+        **extra,
     )
 
 
-async def _decide(request, session, context: WorkspaceContext | None, user):
+async def _decide(request, session, context: WorkspaceContext | None, user, workspace_ids):
     form = await request.form()
     try:
         changed, skipped = await moderation_service.decide(
             session=session,
             case_ids=whole_numbers(form.getlist("case")),
-            workspace_ids=[context.workspace.id] if context else None,
+            workspace_ids=workspace_ids,
             action=str(form.get("action", "")),
             moderator=user,
             reason=str(form.get("reason", "")),
@@ -442,6 +461,7 @@ async def _decide(request, session, context: WorkspaceContext | None, user):
             request,
             session,
             context,
+            workspace_ids,
             errors=error.errors,
             status_code=422,
             form={
@@ -464,14 +484,14 @@ async def _decide(request, session, context: WorkspaceContext | None, user):
 async def workspace_queue(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
     if not context.can(permissions.can_moderate):
         raise HTTPException(status_code=403)
-    return await _show_queue(request, session, context)
+    return await _show_queue(request, session, context, [context.workspace.id])
 
 
 @router.post("/w/{slug}/moderation")
 async def workspace_decide(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
     if not context.can(permissions.can_moderate):
         raise HTTPException(status_code=403)
-    return await _decide(request, session, context, user)
+    return await _decide(request, session, context, user, [context.workspace.id])
 
 
 @router.post("/w/{slug}/moderation/threshold")
@@ -487,25 +507,35 @@ async def workspace_threshold(
     except FormError as error:
         await rollback_and_reload(session, context.workspace)
         return await _show_queue(
-            request, session, context, errors=error.errors, status_code=422, form={"threshold": threshold}
+            request,
+            session,
+            context,
+            [context.workspace.id],
+            errors=error.errors,
+            status_code=422,
+            form={"threshold": threshold},
         )
     response = RedirectResponse(f"/w/{context.workspace.slug}/moderation", status_code=303)
     flash(request, response, _("Saved."), "success")
     return response
 
 
-@router.get("/moderation")
-async def every_queue(request: Request, session: SessionDep, user: CurrentUser):
-    if not permissions.can_see_every_queue(user):
+async def _inbox_scope(session, user) -> list[int] | None:
+    """The workspaces whose queues the user's inbox holds (None: all); 403 for one who moderates none."""
+    workspace_ids = await moderation_service.inbox_scope(session=session, user=user)
+    if not permissions.has_inbox(user, workspace_ids):
         raise HTTPException(status_code=403)
-    return await _show_queue(request, session, None)
+    return workspace_ids
+
+
+@router.get("/moderation")
+async def inbox(request: Request, session: SessionDep, user: CurrentUser):
+    return await _show_queue(request, session, None, await _inbox_scope(session, user))
 
 
 @router.post("/moderation")
-async def every_queue_decide(request: Request, session: SessionDep, user: CurrentUser):
-    if not permissions.can_see_every_queue(user):
-        raise HTTPException(status_code=403)
-    return await _decide(request, session, None, user)
+async def inbox_decide(request: Request, session: SessionDep, user: CurrentUser):
+    return await _decide(request, session, None, user, await _inbox_scope(session, user))
 
 
 # Warnings and bans ----------------------------------------------------------------------------------

@@ -7,9 +7,11 @@ leave one consistent state. Each act is written to the audit log in the same tra
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import and_, not_, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,13 +32,17 @@ from app.moderation.models import (
     TargetKind,
 )
 from app.notifications import service as notification_service
+from app.workspaces import permissions as workspace_permissions
 from app.workspaces import service as workspace_service
-from app.workspaces.models import Membership, Workspace
+from app.workspaces.models import MemberRole, Membership, MemberStatus, Workspace
 
 PAGE_SIZE = 30
 NOTES_SHOWN = 5  # reporters' notes on a case in the queue, the newest
 THRESHOLD_MIN, THRESHOLD_MAX = 1, 50
 HIDDEN_STATES = (CaseState.HIDDEN, CaseState.REVIEW)
+# ModerationCase.is_waiting in SQL: reports since the last decision, or a review asked for. Every
+# decision sets open_reports to 0, so deciding closes the case.
+WAITING = or_(col(ModerationCase.open_reports) > 0, col(ModerationCase.state) == CaseState.REVIEW)
 
 
 class Refused(Exception):
@@ -98,6 +104,14 @@ _NOTICES = {
     (TargetKind.IDEA, "hidden"): "idea_hidden",
     (TargetKind.IDEA, "restored"): "idea_restored",
     (TargetKind.IDEA, "review"): "idea_review_requested",
+    (TargetKind.COMMENT, "kept"): "comment_kept_hidden",
+    (TargetKind.IDEA, "kept"): "idea_kept_hidden",
+}
+# kind -> what the workspace's moderators are told when a case starts waiting for them
+_REPORTED = {
+    TargetKind.COMMENT: "comment_reported",
+    TargetKind.IDEA: "idea_reported",
+    TargetKind.MEMBER: "member_reported",
 }
 
 
@@ -182,7 +196,8 @@ async def report(
 ) -> ModerationCase:
     """Records a member's report. Each member counts once per target; at the workspace's threshold of
     distinct reports since the last decision, a comment or an idea is hidden and its author told (a
-    reported member is left to the moderators)."""
+    reported member is left to the moderators). The workspace's moderators are told when the case
+    starts waiting for them, once: the reports that follow before a decision join the same case."""
     errors: dict[str, str] = {}
     if reason not in set(ReportReason):
         errors["reason"] = _("Choose a reason.")
@@ -199,6 +214,7 @@ async def report(
     except IntegrityError:
         await session.rollback()
         raise Refused(_already_reported(target.kind)) from None
+    was_waiting = case.is_waiting
     now = utcnow()
     case.report_count += 1
     case.open_reports += 1
@@ -230,6 +246,18 @@ async def report(
             data={"reports": case.open_reports, "threshold": workspace.report_threshold},
         )
         _tell_author(session, case, target, "hidden", actor_id=None)
+    if not was_waiting:
+        moderators = await workspace_service.moderator_ids(session=session, workspace_id=workspace.id)
+        # No actor: the moderators' queue does not say who reported, nor does this.
+        notification_service.notify(
+            session=session,
+            user_ids=set(moderators) - {reporter.id},
+            kind=_REPORTED[target.kind],
+            actor_id=None,
+            workspace_id=workspace.id,
+            idea_id=target.idea_id,
+            comment_id=target.comment_id,
+        )
     session.add(case)
     await session.commit()
     return case
@@ -255,11 +283,12 @@ def _tell_author(session: AsyncSession, case: ModerationCase, target: Target, wh
 async def hide(
     *, session: AsyncSession, workspace: Workspace, target: Target, moderator: User, reason: str
 ) -> ModerationCase:
-    """A moderator hides a comment or an idea, reported or not, with a reason its author is shown."""
+    """A moderator hides a comment or an idea, reported or not, with a reason its author is shown; one
+    hidden by reports, or whose author asks for a review, they keep hidden."""
     reason = clean_reason(reason, required=True)
     await begin_write(session)
     case = await _locked_case(session, workspace.id, target)
-    if case.state in HIDDEN_STATES:
+    if case.state in HIDDEN_STATES and not case.is_waiting:
         await session.rollback()
         raise Refused(
             _("This idea is already hidden.")
@@ -278,16 +307,20 @@ async def hide_comment(*, comment: Comment, **kwargs) -> ModerationCase:
 async def _apply(
     session: AsyncSession, case: ModerationCase, target: Target, action: str, moderator: User, reason: str
 ) -> bool:
-    """One decision on a locked case; False when it does not apply to the case's state (or a member's
-    case, where there is nothing to hide or restore)."""
+    """One decision on a locked case, which closes it (it no longer waits); False when it does not
+    apply to the case's state (or a member's case, where there is nothing to hide or restore).
+    Hiding what reports hid, or what its author asks to have looked at again, keeps it hidden with
+    the moderator's reason."""
     now = utcnow()
     before = case.state
-    if action == Action.HIDE and case.state not in HIDDEN_STATES and target.can_hide:
+    hidden = case.state in HIDDEN_STATES
+    if action == Action.HIDE and target.can_hide and (not hidden or case.is_waiting):
         case.state = CaseState.HIDDEN
         case.hidden_reason = reason
         case.hidden_by_id = moderator.id
-        await _set_hidden(session, target, True)
-        _tell_author(session, case, target, "hidden", actor_id=moderator.id)
+        if not hidden:
+            await _set_hidden(session, target, True)
+        _tell_author(session, case, target, "kept" if hidden else "hidden", actor_id=moderator.id)
     elif action == Action.RESTORE and case.state in HIDDEN_STATES and target.can_hide:
         case.state = CaseState.RESTORED
         await _set_hidden(session, target, False)
@@ -508,13 +541,14 @@ async def annotate(*, session: AsyncSession, nodes: list, viewer: User | None) -
 
 # The queue ------------------------------------------------------------------------------------------
 
+# The queue's views: waiting for a decision (the default), by state, decided, or everything.
 QUEUE_STATES = {
-    "pending": (CaseState.OPEN, CaseState.HIDDEN, CaseState.REVIEW),
-    "open": (CaseState.OPEN,),
-    "hidden": (CaseState.HIDDEN,),
-    "review": (CaseState.REVIEW,),
-    "closed": (CaseState.RESTORED, CaseState.DISMISSED),
-    "all": tuple(CaseState),
+    "pending": WAITING,
+    "open": col(ModerationCase.state) == CaseState.OPEN,
+    "hidden": col(ModerationCase.state) == CaseState.HIDDEN,
+    "review": col(ModerationCase.state) == CaseState.REVIEW,
+    "closed": not_(WAITING),
+    "all": true(),
 }
 
 
@@ -547,25 +581,29 @@ class QueueRow:
     comment: Comment | None = None
     idea: Idea | None = None  # the idea itself, or the one the comment is on
     notes: list[str] = field(default_factory=list)  # what reporters wrote, newest first
+    decided_by: User | None = None  # the moderator of the last decision
 
 
 async def queue(
     *, session: AsyncSession, workspace_ids: list[int] | None, filters: QueueFilter, per_page: int = PAGE_SIZE
 ) -> tuple[list[QueueRow], bool]:
     """A page of cases (comments, ideas and members), the ones that waited longest for a decision
-    first; with each, the reasons given and how often. Two queries, whatever the page holds. Returns
-    the rows and whether there is a next page."""
+    first (the latest decisions first among decided ones); with each, the reasons given and how
+    often, and who decided last. Three queries, whatever the page holds. Returns the rows and
+    whether there is a next page."""
     is_comment = ModerationCase.target_kind == TargetKind.COMMENT
     idea_id = sql_case(
         (ModerationCase.target_kind == TargetKind.IDEA, ModerationCase.target_id), else_=Comment.idea_id
     )
+    decider = aliased(User)
     statement = (
-        select(ModerationCase, Comment, Idea, Workspace, User)
+        select(ModerationCase, Comment, Idea, Workspace, User, decider)
         .outerjoin(Comment, (col(Comment.id) == ModerationCase.target_id) & is_comment)
         .outerjoin(Idea, col(Idea.id) == idea_id)
         .join(Workspace, col(Workspace.id) == ModerationCase.workspace_id)
         .outerjoin(User, col(User.id) == ModerationCase.author_id)
-        .where(col(ModerationCase.state).in_(QUEUE_STATES[filters.state]))
+        .outerjoin(decider, col(decider.id) == ModerationCase.decided_by_id)
+        .where(QUEUE_STATES[filters.state])
     )
     if workspace_ids is not None:
         statement = statement.where(col(ModerationCase.workspace_id).in_(workspace_ids))
@@ -585,12 +623,13 @@ async def queue(
                 col(User.display_name).ilike(pattern, escape="\\"),
             )
         )
+    order = (col(ModerationCase.updated_at), col(ModerationCase.id))
+    if filters.state == "closed":
+        order = tuple(column.desc() for column in order)
     rows = list(
         (
             await session.exec(
-                statement.order_by(col(ModerationCase.updated_at), col(ModerationCase.id))
-                .offset((filters.page - 1) * per_page)
-                .limit(per_page + 1)
+                statement.order_by(*order).offset((filters.page - 1) * per_page).limit(per_page + 1)
             )
         ).all()
     )
@@ -623,20 +662,69 @@ async def queue(
             comment=comment,
             idea=idea,
             notes=notes.get(case.id, []),
+            decided_by=decided_by,
         )
-        for case, comment, idea, workspace, author in rows
+        for case, comment, idea, workspace, author, decided_by in rows
     ], more
 
 
 async def pending_count(*, session: AsyncSession, workspace_ids: list[int] | None) -> int:
-    statement = (
-        select(func.count())
-        .select_from(ModerationCase)
-        .where(col(ModerationCase.state).in_(QUEUE_STATES["pending"]))
-    )
+    statement = select(func.count()).select_from(ModerationCase).where(WAITING)
     if workspace_ids is not None:
         statement = statement.where(col(ModerationCase.workspace_id).in_(workspace_ids))
     return (await session.exec(statement)).one()
+
+
+async def waiting_by_workspace(
+    *, session: AsyncSession, workspace_ids: list[int] | None, limit: int = 50
+) -> list[tuple[Workspace, int]]:
+    """The workspaces with cases waiting, and how many, the most first: the inbox's summary."""
+    waiting = func.count(col(ModerationCase.id)).label("waiting")
+    statement = (
+        select(Workspace, waiting)
+        .join(ModerationCase, col(ModerationCase.workspace_id) == Workspace.id)
+        .where(WAITING)
+        .group_by(col(Workspace.id))
+        .order_by(waiting.desc(), col(Workspace.id))
+        .limit(limit)
+    )
+    if workspace_ids is not None:
+        statement = statement.where(col(ModerationCase.workspace_id).in_(workspace_ids))
+    return [(workspace, count) for workspace, count in (await session.exec(statement)).all()]
+
+
+def _moderated_by(user: User):
+    """The ids of the workspaces the user moderates as a city official (``can_moderate`` for one who
+    is not staff), as a subquery."""
+    return select(Membership.workspace_id).where(
+        Membership.user_id == user.id,
+        Membership.role == MemberRole.MODERATOR,
+        or_(
+            Membership.status == MemberStatus.ACTIVE,
+            and_(Membership.status == MemberStatus.BANNED, col(Membership.banned_until) <= utcnow()),
+        ),
+    )
+
+
+async def inbox_scope(*, session: AsyncSession, user: User) -> list[int] | None:
+    """Whose queues the user's inbox holds: None for every workspace (facilitators and admins), else
+    the ids of the workspaces they moderate (none for someone who moderates nothing)."""
+    if workspace_permissions.is_staff(user):
+        return None
+    return list((await session.exec(_moderated_by(user))).all())
+
+
+def waiting_for(user: User):
+    """For the header, as parts of one statement: how many cases wait in the workspaces the user
+    moderates, and whether they moderate any."""
+    count = select(func.count()).select_from(ModerationCase).where(WAITING)
+    if workspace_permissions.is_staff(user):
+        return count.scalar_subquery(), true()
+    moderated = _moderated_by(user)
+    return (
+        count.where(col(ModerationCase.workspace_id).in_(moderated)).scalar_subquery(),
+        moderated.exists(),
+    )
 
 
 async def set_threshold(*, session: AsyncSession, workspace: Workspace, value: str, moderator: User) -> None:

@@ -20,7 +20,13 @@ async def notifications(request: Request, session: SessionDep, user: CurrentUser
     return render(
         request,
         "notifications/list.html",
-        {"rows": rows, "page": page, "has_next": has_next, "messages": notification_service.MESSAGES},
+        {
+            "rows": rows,
+            "page": page,
+            "has_next": has_next,
+            "messages": notification_service.MESSAGES,
+            "queue_kinds": notification_service.TO_THE_QUEUE,
+        },
     )
 
 

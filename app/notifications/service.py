@@ -39,6 +39,15 @@ MESSAGES = {
     "idea_hidden": N_("Your idea “%(idea)s” was hidden. Open it to see why, edit it or ask for a review."),
     "idea_restored": N_("Your idea “%(idea)s” is shown again."),
     "idea_review_requested": N_("%(actor)s asks for a review of their hidden idea “%(idea)s”."),
+    "comment_kept_hidden": N_(
+        "A moderator looked again at your comment on “%(idea)s”: it stays hidden. Open it to see why."
+    ),
+    "idea_kept_hidden": N_(
+        "A moderator looked again at your idea “%(idea)s”: it stays hidden. Open it to see why."
+    ),
+    "comment_reported": N_("A comment on “%(idea)s” in %(workspace)s was reported."),
+    "idea_reported": N_("The idea “%(idea)s” in %(workspace)s was reported."),
+    "member_reported": N_("A member of %(workspace)s was reported."),
     "member_warned": N_("A moderator of %(workspace)s warned you. Open the workspace to read why."),
     "member_banned": N_("You can no longer take part in %(workspace)s. Open it to see why and until when."),
     "member_unbanned": N_("You can take part in %(workspace)s again."),
@@ -55,6 +64,8 @@ FOR_MODERATORS = (
     "comment_reported",
     "member_reported",
 )
+# Opened at the workspace's moderation queue, where the moderators decide.
+TO_THE_QUEUE = ("idea_reported", "comment_reported", "member_reported")
 # About a request the reader made and that was refused: they are no member, yet may read it.
 FOR_NON_MEMBERS = ("membership_declined",)
 

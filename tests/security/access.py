@@ -117,8 +117,8 @@ POST/hx /w/{slug}/comments/{hidden_comment_id}/review                  login 403
 GET     /w/{slug}/moderation                                           login 403     403    403    200 403       200   200
 POST    /w/{slug}/moderation                                           login 403     403    403    303 403       303   303
 POST    /w/{slug}/moderation/threshold                                 login 403     403    403    303 403       303   303
-GET     /moderation                                                    login 403     403    403    403 403       200   200
-POST    /moderation                                                    login 403     403    403    403 403       303   303
+GET     /moderation                                                    login 403     403    403    200 200       200   200
+POST    /moderation                                                    login 403     403    403    303 303       303   303
 POST    /w/{slug}/members/{author_membership_id}/warn                  login 403     403    403    303 403       303   303
 POST    /w/{slug}/members/{author_membership_id}/ban                   login 403     403    403    303 403       303   303
 POST    /w/{slug}/members/{banned_membership_id}/unban                 login 403     403    403    303 403       303   303
