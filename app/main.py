@@ -2,6 +2,7 @@
 
 import gc
 import logging
+import secrets
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
@@ -37,6 +38,7 @@ from app.security import (
     BodySizeLimitMiddleware,
     SecurityHeadersMiddleware,
     refuse_nul_characters,
+    security_headers,
     verify_csrf,
 )
 from app.templating import create_environment, is_htmx_fragment_request, render
@@ -227,6 +229,9 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     @app.exception_handler(500)
     async def server_error(request: Request, exc: Exception):
         logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_page(request, 500)
+        # Starlette answers a server error from outside the middleware, so the headers are added here.
+        nonce = getattr(request.state, "csp_nonce", None) or secrets.token_urlsafe(16)
+        request.state.csp_nonce = nonce
+        return error_page(request, 500, headers=security_headers(settings, nonce))
 
     return app
