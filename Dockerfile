@@ -1,5 +1,8 @@
 FROM python:3.11-slim
 
+# Production mode: give COCREATE_SECRET_KEY and COCREATE_BASE_URL at `docker run` (the app refuses to
+# start without them) and COCREATE_DATABASE_URL for PostgreSQL.
+
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \

@@ -15,6 +15,7 @@ MIGRATIONS_DIR = BASE_DIR / "migrations"
 PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
 
 HTMX_VERSION = "2.0.11"
 HTMX_SRI = "sha384-2OatzQy1H+Zd/IIrjr1TcuDGqLXeHhbooAyJY1KdQMKnr4LZ22k31GBLdYKHmVjg"
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     secret_key: str = ""
+    # Where people reach the site, for the absolute URLs of calendar files and feeds: never taken from a
+    # request, whose Host header anyone can write.
+    base_url: str = ""
     database_url: str = ""
     # Connections each process keeps open to PostgreSQL, and how many more it may open at a peak. A
     # connection opened past the pool is closed again after its request, and a new one costs PostgreSQL
@@ -68,6 +72,7 @@ class Settings(BaseSettings):
             )
         if not self.secret_key:
             self.secret_key = DEVELOPMENT_SECRET_KEY
+        self.base_url = self._checked_base_url()
         from app.ratelimit import parse_limits  # the models import the settings module
 
         try:
@@ -77,6 +82,27 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{self.data_dir / 'cocreate.db'}"
         return self
+
+    def _checked_base_url(self) -> str:
+        if not self.base_url:
+            if self.env == "production":
+                raise ConfigurationError(
+                    "COCREATE_BASE_URL must be set when COCREATE_ENV=production: the address people reach "
+                    "the site at, for example https://cocreate.example.org"
+                )
+            return DEVELOPMENT_BASE_URL
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigurationError(
+                "COCREATE_BASE_URL must be an http or https address with a host and nothing after the "
+                "path, for example https://cocreate.example.org"
+            )
+        return self.base_url.rstrip("/")
+
+    @cached_property
+    def base_host(self) -> str:
+        """The host (and port) of ``base_url``, for identifiers such as calendar UIDs."""
+        return urlsplit(self.base_url).netloc
 
     @property
     def is_production(self) -> bool:

@@ -2,6 +2,7 @@
 
 import gc
 import logging
+import secrets
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
 from app import header, live, ratelimit
@@ -36,6 +38,7 @@ from app.security import (
     BodySizeLimitMiddleware,
     SecurityHeadersMiddleware,
     refuse_nul_characters,
+    security_headers,
     verify_csrf,
 )
 from app.templating import create_environment, is_htmx_fragment_request, render
@@ -80,6 +83,18 @@ def error_page(request: Request, status_code: int, headers: dict | None = None, 
     )
 
 
+def without_trailing_slash(request: Request) -> str | None:
+    """The path to redirect to when ``/ideas/`` is asked for and ``/ideas`` exists, as a path only:
+    Starlette's own redirect wrote the request's Host header into an absolute Location."""
+    path = request.url.path
+    if path == "/" or not path.endswith("/"):
+        return None
+    scope = {**request.scope, "path": path.rstrip("/") or "/"}
+    if not any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+        return None
+    return scope["path"] + (f"?{request.url.query}" if request.url.query else "")
+
+
 # Generation-0 collections every 50,000 allocations instead of 700: with hundreds of live-room streams
 # open, full collections of the default thresholds paused the server for 200-370 ms every few seconds
 # (bench/live.py: p99 from 331 ms to about 60 ms).
@@ -116,6 +131,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
         dependencies=[Depends(verify_csrf), Depends(refuse_nul_characters)],
         docs_url=None,
         redoc_url=None,
+        redirect_slashes=False,  # without_trailing_slash() does it with a path, not the Host header
         openapi_url=None if settings.is_production else "/openapi.json",
     )
     app.state.settings = settings
@@ -171,6 +187,8 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 404 and (target := without_trailing_slash(request)):
+            return RedirectResponse(target, status_code=307)
         return error_page(request, exc.status_code, exc.headers, str(exc.detail or ""))
 
     @app.exception_handler(RequestValidationError)
@@ -216,6 +234,9 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     @app.exception_handler(500)
     async def server_error(request: Request, exc: Exception):
         logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_page(request, 500)
+        # Starlette answers a server error from outside the middleware, so the headers are added here.
+        nonce = getattr(request.state, "csp_nonce", None) or secrets.token_urlsafe(16)
+        request.state.csp_nonce = nonce
+        return error_page(request, 500, headers=security_headers(settings, nonce))
 
     return app

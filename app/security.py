@@ -117,6 +117,22 @@ def content_security_policy(settings: Settings, nonce: str) -> str:
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
+def security_headers(settings: Settings, nonce: str) -> dict[str, str]:
+    """What every answer carries: the middleware adds them, and the server error page, which Starlette
+    sends from outside every middleware, adds them itself."""
+    headers = {
+        "Content-Security-Policy": content_security_policy(settings, nonce),
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=(self)",
+    }
+    if settings.is_production:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    return headers
+
+
 class SecurityHeadersMiddleware:
     """A fresh CSP nonce per request (``request.state.csp_nonce``) and the headers every answer gets."""
 
@@ -133,15 +149,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = content_security_policy(self.settings, nonce)
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
-                headers["Cross-Origin-Opener-Policy"] = "same-origin"
-                headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(self)"
-                if self.settings.is_production:
-                    headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+                MutableHeaders(scope=message).update(security_headers(self.settings, nonce))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -116,9 +116,9 @@ def flash(request: Request, response: Response, message: str, category: str = "i
 def _read_flashes(request: Request) -> list[dict[str, str]]:
     raw = request.cookies.get(FLASH_COOKIE, "")
     payload, _, signature = raw.encode().partition(b".")
-    if not payload or not hmac.compare_digest(
-        _sign(request.app.state.settings.secret_key, payload), signature.decode()
-    ):
+    # Compared as bytes: anyone can write the cookie, and compare_digest refuses text outside ASCII.
+    expected = _sign(request.app.state.settings.secret_key, payload).encode()
+    if not payload or not hmac.compare_digest(expected, signature):
         return []
     try:
         messages = json.loads(base64.urlsafe_b64decode(payload))

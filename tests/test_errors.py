@@ -1,5 +1,7 @@
 """Error pages in the layout, in the reader's language, without tracebacks; the health check."""
 
+import re
+
 from app.main import create_app
 from tests.conftest import client_for
 
@@ -30,6 +32,39 @@ async def test_500_shows_no_traceback(settings, session_factory):
     assert response.status_code == 500
     assert "Something went wrong" in response.text
     assert "secret internals" not in response.text and "Traceback" not in response.text
+
+
+async def test_a_500_carries_the_security_headers_of_every_answer(settings, session_factory):
+    app = create_app(settings, session_factory)
+
+    @app.get("/boom")
+    async def boom():
+        raise RuntimeError("secret internals")
+
+    async with client_for(app) as client:
+        client._transport.raise_app_exceptions = False
+        response = await client.get("/boom")
+        page = await client.get("/")
+    assert response.status_code == 500
+    for name in (
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+        "Referrer-Policy",
+        "Cross-Origin-Opener-Policy",
+    ):
+        assert response.headers[name] == page.headers[name]
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "unsafe-eval" not in csp
+    nonce = re.search(r"'nonce-([^']+)'", csp).group(1)
+    assert f'nonce="{nonce}"' in response.text  # the page's own scripts still run under its policy
+
+
+async def test_a_flash_cookie_with_a_signature_outside_ascii_is_ignored(client):
+    for signature in ("\u00e9".encode().decode("latin-1"), "\u4e2d\u6587".encode().decode("latin-1")):
+        cookie = f"cocreate_flash=W10=.{signature}".encode("latin-1")
+        response = await client.get("/", headers={"Cookie": cookie})
+        assert response.status_code == 200
+        assert 'class="flash' not in response.text
 
 
 async def test_bad_query_parameter_is_not_a_500(client):

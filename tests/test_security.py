@@ -86,7 +86,7 @@ async def test_security_headers_and_csp_nonce(client):
 
 
 async def test_production_adds_hsts_and_host_prefixed_secure_cookies(database_url, session_factory, user):
-    settings = make_settings(database_url, env="production")
+    settings = make_settings(database_url, env="production", base_url="https://testserver")
     async with client_for(create_app(settings, session_factory), "https://testserver") as client:
         response = await client.get("/")
         assert response.headers["Strict-Transport-Security"].startswith("max-age=")
@@ -132,3 +132,25 @@ async def test_user_content_is_escaped(client, session):
     page = await client.get("/profile")
     assert '<script>alert("x")</script>' not in page.text
     assert "&lt;script&gt;" in page.text
+
+
+async def test_a_trailing_slash_redirects_to_a_path_never_to_the_host_header(client):
+    response = await client.get("/workspaces/?page=2", headers={"Host": "evil.example"})
+    assert response.status_code == 307
+    assert response.headers["location"] == "/workspaces?page=2"
+    assert (await client.get("/no-such-page/")).status_code == 404
+
+
+def test_production_refuses_to_start_without_a_base_url():
+    with pytest.raises(ConfigurationError, match="COCREATE_BASE_URL"):
+        Settings(env="production", secret_key="x" * 40, base_url="", _env_file=None)
+
+
+@pytest.mark.parametrize("base_url", ["cocreate.example.org", "ftp://cocreate.example.org", "https://"])
+def test_a_base_url_that_is_not_a_web_address_is_refused(base_url):
+    with pytest.raises(ConfigurationError, match="COCREATE_BASE_URL"):
+        Settings(base_url=base_url, _env_file=None)
+
+
+def test_development_defaults_to_the_local_address():
+    assert Settings(_env_file=None).base_url == "http://127.0.0.1:8000"

@@ -2,23 +2,22 @@
 
 from collections.abc import Iterable
 
-from fastapi import Request
 from icalendar import Calendar, Event
 
 from app.cocreation.models import CocreationSession, SessionStatus
+from app.config import Settings
 from app.workspaces.models import Workspace
 
 
-def _event(cs: CocreationSession, *, base: str, workspace: Workspace, with_link: bool) -> Event:
+def _event(cs: CocreationSession, *, settings: Settings, workspace: Workspace, with_link: bool) -> Event:
     event = Event()
-    host = base.split("://", 1)[-1].split("/", 1)[0] or "cocreate"
-    event.add("uid", f"session-{cs.id}@{host}")
+    event.add("uid", f"session-{cs.id}@{settings.base_host}")
     event.add("dtstamp", cs.updated_at)
     event.add("last-modified", cs.updated_at)
     event.add("dtstart", cs.starts_at)
     event.add("dtend", cs.ends_at)
     event.add("summary", cs.title)
-    url = f"{base}/w/{workspace.slug}/sessions/{cs.id}"
+    url = f"{settings.base_url}/w/{workspace.slug}/sessions/{cs.id}"
     event.add("url", url)
     online_url = cs.online_url if with_link else ""
     details = [cs.description.strip(), online_url, url]
@@ -30,14 +29,18 @@ def _event(cs: CocreationSession, *, base: str, workspace: Workspace, with_link:
 
 
 def feed(
-    *, request: Request, workspace: Workspace, sessions: Iterable[CocreationSession], with_links: bool = False
+    *,
+    settings: Settings,
+    workspace: Workspace,
+    sessions: Iterable[CocreationSession],
+    with_links: bool = False,
 ) -> bytes:
-    """``with_links``: put online links in (a feed anyone may subscribe to leaves them out)."""
-    base = str(request.base_url).rstrip("/")
+    """``with_links``: put online links in (a feed anyone may subscribe to leaves them out). Its URLs
+    start with the configured ``base_url``, never with what a request's Host header says."""
     calendar = Calendar()
     calendar.add("prodid", "-//cocreate//sessions//EN")
     calendar.add("version", "2.0")
     calendar.add("x-wr-calname", workspace.title_en or workspace.title_zh)
     for cs in sessions:
-        calendar.add_component(_event(cs, base=base, workspace=workspace, with_link=with_links))
+        calendar.add_component(_event(cs, settings=settings, workspace=workspace, with_link=with_links))
     return calendar.to_ical()

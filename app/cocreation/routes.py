@@ -74,9 +74,9 @@ async def sessions_page(request: Request, session: SessionDep, context: Visible,
 
 
 @router.get("/w/{slug}/sessions.ics")
-async def workspace_calendar(request: Request, session: SessionDep, context: Visible):
+async def workspace_calendar(session: SessionDep, settings: SettingsDep, context: Visible):
     sessions = await session_service.calendar_sessions(session=session, workspace_id=context.workspace.id)
-    body = calendar.feed(request=request, workspace=context.workspace, sessions=sessions)
+    body = calendar.feed(settings=settings, workspace=context.workspace, sessions=sessions)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",
@@ -233,14 +233,14 @@ async def session_page(request: Request, session: SessionDep, loaded: VisibleSes
 
 
 @router.get("/w/{slug}/sessions/{session_id}/session.ics")
-async def session_ics(request: Request, session: SessionDep, loaded: VisibleSession):
+async def session_ics(session: SessionDep, settings: SettingsDep, loaded: VisibleSession):
     """The online link goes only to those the session page shows it to: moderators and people with a place."""
     context, cs = loaded
     registration = await session_service.registration_of(session=session, session_id=cs.id, user=context.user)
     with_link = context.can(permissions.can_manage) or (
         registration is not None and registration.status == "registered"
     )
-    body = calendar.feed(request=request, workspace=context.workspace, sessions=[cs], with_links=with_link)
+    body = calendar.feed(settings=settings, workspace=context.workspace, sessions=[cs], with_links=with_link)
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

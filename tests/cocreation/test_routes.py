@@ -8,10 +8,11 @@ from app.cocreation import service as session_service
 from app.cocreation.models import AgendaItem, CocreationSession, Registration
 from app.db import utcnow
 from app.ideas.models import Idea
+from app.main import create_app
 from app.notifications.models import Notification
 from app.workspaces import service as workspace_service
 from app.workspaces.models import MemberRole, Membership, MemberStatus
-from tests.conftest import log_in, make_user, post_form
+from tests.conftest import client_for, log_in, make_settings, make_user, post_form
 
 
 def local(delta: timedelta) -> str:
@@ -273,3 +274,18 @@ async def test_garbage_numbers_in_session_forms_are_refused_never_a_server_error
     assert bad_agenda.status_code == 422
     await session_service.set_status(session=session, cs=cs, status="live", by=facilitator)
     assert (await post_form(client, base + "/live/agenda", {"item_id": "²"})).status_code == 303
+
+
+async def test_calendar_urls_come_from_the_configured_base_url_never_from_the_host_header(
+    database_url, session_factory, session, porto, facilitator
+):
+    cs = await published_session(session, porto, facilitator)
+    settings = make_settings(database_url, base_url="https://cocreate.example.org/")
+    async with client_for(create_app(settings, session_factory)) as client:
+        forged = {"Host": "evil.example"}
+        one = await client.get(f"/w/{porto.slug}/sessions/{cs.id}/session.ics", headers=forged)
+        feed = await client.get(f"/w/{porto.slug}/sessions.ics", headers=forged)
+    for calendar in (one.text, feed.text):
+        assert "evil.example" not in calendar
+        assert f"URL:https://cocreate.example.org/w/{porto.slug}/sessions/{cs.id}" in calendar
+        assert f"UID:session-{cs.id}@cocreate.example.org" in calendar
