@@ -121,12 +121,34 @@
     });
   }
 
+  // The session form: "Add a row" adds an empty agenda row in place and puts the cursor in it. Without
+  // the script the same button sends the form back with one row more.
+  function enableAgendaRows(root) {
+    root.querySelectorAll("button[data-add-agenda-row]").forEach(function (button) {
+      if (button.dataset.ready) return;
+      button.dataset.ready = "1";
+      button.type = "button";
+      button.addEventListener("click", function () {
+        var list = document.getElementById("agenda-rows");
+        var template = document.getElementById("agenda-row-template");
+        var index = list.children.length;
+        list.insertAdjacentHTML(
+          "beforeend",
+          template.innerHTML.split("{index}").join(index).split("{number}").join(index + 1)
+        );
+        list.lastElementChild.querySelector("input").focus();
+        if (list.children.length >= parseInt(button.dataset.maxRows, 10)) button.hidden = true;
+      });
+    });
+  }
+
   function enhance(root) {
     syncDocumentLanguage();
     detectTimeZone(root);
     drawNetworkMap(root);
     drawIdeaMap(root);
     drawPlacePicker(root);
+    enableAgendaRows(root);
   }
 
   // The live room: remember the last event, so that when the SSE extension opens a new connection
