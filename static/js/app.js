@@ -142,6 +142,14 @@
     });
   }
 
+  // The live room says it follows by itself only where the script, and htmx with it, runs.
+  function showLiveHints(root) {
+    if (!window.htmx) return;
+    root.querySelectorAll("[data-live-hint]").forEach(function (hint) {
+      hint.hidden = false;
+    });
+  }
+
   function enhance(root) {
     syncDocumentLanguage();
     detectTimeZone(root);
@@ -149,6 +157,7 @@
     drawIdeaMap(root);
     drawPlacePicker(root);
     enableAgendaRows(root);
+    showLiveHints(root);
   }
 
   // The live room: remember the last event, so that when the SSE extension opens a new connection
@@ -159,6 +168,11 @@
     if (!room || !id) return;
     room.dataset.lastEventId = id;
     room.setAttribute("sse-connect", room.getAttribute("sse-connect").replace(/last_event_id=\d*/, "last_event_id=" + id));
+  });
+  // The live room's notice that a ballot opened stays until it is dismissed (or the next one comes).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-dismiss-notice]") : null;
+    if (button) button.closest(".room-notice").remove();
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target;
