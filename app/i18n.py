@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from babel import Locale
 from babel import dates as babel_dates
+from babel import lists as babel_lists
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -179,6 +180,11 @@ def format_date(value: datetime | date | None, format: str = "medium") -> str:
 def format_country(code: str) -> str:
     """A country's name in the reader's language, from its ISO 3166 code."""
     return babel_locale().territories.get(code.upper(), code)
+
+
+def format_list(items) -> str:
+    """Names joined the reader's way: "A, B and C", "A、B和C"."""
+    return babel_lists.format_list([str(item) for item in items], locale=babel_locale())
 
 
 class LocaleMiddleware:

@@ -90,6 +90,7 @@ def create_environment(settings: Settings) -> Environment:
         when=i18n.format_when,
         time_in=i18n.format_time_in,
         country=i18n.format_country,
+        names=i18n.format_list,
     )
     return env
 

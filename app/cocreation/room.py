@@ -64,6 +64,10 @@ def _template(
     return "".join(template.blocks[block](template.new_context(context)))
 
 
+async def _render_now(request: Request, name: str, **context) -> str:
+    return _template(request, name, **context)
+
+
 class RoomStream:
     """One subscriber's view of a room: the workspace and session it reads, and whether it voted."""
 
@@ -106,10 +110,18 @@ class RoomStream:
         if kind == "tally":
             return await self._tally(event)
         if kind == "ballot":
-            html = await self._render_ballot(data["ballot_id"])
-            if html is None:
+            rendered = await self._render_ballot(data["ballot_id"])
+            if rendered is None:
                 return live.sse_message(event_id=event.id, event="ping", data="")
-            return live.sse_message(event_id=event.id, event="ballot", data=html)
+            ballot, html = rendered
+            notice = await _cache.get(
+                ("ballot-notice", event.id, self.language),
+                lambda: _render_now(self.request, "cocreation/_ballot_notice.html", ballot=ballot),
+            )
+            # The ballot goes into the list, and the notice that it opened to the top of the room.
+            return live.sse_message(event_id=event.id, event="ballot", data=html) + live.sse_message(
+                event_id=event.id, event="ballot-notice", data=notice
+            )
         if kind == "status":
             html = _template(
                 self.request, "cocreation/live.html", "room_status", cs=self.cs, status=data["status"]
@@ -123,7 +135,7 @@ class RoomStream:
             self.request, "cocreation/live.html", "room_agenda", agenda=agenda, current_item_id=item_id
         )
 
-    async def _render_ballot(self, ballot_id: int) -> str | None:
+    async def _render_ballot(self, ballot_id: int) -> tuple[Ballot, str] | None:
         """A ballot opened during the session, with this reader's form (eligibility, their CSRF token):
         rendered for each reader, which is fine for an event this rare."""
         settings = self.request.app.state.settings
@@ -137,9 +149,10 @@ class RoomStream:
         page = await self._db(load)
         if page is None:
             return None
-        return _template(
+        html = _template(
             self.request, "cocreation/_room_ballot.html", personal=True, page=page, workspace=self.workspace
         )
+        return page["ballot"], html
 
     async def _render_idea(self, idea_id: int) -> str | None:
         idea = await self._db(lambda s: s.get(Idea, idea_id))

@@ -25,6 +25,8 @@ from app.workspaces.deps import Visible, WorkspaceContext
 router = APIRouter()
 
 AGENDA_ROWS_FREE = 3
+# Rows the form takes and shows at most: a full agenda and a few empty ones.
+AGENDA_ROWS_MAX = session_service.AGENDA_MAX + AGENDA_ROWS_FREE
 
 
 async def visible_session(
@@ -88,7 +90,7 @@ def _form_input(form: FormData) -> session_service.SessionInput:
     titles, minutes = form.getlist("agenda_title"), form.getlist("agenda_minutes")
     agenda = [
         session_service.AgendaInput(title=str(title), minutes=str(minutes[i]) if i < len(minutes) else "")
-        for i, title in enumerate(titles[: session_service.AGENDA_MAX + AGENDA_ROWS_FREE])
+        for i, title in enumerate(titles[:AGENDA_ROWS_MAX])
     ]
     return session_service.SessionInput(
         **{
@@ -110,8 +112,19 @@ def _form_input(form: FormData) -> session_service.SessionInput:
     )
 
 
-def _form_page(request, context, *, data: session_service.SessionInput, errors, cs=None, status_code=200):
-    agenda = list(data.agenda) + [session_service.AgendaInput() for _ in range(AGENDA_ROWS_FREE)]
+def _form_page(
+    request,
+    context,
+    *,
+    data: session_service.SessionInput,
+    errors,
+    cs=None,
+    status_code=200,
+    free_rows=AGENDA_ROWS_FREE,
+    added_row=False,
+):
+    agenda = list(data.agenda) + [session_service.AgendaInput() for _ in range(free_rows)]
+    agenda = agenda[: max(AGENDA_ROWS_MAX, len(data.agenda))]
     return render(
         request,
         "cocreation/form.html",
@@ -120,6 +133,8 @@ def _form_page(request, context, *, data: session_service.SessionInput, errors, 
             "cs": cs,
             "form": data,
             "agenda": agenda,
+            "agenda_rows_max": AGENDA_ROWS_MAX,
+            "added_row": added_row,
             "errors": errors,
             "phases": list(session_service.PHASE_LABELS.items()),
             "modes": list(session_service.MODE_LABELS.items()),
@@ -129,6 +144,12 @@ def _form_page(request, context, *, data: session_service.SessionInput, errors, 
         },
         status_code=status_code,
     )
+
+
+def _with_a_row_added(request, context, data: session_service.SessionInput, cs=None):
+    """The form's 'add a row' button without JavaScript: the same form, as typed, with one empty row
+    more; nothing is saved."""
+    return _form_page(request, context, data=data, errors={}, cs=cs, free_rows=1, added_row=True)
 
 
 @router.get("/w/{slug}/sessions/new")
@@ -150,7 +171,10 @@ async def new_session(request: Request, session: SessionDep, context: Visible, u
 async def create_session(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
     if not context.can(permissions.can_manage):
         raise HTTPException(status_code=403)
-    data = _form_input(await request.form())
+    form = await request.form()
+    data = _form_input(form)
+    if "add_row" in form:
+        return _with_a_row_added(request, context, data)
     try:
         cs = await session_service.create(
             session=session, workspace=context.workspace, author=user, data=data
@@ -187,7 +211,10 @@ async def update_session(request: Request, session: SessionDep, loaded: ManagedS
     context, cs = loaded
     if cs.status == SessionStatus.CLOSED:
         raise HTTPException(status_code=403)
-    data = _form_input(await request.form())
+    form = await request.form()
+    data = _form_input(form)
+    if "add_row" in form:
+        return _with_a_row_added(request, context, data, cs=cs)
     try:
         await session_service.update_session(session=session, cs=cs, data=data, by=user)
     except FormError as error:

@@ -754,12 +754,27 @@ def results_view(ballot: Ballot, options: list[BallotOption], votes: list[Vote])
         ]
         view["schulze"] = {
             "ranking": schulze.ranking,
+            "ranks": _schulze_ranks(schulze),
             "winner": schulze.winner,
+            "tied": list(schulze.tied) if len(schulze.tied) > 1 else [],
             "pairwise": [[schulze.pairwise[a][b] if a != b else None for b in ids] for a in ids],
         }
     view["winner"] = result.winner
+    # Two or more options level at the top: pages say "tied", never "leading".
+    view["tied"] = list(result.tied) if len(result.tied) > 1 else []
     view["ranking"] = list(result.ranking)
     return view
+
+
+def _schulze_ranks(result: tally.SchulzeResult) -> list[int]:
+    """The place of each option of the Schulze ranking: an option shares the place of the one before it
+    when neither beats the other."""
+    strongest, ranks = result.strongest, []
+    for position, option in enumerate(result.ranking):
+        before = result.ranking[position - 1] if position else None
+        level = before is not None and strongest[before][option] <= strongest[option][before]
+        ranks.append(ranks[-1] if level else position + 1)
+    return ranks
 
 
 async def results(*, session: AsyncSession, ballot: Ballot, options: list[BallotOption]) -> dict:

@@ -2,7 +2,9 @@
 
 Every function takes ``options`` (the ballot's option ids in their listed order) and an iterable of
 ballots, and returns a frozen result with ``options`` (the input order), ``ballots`` (the number of ballots
-counted), ``ranking`` (every option, best first) and ``winner`` (None when nothing was cast). A ballot that
+counted), ``ranking`` (every option, best first), ``winner`` (None when nothing was cast) and ``tied`` (the
+options tied for first, the winner first: one option when nothing ties with it, none without a winner;
+pages say "tied" rather than "leading" when there are two or more). A ballot that
 names an option outside ``options``, or is otherwise malformed (a score outside 0..5, an option ranked
 twice, an unknown consent choice), raises ``ValueError``: the storage layer validates ballots before they
 are counted, so a bad one here is a bug to surface, never something to skip. The order of the ballots never
@@ -12,7 +14,8 @@ Ties, one rule everywhere: options of equal standing are ranked in the order the
 ``options``, earlier first. Instant runoff applies the same rule to elimination: of the options with the
 fewest votes in a round, the one that had fewer votes in the latest earlier round where their votes differ
 is eliminated, and if their votes were equal in every round, the one listed last in ``options`` (the one
-the rule ranks lowest).
+the rule ranks lowest). An instant-runoff winner is tied with every option that would win were it listed
+first, so a result that the listed order decides reads as a tie; Schulze ties the options nobody beats.
 """
 
 import sys
@@ -33,6 +36,7 @@ class Result:
     ballots: int
     ranking: list[int]
     winner: int | None
+    tied: tuple[int, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,7 +152,12 @@ def score(options: Sequence[int], ballots: Iterable[Mapping[int, int]]) -> Score
     ranking = _ranked(options, standing)
     winner = ranking[0] if given else None
     return ScoreResult(
-        options=tuple(options), ballots=len(ballots), ranking=ranking, winner=winner, scores=scores
+        options=tuple(options),
+        ballots=len(ballots),
+        ranking=ranking,
+        winner=winner,
+        tied=_level_with(winner, ranking, standing),
+        scores=scores,
     )
 
 
@@ -181,7 +190,12 @@ def consent(options: Sequence[int], ballots: Iterable[Mapping[int, str]]) -> Con
     ranking = _ranked(options, standing)
     winner = ranking[0] if ranking and consents[ranking[0]].passed else None
     return ConsentResult(
-        options=tuple(options), ballots=len(ballots), ranking=ranking, winner=winner, consents=consents
+        options=tuple(options),
+        ballots=len(ballots),
+        ranking=ranking,
+        winner=winner,
+        tied=_level_with(winner, ranking, standing),
+        consents=consents,
     )
 
 
@@ -194,8 +208,34 @@ def instant_runoff(options: Sequence[int], rankings: Iterable[Sequence[int]]) ->
     The ranking is the last round's options by the same standing, then the eliminated ones, last eliminated
     first. With no ranked option on any ballot there is one round, no winner.
     """
+    groups = _ranking_groups(rankings, _index(options))
+    rounds, ranking, listed_order_decided = _runoff(options, groups)
+    winner = rounds[-1].winner
+    tied: tuple[int, ...] = () if winner is None else (winner,)
+    if listed_order_decided and winner is not None:
+        others = [
+            option
+            for option in ranking
+            if option != winner
+            and _runoff([option, *(o for o in options if o != option)], groups)[0][-1].winner == option
+        ]
+        tied = (winner, *others)
+    return RunoffResult(
+        options=tuple(options),
+        ballots=groups.total(),
+        ranking=ranking,
+        winner=winner,
+        tied=tied,
+        rounds=rounds,
+    )
+
+
+def _runoff(
+    options: Sequence[int], groups: Counter[tuple[int, ...]]
+) -> tuple[list[RunoffRound], list[int], bool]:
+    """The rounds, the ranking, and whether an elimination fell to the listed order (its options level
+    in every round so far)."""
     index = _index(options)
-    groups = _ranking_groups(rankings, index)
     ballots = groups.total()
     # Identical rankings travel together: a pile holds (ranking, ballots, position of its current choice).
     piles: dict[int, list[tuple[tuple[int, ...], int, int]]] = {option: [] for option in options}
@@ -210,9 +250,13 @@ def instant_runoff(options: Sequence[int], rankings: Iterable[Sequence[int]]) ->
     history: list[dict[int, int]] = []
     rounds: list[RunoffRound] = []
     eliminated: list[int] = []
+    listed_order_decided = False
+
+    def votes_so_far(option: int) -> tuple[int, ...]:
+        return tuple(votes[option] for votes in reversed(history))
 
     def standing(option: int) -> tuple[int, ...]:
-        return *(votes[option] for votes in reversed(history)), -index[option]
+        return *votes_so_far(option), -index[option]
 
     while True:
         votes = {option: totals[option] for option in remaining}
@@ -224,6 +268,8 @@ def instant_runoff(options: Sequence[int], rankings: Iterable[Sequence[int]]) ->
             rounds.append(RunoffRound(votes=votes, exhausted=exhausted, eliminated=None, winner=winner))
             break
         loser = min(remaining, key=standing)
+        if any(votes_so_far(option) == votes_so_far(loser) for option in remaining if option != loser):
+            listed_order_decided = True
         rounds.append(RunoffRound(votes=votes, exhausted=exhausted, eliminated=loser, winner=None))
         remaining.remove(loser)
         eliminated.append(loser)
@@ -239,9 +285,7 @@ def instant_runoff(options: Sequence[int], rankings: Iterable[Sequence[int]]) ->
                 exhausted += weight
 
     ranking = sorted(remaining, key=standing, reverse=True) + eliminated[::-1]
-    return RunoffResult(
-        options=tuple(options), ballots=ballots, ranking=ranking, winner=rounds[-1].winner, rounds=rounds
-    )
+    return rounds, ranking, listed_order_decided
 
 
 def schulze(options: Sequence[int], rankings: Iterable[Sequence[int]]) -> SchulzeResult:
@@ -268,11 +312,13 @@ def schulze(options: Sequence[int], rankings: Iterable[Sequence[int]]) -> Schulz
         ranking.append(best)
         left.remove(best)
     winner = ranking[0] if any(groups) else None
+    tied = tuple(option for option in ranking if not beaten(option, options)) if winner is not None else ()
     return SchulzeResult(
         options=tuple(options),
         ballots=groups.total(),
         ranking=ranking,
         winner=winner,
+        tied=tied,
         pairwise=pairwise,
         strongest=strongest,
     )
@@ -309,8 +355,20 @@ def _count_result(
     ranking = _ranked(options, per_option.__getitem__)
     winner = ranking[0] if any(per_option.values()) else None
     return CountResult(
-        options=tuple(options), ballots=ballots, ranking=ranking, winner=winner, counts=per_option
+        options=tuple(options),
+        ballots=ballots,
+        ranking=ranking,
+        winner=winner,
+        tied=_level_with(winner, ranking, per_option.__getitem__),
+        counts=per_option,
     )
+
+
+def _level_with(winner: int | None, ranking: list[int], standing: Callable[[int], object]) -> tuple[int, ...]:
+    """The options of the winner's standing, in ranking order (so the winner first)."""
+    if winner is None:
+        return ()
+    return tuple(option for option in ranking if standing(option) == standing(winner))
 
 
 def _score_tally(histogram: list[int]) -> ScoreTally:

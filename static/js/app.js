@@ -121,12 +121,43 @@
     });
   }
 
+  // The session form: "Add a row" adds an empty agenda row in place and puts the cursor in it. Without
+  // the script the same button sends the form back with one row more.
+  function enableAgendaRows(root) {
+    root.querySelectorAll("button[data-add-agenda-row]").forEach(function (button) {
+      if (button.dataset.ready) return;
+      button.dataset.ready = "1";
+      button.type = "button";
+      button.addEventListener("click", function () {
+        var list = document.getElementById("agenda-rows");
+        var template = document.getElementById("agenda-row-template");
+        var index = list.children.length;
+        list.insertAdjacentHTML(
+          "beforeend",
+          template.innerHTML.split("{index}").join(index).split("{number}").join(index + 1)
+        );
+        list.lastElementChild.querySelector("input").focus();
+        if (list.children.length >= parseInt(button.dataset.maxRows, 10)) button.hidden = true;
+      });
+    });
+  }
+
+  // The live room says it follows by itself only where the script, and htmx with it, runs.
+  function showLiveHints(root) {
+    if (!window.htmx) return;
+    root.querySelectorAll("[data-live-hint]").forEach(function (hint) {
+      hint.hidden = false;
+    });
+  }
+
   function enhance(root) {
     syncDocumentLanguage();
     detectTimeZone(root);
     drawNetworkMap(root);
     drawIdeaMap(root);
     drawPlacePicker(root);
+    enableAgendaRows(root);
+    showLiveHints(root);
   }
 
   // The live room: remember the last event, so that when the SSE extension opens a new connection
@@ -137,6 +168,11 @@
     if (!room || !id) return;
     room.dataset.lastEventId = id;
     room.setAttribute("sse-connect", room.getAttribute("sse-connect").replace(/last_event_id=\d*/, "last_event_id=" + id));
+  });
+  // The live room's notice that a ballot opened stays until it is dismissed (or the next one comes).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-dismiss-notice]") : null;
+    if (button) button.closest(".room-notice").remove();
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target;

@@ -158,3 +158,37 @@ async def test_a_reader_leaving_mid_render_never_leaves_the_others_waiting():
     release.set()
     assert await asyncio.wait_for(second, 2) == "<li>idea</li>"
     assert await asyncio.wait_for(cache.get(("idea", 1), slow_render), 2) == "<li>idea</li>"
+
+
+async def test_a_new_ballot_is_announced_at_the_top_of_the_room_with_a_link_to_it(
+    app, session, porto, facilitator
+):
+    cs = await live_session(session, porto, facilitator)
+    ballot = await make_ballot(session, porto, facilitator, cs=cs, question="Which <b>roof</b> first?")
+    reader = await member_of(session, porto)
+    context = WorkspaceContext(workspace=porto, membership=None, user=reader)
+    stream = room.RoomStream(reader_request(app, reader), cs=cs, context=context)
+    event = live.ChannelEvent(
+        id=7, channel="x", kind="ballot", data={"ballot_id": ballot.id}, created_at=cs.created_at
+    )
+
+    message = await stream.message(event)
+
+    ballot_part, notice_part = message.split("\n\n")[:2]
+    assert "event: ballot\n" in ballot_part and f'id="room-ballot-{ballot.id}"' in ballot_part
+    assert notice_part.startswith("id: 7\nevent: ballot-notice\n")
+    assert "A ballot has opened: Which &lt;b&gt;roof&lt;/b&gt; first?" in notice_part
+    assert f'href="#room-ballot-{ballot.id}"' in notice_part
+
+
+async def test_the_room_says_it_updates_itself_only_where_it_does(client, session, porto, facilitator):
+    cs = await live_session(session, porto, facilitator)
+    room_url = f"/w/{porto.slug}/sessions/{cs.id}/live"
+    page = (await client.get(room_url)).text
+    # Without the script only the reload hint shows; the script unhides the other one instead.
+    assert '<p class="muted live-hint" data-live-hint hidden>This page updates automatically.</p>' in page
+    assert '<noscript><p class="muted live-hint">Reload the page to see what is new.</p></noscript>' in page
+    assert 'aria-live="polite" sse-swap="ballot-notice"' in page
+    await session_service.set_status(session=session, cs=cs, status="closed", by=facilitator)
+    page = (await client.get(room_url)).text
+    assert "updates automatically" not in page and "Reload the page" not in page

@@ -289,3 +289,48 @@ async def test_calendar_urls_come_from_the_configured_base_url_never_from_the_ho
         assert "evil.example" not in calendar
         assert f"URL:https://cocreate.example.org/w/{porto.slug}/sessions/{cs.id}" in calendar
         assert f"UID:session-{cs.id}@cocreate.example.org" in calendar
+
+
+def agenda_rows(page: str) -> int:
+    """The agenda rows of the form (not the script's template for new ones)."""
+    return page.split('<template id="agenda-row-template">')[0].count('name="agenda_title"')
+
+
+async def test_add_a_row_without_javascript_gives_one_more_agenda_row_and_keeps_what_was_typed(
+    client, session, porto, facilitator
+):
+    await log_in(client, facilitator)
+    typed = {
+        **FORM,
+        "agenda_title": ["Welcome", "Walk", "Map the ideas"],
+        "agenda_minutes": ["10", "60", "30"],
+        "add_row": "1",
+    }
+    response = await post_form(client, f"/w/{porto.slug}/sessions/new", typed)
+    assert response.status_code == 200
+    assert agenda_rows(response.text) == 4
+    for value in ("Welcome", "Walk", "Map the ideas", FORM["title"], FORM["place_name"]):
+        assert f'value="{value}"' in response.text
+    # Nothing is saved until the moderator saves.
+    assert await count(session, CocreationSession) == 0
+    typed["agenda_title"] = [*typed["agenda_title"], "Wrap up"]
+    typed["agenda_minutes"] = [*typed["agenda_minutes"], "5"]
+    del typed["add_row"]
+    assert (await post_form(client, f"/w/{porto.slug}/sessions/new", typed)).status_code == 303
+    agenda = (await session.exec(select(AgendaItem).order_by(AgendaItem.position))).all()
+    assert [item.title for item in agenda] == ["Welcome", "Walk", "Map the ideas", "Wrap up"]
+
+
+async def test_add_a_row_on_the_edit_form_keeps_the_saved_session_unchanged(
+    client, session, porto, facilitator
+):
+    await log_in(client, facilitator)
+    await schedule(client, porto)
+    cs = (await session.exec(select(CocreationSession))).one()
+    changed = {**FORM, "title": "A new title", "add_row": "1"}
+    response = await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/edit", changed)
+    assert response.status_code == 200
+    assert 'value="A new title"' in response.text
+    assert agenda_rows(response.text) == len(FORM["agenda_title"]) + 1
+    await session.refresh(cs)
+    assert cs.title == FORM["title"]

@@ -297,3 +297,68 @@ async def test_ballots_of_draft_sessions_stay_hidden_from_members(client, sessio
     member = await member_of(session, porto)
     await log_in(client, member)
     assert "Secret draft question?" not in (await client.get(f"/w/{porto.slug}/ballots")).text
+
+
+TIE_PAPERS = {
+    # method: (ballot settings, the first voter's paper, the second's), each for one of two options
+    "approval": ({}, lambda a, b: {"option": [str(a)]}, lambda a, b: {"option": [str(b)]}),
+    "single": ({}, lambda a, b: {"option": str(a)}, lambda a, b: {"option": str(b)}),
+    "ranked": (
+        {},
+        lambda a, b: {f"rank-{a}": "1", f"rank-{b}": "2"},
+        lambda a, b: {f"rank-{b}": "1", f"rank-{a}": "2"},
+    ),
+    "dot": ({"dots": "3"}, lambda a, b: {f"dots-{a}": "3"}, lambda a, b: {f"dots-{b}": "3"}),
+    "score": (
+        {},
+        lambda a, b: {f"score-{a}": "4", f"score-{b}": "2"},
+        lambda a, b: {f"score-{a}": "2", f"score-{b}": "4"},
+    ),
+    "consent": (
+        {},
+        lambda a, b: {f"consent-{a}": "agree", f"consent-{b}": "agree"},
+        lambda a, b: {f"consent-{a}": "agree", f"consent-{b}": "agree"},
+    ),
+}
+
+
+async def test_a_one_one_tie_reads_as_a_tie_for_every_method_open_and_closed(
+    client, other_client, session, porto, facilitator
+):
+    first, second = await member_of(session, porto), await member_of(session, porto)
+    for method, (settings, paper_one, paper_two) in TIE_PAPERS.items():
+        ballot = await make_ballot(
+            session, porto, facilitator, method=method, options_text="Rain gardens\nGreen roofs", **settings
+        )
+        rain, roofs = await option_ids(session, ballot)
+        url = f"/w/{porto.slug}/ballots/{ballot.id}"
+        for voter, paper in ((first, paper_one), (second, paper_two)):
+            await log_in(other_client, voter)
+            response = await post_form(other_client, url + "/vote", paper(rain, roofs))
+            assert response.status_code == 303, (method, response.text)
+        await log_in(client, facilitator)
+        page = (await client.get(url)).text
+        assert "2 ballots counted · Tied: Rain gardens and Green roofs" in page, method
+        assert "Leading" not in page and "Instant-runoff winner" not in page, method
+        await voting_service.close_early(session=session, ballot=ballot)
+        page = (await client.get(url)).text
+        assert "Tied: Rain gardens and Green roofs. The tie rule" in page, method
+        assert "Result: " not in page, method
+
+
+async def test_a_ranked_tie_reads_as_a_tie_in_the_runoff_and_in_schulze(client, session, porto, facilitator):
+    ballot = await make_ballot(
+        session, porto, facilitator, method="ranked", options_text="Rain gardens\nGreen roofs"
+    )
+    rain, roofs = await option_ids(session, ballot)
+    for ranks in ((rain, roofs), (roofs, rain)):
+        voter = await member_of(session, porto)
+        await log_in(client, voter)
+        paper = {f"rank-{option}": str(place) for place, option in enumerate(ranks, start=1)}
+        assert (
+            await post_form(client, f"/w/{porto.slug}/ballots/{ballot.id}/vote", paper)
+        ).status_code == 303
+    page = (await client.get(f"/w/{porto.slug}/ballots/{ballot.id}")).text
+    assert "Instant runoff: tied between Rain gardens and Green roofs." in page
+    assert "Schulze: tied between Rain gardens and Green roofs." in page
+    assert "1. Rain gardens · 1. Green roofs" in page

@@ -218,6 +218,67 @@ def test_equal_standing_goes_to_the_option_listed_first(method, ballots):
     assert method([B, A], ballots).winner == B
 
 
+@pytest.mark.parametrize(
+    ("method", "ballots"),
+    [
+        (tally.approval, [{A}, {B}]),
+        (tally.single_choice, [A, B]),
+        (tally.dot, [{A: 2, B: 2}]),
+        (tally.score, [{A: 3}, {B: 3}]),
+        (tally.consent, [{A: "agree", B: "agree"}]),
+        (tally.instant_runoff, [[A], [B]]),
+        (tally.schulze, [[A, B], [B, A]]),
+    ],
+)
+def test_a_tie_for_first_names_every_option_in_it_the_winner_first(method, ballots):
+    assert method([A, B, C], ballots).tied == (A, B)
+    assert method([B, A, C], ballots).tied == (B, A)
+
+
+@pytest.mark.parametrize(
+    ("method", "ballots"),
+    [
+        (tally.approval, [{A}, {A, B}]),
+        (tally.single_choice, [A, B, A]),
+        (tally.dot, [{A: 3, B: 2}]),
+        (tally.score, [{A: 4}, {B: 3}]),
+        (tally.consent, [{A: "agree", B: "abstain"}]),
+        (tally.instant_runoff, [[A], [B], [A]]),
+        (tally.schulze, [[A, B], [B, A], [A]]),
+    ],
+)
+def test_a_clear_winner_is_tied_with_nobody(method, ballots):
+    assert method([A, B, C], ballots).tied == (A,)
+
+
+@pytest.mark.parametrize(
+    ("method", "ballots"),
+    [
+        (tally.approval, []),
+        (tally.consent, [{A: "disagree", B: "block"}]),
+        (tally.instant_runoff, [[]]),
+        (tally.schulze, []),
+    ],
+)
+def test_without_a_winner_nothing_is_tied(method, ballots):
+    assert method([A, B], ballots).tied == ()
+
+
+def test_instant_runoff_is_a_tie_when_the_listed_order_decides_who_wins():
+    # B and C are level in every round; eliminating either one makes the other win.
+    rankings = ballots_of([(3, "A"), (2, "BC"), (2, "CB")])
+
+    assert tally.instant_runoff([A, B, C], rankings).tied == (B, C)
+    assert tally.instant_runoff([A, C, B], rankings).tied == (C, B)
+
+
+def test_instant_runoff_is_no_tie_when_the_listed_order_only_decides_who_goes_first():
+    # C and D are level at the bottom, but A wins whichever of them goes first.
+    rankings = ballots_of([(4, "A"), (2, "B"), (1, "C"), (1, "D")])
+
+    assert tally.instant_runoff([A, B, C, D], rankings).tied == (A,)
+
+
 def test_instant_runoff_eliminates_the_option_listed_last_when_tied_in_every_round():
     rankings = ballots_of([(3, "A"), (2, "BC"), (2, "CB")])
 
@@ -332,6 +393,8 @@ def test_every_result_ranks_each_option_once_and_the_winner_first(method, data):
     assert sorted(result.ranking) == sorted(options)
     assert result.winner in (None, result.ranking[0])
     assert result.ballots == len(ballots)
+    assert result.tied[:1] == (() if result.winner is None else (result.winner,))
+    assert len(set(result.tied)) == len(result.tied)
 
 
 @PROPERTIES
