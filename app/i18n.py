@@ -36,6 +36,7 @@ LANGUAGES: dict[str, tuple[str, str, str]] = {
 
 _language: ContextVar[str] = ContextVar("language", default=DEFAULT_LANGUAGE)
 _time_zone: ContextVar[str] = ContextVar("time_zone", default="UTC")
+UTC_ZONE = ZoneInfo("UTC")
 
 
 def N_(message: str) -> str:
@@ -136,28 +137,38 @@ def is_time_zone(name: str) -> bool:
     return True
 
 
+def _zone(name: str | None) -> ZoneInfo:
+    name = name or get_time_zone()
+    return ZoneInfo(name) if is_time_zone(name) else UTC_ZONE
+
+
+def in_zone(value: datetime, zone: str | None = None) -> datetime:
+    """A moment in a zone (the reader's by default; UTC for a name that is no zone). Forms keep dates
+    to sane years, but a moment near the ends of the calendar already stored (year 1, year 9999) has
+    no local time in a zone that would push it past them: it stays in UTC, so its page still shows."""
+    tz = _zone(zone)
+    try:
+        return value.astimezone(tz)
+    except OverflowError:
+        return value.astimezone(UTC_ZONE)
+
+
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
-    return babel_dates.format_datetime(
-        value, format=format, tzinfo=ZoneInfo(get_time_zone()), locale=babel_locale()
-    )
-
-
-def _zone(name: str | None) -> ZoneInfo:
-    name = name or get_time_zone()
-    return ZoneInfo(name) if is_time_zone(name) else ZoneInfo("UTC")
+    local = in_zone(value)
+    return babel_dates.format_datetime(local, format=format, tzinfo=local.tzinfo, locale=babel_locale())
 
 
 def format_when(value: datetime | None, zone: str | None = None) -> str:
     """A weekday, date and hour in a zone (the reader's by default): "Tue, 8 Dec 2026, 18:00"."""
     if value is None:
         return ""
-    tz, locale = _zone(zone), babel_locale()
+    local, locale = in_zone(value, zone), babel_locale()
     return gettext(
         "%(date)s, %(time)s",
-        date=babel_dates.format_skeleton("yMMMEd", value, tzinfo=tz, locale=locale),
-        time=babel_dates.format_skeleton("Hm", value, tzinfo=tz, locale=locale),
+        date=babel_dates.format_skeleton("yMMMEd", local, tzinfo=local.tzinfo, locale=locale),
+        time=babel_dates.format_skeleton("Hm", local, tzinfo=local.tzinfo, locale=locale),
     )
 
 
@@ -165,7 +176,8 @@ def format_time_in(value: datetime | None, zone: str | None = None) -> str:
     """The hour and minute in a zone (the reader's by default)."""
     if value is None:
         return ""
-    return babel_dates.format_skeleton("Hm", value, tzinfo=_zone(zone), locale=babel_locale())
+    local = in_zone(value, zone)
+    return babel_dates.format_skeleton("Hm", local, tzinfo=local.tzinfo, locale=babel_locale())
 
 
 def format_date(value: datetime | date | None, format: str = "medium") -> str:
@@ -173,7 +185,7 @@ def format_date(value: datetime | date | None, format: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(ZoneInfo(get_time_zone()))
+        value = in_zone(value).date()
     return babel_dates.format_date(value, format=format, locale=babel_locale())
 
 

@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app import i18n
+from app import forms, i18n
 from app.accounts.permissions import can_administer
 from app.config import (
     HTMX_CDN_URL,
@@ -83,6 +83,7 @@ def create_environment(settings: Settings) -> Environment:
         is_staff=is_staff,
         is_banned=is_banned,
         reader_time_zone=i18n.get_time_zone,
+        date_years=(forms.FIRST_YEAR, forms.LAST_YEAR),
     )
     env.filters.update(
         datetime=i18n.format_datetime,

@@ -23,7 +23,7 @@ from app.cocreation.models import (
     SessionStatus,
 )
 from app.db import begin_write, utcnow
-from app.forms import FormError, clean_text, parse_local_datetime, whole_number
+from app.forms import FormError, clean_local_datetime, clean_text, number_between
 from app.i18n import N_, _, is_time_zone
 from app.ideas.models import Idea
 from app.notifications import service as notification_service
@@ -131,27 +131,21 @@ def _clean(data: SessionInput) -> tuple[dict, list[tuple[str, int]]]:
     if zone is None:
         errors["time_zone"] = _("Choose a time zone from the list.")
     values["time_zone"] = data.time_zone
-    starts_at = parse_local_datetime(data.starts_at, zone) if zone else None
-    ends_at = parse_local_datetime(data.ends_at, zone) if zone else None
-    if starts_at is None and zone is not None:
-        errors["starts_at"] = _("Give a date and time.")
-    if ends_at is None and zone is not None:
-        errors["ends_at"] = _("Give a date and time.")
+    starts_at = ends_at = None
+    if zone is not None:
+        starts_at = clean_local_datetime(data.starts_at, zone=zone, field="starts_at", errors=errors)
+        ends_at = clean_local_datetime(data.ends_at, zone=zone, field="ends_at", errors=errors)
     if starts_at and ends_at and ends_at <= starts_at:
         errors["ends_at"] = _("The session must end after it starts.")
     values["starts_at"], values["ends_at"] = starts_at, ends_at
     values["capacity"] = None
     if data.capacity.strip():
-        try:
-            capacity = int(data.capacity.strip())
-        except ValueError:
-            capacity = 0
-        if not 1 <= capacity <= CAPACITY_MAX:
+        values["capacity"] = number_between(data.capacity, 1, CAPACITY_MAX)
+        if values["capacity"] is None:
             errors["capacity"] = _(
                 "Give a whole number of places from 1 to %(max)s, or leave it empty for no limit.",
                 max=CAPACITY_MAX,
             )
-        values["capacity"] = capacity
     agenda: list[tuple[str, int]] = []
     for index, item in enumerate(data.agenda):
         title = item.title.strip()
@@ -162,8 +156,8 @@ def _clean(data: SessionInput) -> tuple[dict, list[tuple[str, int]]]:
                 "Give each agenda item a title of at most %(max)s characters.", max=TITLE_MAX
             )
             continue
-        minutes = whole_number(item.minutes.strip() or "0")
-        if minutes is None or minutes > AGENDA_MINUTES_MAX:
+        minutes = number_between(item.minutes.strip() or "0", 0, AGENDA_MINUTES_MAX)
+        if minutes is None:
             errors[f"agenda-{index}"] = _(
                 "Give the minutes as a whole number from 0 to %(max)s.", max=AGENDA_MINUTES_MAX
             )

@@ -1,14 +1,13 @@
 """Topics: a facilitator seeds one topic into many workspaces at once and follows it across cities."""
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlmodel import col, distinct, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import markdown
 from app.accounts.models import User
-from app.forms import FormError, clean_text
+from app.forms import FormError, clean_date, clean_text
 from app.i18n import _
 from app.ideas.models import Idea
 from app.network.models import City, Network, NetworkCity
@@ -32,16 +31,6 @@ class TopicInput:
     closes_on: str = ""
 
 
-def _date(value: str, field: str, errors: dict[str, str]) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        errors[field] = _("Enter a date as YYYY-MM-DD.")
-        return None
-
-
 def clean(data: TopicInput) -> dict:
     errors: dict[str, str] = {}
     values = {
@@ -55,8 +44,8 @@ def clean(data: TopicInput) -> dict:
         errors["categories"] = _("Choose categories from the list.")
     if any(key not in {t.key for t in vocabulary.challenges} for key in data.challenges):
         errors["challenges"] = _("Choose challenge areas from the list.")
-    opens_on = _date(data.opens_on, "opens_on", errors)
-    closes_on = _date(data.closes_on, "closes_on", errors)
+    opens_on = clean_date(data.opens_on, field="opens_on", errors=errors)
+    closes_on = clean_date(data.closes_on, field="closes_on", errors=errors)
     if opens_on and closes_on and closes_on < opens_on:
         errors["closes_on"] = _("The topic cannot close before it opens.")
     if errors:

@@ -23,7 +23,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import DriverQuery, begin_write, loaded_models, utcnow
 from app.exports import SafeCsvWriter
-from app.forms import FormError, clean_text, parse_local_datetime, whole_number, whole_numbers
+from app.forms import FormError, clean_local_datetime, clean_text, number_between, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone
 from app.ideas.models import Idea
 from app.security import token_digest
@@ -117,11 +117,6 @@ class BallotInput:
     eligibility: str = Eligibility.MEMBERS
 
 
-def _whole(value: str, low: int, high: int) -> int | None:
-    number = whole_number(value)
-    return number if number is not None and low <= number <= high else None
-
-
 async def _clean(
     session: AsyncSession, workspace: Workspace, cs: CocreationSession | None, data: BallotInput
 ) -> tuple[dict, list[tuple[str, int | None]]]:
@@ -169,28 +164,27 @@ async def _clean(
     values["max_choices"] = values["dots"] = values["per_option_max"] = None
     if data.method == Method.APPROVAL:
         high = max(len(options), 1)
-        values["max_choices"] = _whole(data.max_choices or str(high), 1, high)
+        values["max_choices"] = number_between(data.max_choices or str(high), 1, high)
         if values["max_choices"] is None:
             errors["max_choices"] = _("Give a whole number from 1 to %(max)s.", max=high)
     if data.method == Method.DOT:
-        values["dots"] = _whole(data.dots, 1, DOTS_MAX)
+        values["dots"] = number_between(data.dots, 1, DOTS_MAX)
         if values["dots"] is None:
             errors["dots"] = _("Give a whole number from 1 to %(max)s.", max=DOTS_MAX)
         high = values["dots"] or DOTS_MAX
-        values["per_option_max"] = _whole(data.per_option_max or str(high), 1, high)
+        values["per_option_max"] = number_between(data.per_option_max or str(high), 1, high)
         if values["per_option_max"] is None:
             errors["per_option_max"] = _("Give a whole number from 1 to %(max)s.", max=high)
+    zone = ZoneInfo(get_time_zone())
     opens_at = (
-        parse_local_datetime(data.opens_at, ZoneInfo(get_time_zone())) if data.opens_at.strip() else utcnow()
+        clean_local_datetime(data.opens_at, zone=zone, field="opens_at", errors=errors)
+        if data.opens_at.strip()
+        else utcnow()
     )
-    closes_at = parse_local_datetime(data.closes_at, ZoneInfo(get_time_zone()))
-    if opens_at is None:
-        errors["opens_at"] = _("Give a date and time.")
-    if closes_at is None:
-        errors["closes_at"] = _("Give a date and time.")
-    elif opens_at is not None and closes_at <= opens_at:
+    closes_at = clean_local_datetime(data.closes_at, zone=zone, field="closes_at", errors=errors)
+    if closes_at is not None and opens_at is not None and closes_at <= opens_at:
         errors["closes_at"] = _("The ballot must close after it opens.")
-    elif closes_at <= utcnow():
+    elif closes_at is not None and closes_at <= utcnow():
         errors["closes_at"] = _("The closing time has already passed.")
     values["opens_at"], values["closes_at"] = opens_at, closes_at
     if data.results_visibility not in VISIBILITY_LABELS:
@@ -398,7 +392,7 @@ def parse_choices(ballot: Ballot, option_ids: list[int], form) -> dict:
             value = str(form.get(f"rank-{option_id}", "")).strip()
             if not value:
                 continue
-            rank = _whole(value, 1, len(option_ids))
+            rank = number_between(value, 1, len(option_ids))
             if rank is None:
                 raise VoteRefused(_("Give ranks from 1 to %(max)s.", max=len(option_ids)))
             ranks[option_id] = rank
@@ -429,7 +423,7 @@ def parse_choices(ballot: Ballot, option_ids: list[int], form) -> dict:
             value = str(form.get(f"score-{option_id}", "")).strip()
             if not value:
                 continue
-            given = _whole(value, 0, SCORE_MAX)
+            given = number_between(value, 0, SCORE_MAX)
             if given is None:
                 raise VoteRefused(_("Give scores from 0 to %(max)s.", max=SCORE_MAX))
             scores[str(option_id)] = given
