@@ -127,13 +127,16 @@ class Limit:
         return timedelta(seconds=self.seconds)
 
 
-# An address is shared by a household, a school or a workshop's wifi, so it gets more than one user.
+# An address is shared by a household, a school, a mobile carrier's NAT or a workshop's wifi: its
+# limits are sized for a room of two hundred people acting at once (one registration, an idea or two,
+# a few comments, votes changed a few times), far above one user's, so they stop a script and never a
+# workshop (docs/rate-limits.md). Per user, the limits are those of one busy person.
 DEFAULT_LIMITS = {
-    "post": Limit(per_user=10, per_address=40, seconds=3600),
-    "comment": Limit(per_user=30, per_address=120, seconds=600),
-    "report": Limit(per_user=20, per_address=60, seconds=3600),
+    "post": Limit(per_user=10, per_address=400, seconds=3600),
+    "comment": Limit(per_user=30, per_address=600, seconds=600),
+    "report": Limit(per_user=20, per_address=200, seconds=3600),
     "vote": Limit(per_user=60, per_address=1200, seconds=60),
-    "register": Limit(per_user=0, per_address=10, seconds=3600),
+    "register": Limit(per_user=0, per_address=300, seconds=3600),
 }
 
 

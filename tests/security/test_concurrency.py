@@ -1,5 +1,6 @@
 """Rate limits under a burst, with real commits: forty requests sent at once get exactly the limit
-through and a 429 for the rest, never a server error, on SQLite as on PostgreSQL."""
+through and a 429 for the rest, never a server error, on SQLite as on PostgreSQL; and a workshop's
+room, two hundred people behind one address, registers and votes."""
 
 import asyncio
 import uuid
@@ -18,9 +19,11 @@ from app.ideas.models import Idea
 from app.main import create_app
 from app.moderation.models import Report
 from app.security import csrf_token_for, verify_password
+from app.voting.models import Vote
 from app.workspaces.models import Membership, MemberStatus
 from tests.conftest import PASSWORD, csrf_token, make_settings
 from tests.races import Arena
+from tests.voting.test_concurrency import open_ballot
 
 BURST = 40
 
@@ -289,4 +292,65 @@ async def test_forty_members_behind_one_address_report_and_join_at_once_without_
         )
         assert (await session.exec(joined)).one() == BURST
     for client, _token in clients + joining:
+        await client.aclose()
+
+
+async def test_a_workshop_of_two_hundred_behind_one_address_registers_and_votes(room):
+    """The default limits: a room of two hundred on one wifi registers and votes; a script from one
+    address is stopped at the limit designed for such a room."""
+    room = room()
+    room_size = 200
+    most = ratelimit.DEFAULT_LIMITS["register"].per_address
+    assert room_size < most <= 2 * room_size
+
+    async def register(n: int) -> httpx.AsyncClient:
+        client = room.client()
+        token = await csrf_token(client, "/register")
+        answer = await client.post(
+            "/register",
+            data={
+                "csrf_token": token,
+                "email": f"{room.arena.tag}-w{n}@example.org",
+                "display_name": f"Participant {n}",
+                "password": PASSWORD,
+            },
+        )
+        client.answer = answer
+        return client
+
+    clients = await asyncio.gather(*(register(n) for n in range(room_size)))
+    assert statuses(client.answer for client in clients) == {303: room_size}
+
+    facilitator = await room.arena.user(role="facilitator")
+    workspace = await room.arena.workspace(facilitator)
+    ballot, options = await open_ballot(room.arena, workspace, facilitator)
+    async with room.arena.factory() as session:
+        ids = (
+            await session.exec(select(User.id).where(col(User.email).startswith(f"{room.arena.tag}-w")))
+        ).all()
+        session.add_all(
+            Membership(workspace_id=workspace.id, user_id=n, status=MemberStatus.ACTIVE) for n in ids
+        )
+        await session.commit()
+
+    async def vote(client: httpx.AsyncClient, n: int):
+        token = csrf_token_for(room.settings.secret_key, client.cookies[room.settings.session_cookie_name])
+        return await client.post(
+            f"/api/v1/ballots/{ballot.id}/vote",
+            data={"option": str(options[n % len(options)])},
+            headers={"X-CSRF-Token": token},
+        )
+
+    votes = await asyncio.gather(*(vote(client, n) for n, client in enumerate(clients)))
+    assert statuses(votes) == {201: room_size}
+    async with room.arena.factory() as session:
+        cast = select(func.count()).select_from(Vote).where(Vote.ballot_id == ballot.id)
+        assert (await session.exec(cast)).one() == room_size
+    for client in clients:
+        await client.aclose()
+
+    # A script signing up from the same address gets the rest of the hour's allowance, then 429s.
+    script = await asyncio.gather(*(register(room_size + n) for n in range(most - room_size + 5)))
+    assert statuses(client.answer for client in script) == {303: most - room_size, 429: 5}
+    for client in script:
         await client.aclose()
