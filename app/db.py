@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -29,9 +30,13 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+WRITE_TURN_TIMEOUT_SECONDS = 60
 
 SessionFactory = async_sessionmaker[AsyncSession]
 AUTOCOMMIT = "AUTOCOMMIT"
+# An execution option naming the write gate (below) whose turn the connection's next transaction has:
+# on SQLite it begins with BEGIN IMMEDIATE.
+SQLITE_IMMEDIATE = "cocreate_sqlite_immediate"
 
 
 def utcnow() -> datetime:
@@ -62,8 +67,34 @@ class UTCDateTime(sa.TypeDecorator):
         return value
 
 
+class WriteGate:
+    """One writing transaction at a time among a process's SQLite connections, in the order they asked
+    (``begin_write``). SQLite lets one connection write at a time and has the others poll for the lock
+    until the busy timeout, in no order: under a burst (a room of two hundred registering at once) an
+    unlucky request gave up with "database is locked". Here they wait their turn in the event loop,
+    without a timeout, and the busy timeout is left for other processes (the command line). The turn
+    ends with the transaction (commit or rollback) or, at the latest, when the connection goes back to
+    the pool or is invalidated."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.holder = None  # the DBAPI connection whose transaction has the turn
+
+    def take(self, dbapi_connection) -> None:
+        self.holder = dbapi_connection
+
+    def end(self, dbapi_connection) -> None:
+        if self.holder is not None and self.holder is dbapi_connection:
+            self.holder = None
+            self.lock.release()
+
+
+_write_gates: "weakref.WeakKeyDictionary[sa.Engine, WriteGate]" = weakref.WeakKeyDictionary()
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, foreign keys and a busy timeout on every connection; explicit BEGIN so SAVEPOINTs work.
+    """WAL, foreign keys and a busy timeout on every connection; explicit BEGIN so SAVEPOINTs work;
+    and the write gate of ``begin_write``.
 
     pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; taking it over is the
     documented remedy (SQLAlchemy, "Serializable isolation / Savepoints / Transactional DDL").
@@ -79,9 +110,30 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    gate = _write_gates[engine.sync_engine] = WriteGate()
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        turn = connection.get_execution_options().get(SQLITE_IMMEDIATE)
+        if turn is None:
+            connection.exec_driver_sql("BEGIN")
+            return
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        turn.take(connection.connection.dbapi_connection)
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_end(connection) -> None:
+        gate.end(connection.connection.dbapi_connection)
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _on_checkin(dbapi_connection, _record) -> None:
+        if dbapi_connection is not None:
+            gate.end(dbapi_connection)
+
+    @event.listens_for(engine.sync_engine.pool, "invalidate")
+    def _on_invalidate(dbapi_connection, _record, _exception) -> None:
+        gate.end(dbapi_connection)
 
 
 def create_engine(settings: Settings, **kwargs) -> AsyncEngine:
@@ -124,15 +176,24 @@ async def without_transaction(session) -> None:
 
 
 async def begin_write(session, *, alone: bool = False) -> bool:
-    """Ends the transaction the request may have opened by reading, so that the next statement, a
-    write, starts a new one. On SQLite a transaction that has read cannot start writing once another
-    connection has committed (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out). PostgreSQL has no
-    such limit, so there nothing is done (a commit would cost round trips on the busiest requests),
-    unless the session runs ``without_transaction``: then the writes get a transaction of their own,
-    except a single statement (``alone``), which commits by itself. Rows already loaded stay usable
+    """Ends the transaction the request may have opened by reading, so that what follows, which
+    writes, runs in a new one. On SQLite that one takes the write lock at once (BEGIN IMMEDIATE),
+    waiting for it as long as the busy timeout: a transaction that has read cannot start writing once
+    another connection has committed (SQLITE_BUSY_SNAPSHOT, "database is locked", which no busy
+    timeout waits out), and what follows may read before it writes. PostgreSQL has no such limit, so
+    there nothing is done (a commit would cost round trips on the busiest requests), unless the
+    session runs ``without_transaction``: then the writes get a transaction of their own, except a
+    single statement (``alone``), which commits by itself. Rows already loaded stay usable
     (expire_on_commit is off).
 
     Returns True when the next statement commits by itself (the caller then has nothing to commit)."""
+    if session.get_bind().dialect.name == "sqlite":
+        if session.in_transaction():
+            await session.commit()
+        # A session bound to one connection (the tests') runs inside that connection's transaction.
+        if isinstance(session.bind, AsyncEngine):
+            await _take_write_turn(session, _write_gates[session.bind.sync_engine])
+        return False
     if not session.in_transaction():
         return False
     connection = (await session.connection()).sync_connection
@@ -140,9 +201,19 @@ async def begin_write(session, *, alone: bool = False) -> bool:
         if alone:
             return True
         await session.commit()  # the connection goes back to the pool; the next one has a transaction
-    elif connection.dialect.name == "sqlite":
-        await session.commit()
     return False
+
+
+async def _take_write_turn(session, gate: WriteGate) -> None:
+    """Waits for the gate, then begins the session's transaction with SQLite's write lock. A wait
+    past WRITE_TURN_TIMEOUT_SECONDS is an error (TimeoutError), not a request that hangs."""
+    async with asyncio.timeout(WRITE_TURN_TIMEOUT_SECONDS):
+        await gate.lock.acquire()
+    try:
+        await session.connection(execution_options={SQLITE_IMMEDIATE: gate})
+    finally:
+        if gate.holder is None:  # no transaction began (an error, a cancellation): the turn passes
+            gate.lock.release()
 
 
 class DriverQuery:

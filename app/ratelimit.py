@@ -1,15 +1,18 @@
-"""Sliding-window rate limits kept in the database, so every app process sees the same counts."""
+"""Sliding-window rate limits kept in the database, so every app process sees the same counts, and
+counted atomically before the act, so a burst of requests sent at once cannot slip past them."""
 
+import hashlib
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel, delete, func, select
+from sqlmodel import Field, SQLModel, and_, col, delete, func, insert, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import UTCDateTime, utcnow
+from app.db import UTCDateTime, begin_write, utcnow
 
 
 class RateLimitHit(SQLModel, table=True):
@@ -30,38 +33,77 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
-async def retry_after(
-    *, session: AsyncSession, bucket: str, key: str, limit: int, window: timedelta
-) -> int | None:
-    """Seconds until ``key`` may act again in ``bucket``, or None when it is under the limit."""
-    since = utcnow() - window
-    count, oldest = (
-        await session.exec(
-            select(func.count(), func.min(RateLimitHit.created_at)).where(
-                RateLimitHit.bucket == bucket,
-                RateLimitHit.key == key,
-                RateLimitHit.created_at > since,
-            )
-        )
-    ).one()
-    if count < limit:
-        return None
-    return max(1, int((oldest + window - utcnow()).total_seconds()) + 1)
+@dataclass(frozen=True)
+class Counter:
+    """At most ``limit`` hits for ``key`` in ``bucket`` within a window."""
+
+    bucket: str
+    key: str
+    limit: int
 
 
 # Hits older than this are never counted by any limit; a key's stale hits go when it is hit again.
 RETENTION = timedelta(days=1)
+# pg_advisory_xact_lock(int, int) keys: this namespace, then a hash of the bucket and key.
+LOCK_NAMESPACE = 0x524C494D
 
 
-async def hit(*, session: AsyncSession, bucket: str, key: str) -> None:
+def _lock_id(bucket: str, key: str) -> int:
+    digest = hashlib.blake2b(f"{bucket}\n{key}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def count(*, session: AsyncSession, counters: Sequence[Counter], window: timedelta) -> list[int]:
+    """Counts one act against each counter, before the act: raises RateLimited, counting nothing,
+    when any of them has its limit of hits within ``window`` already; else records a hit on each and
+    returns their ids (for ``refund``).
+
+    It is a transaction of its own, committed before this returns (what the session has pending is
+    committed with it: call it before the act's writes). The counters are locked while they are
+    counted (SQLite's write lock, PostgreSQL advisory locks), so requests sent at once are counted one
+    after another and a limit holds exactly; and only for that moment, so that the act itself, a
+    password hashed say, does not hold up the next request."""
+    await begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # In one order, so two requests locking the same two counters cannot wait for each other.
+        locks = sorted({_lock_id(counter.bucket, counter.key) for counter in counters})
+        await session.exec(select(*(func.pg_advisory_xact_lock(LOCK_NAMESPACE, lock) for lock in locks)))
+    now = utcnow()
+    for counter in counters:
+        used, oldest = (
+            await session.exec(
+                select(func.count(), func.min(RateLimitHit.created_at)).where(
+                    RateLimitHit.bucket == counter.bucket,
+                    RateLimitHit.key == counter.key,
+                    RateLimitHit.created_at > now - window,
+                )
+            )
+        ).one()
+        if used >= counter.limit:
+            await session.commit()
+            raise RateLimited(max(1, int((oldest + window - now).total_seconds()) + 1))
     await session.exec(
         delete(RateLimitHit).where(
-            RateLimitHit.bucket == bucket,
-            RateLimitHit.key == key,
-            RateLimitHit.created_at < utcnow() - RETENTION,
+            or_(*(and_(RateLimitHit.bucket == c.bucket, RateLimitHit.key == c.key) for c in counters)),
+            RateLimitHit.created_at < now - RETENTION,
         )
     )
-    session.add(RateLimitHit(bucket=bucket, key=key))
+    ids = (
+        await session.exec(
+            insert(RateLimitHit)
+            .values([{"bucket": c.bucket, "key": c.key, "created_at": now} for c in counters])
+            .returning(RateLimitHit.id)
+        )
+    ).all()
+    await session.commit()
+    return [row[0] for row in ids]
+
+
+async def refund(*, session: AsyncSession, hit_ids: Sequence[int]) -> None:
+    """Takes back hits that ``count`` recorded, for an act that turned out not to count (a right
+    password), in the caller's transaction."""
+    if hit_ids:
+        await session.exec(delete(RateLimitHit).where(col(RateLimitHit.id).in_(hit_ids)))
 
 
 async def clear(*, session: AsyncSession, bucket: str, key: str) -> None:
@@ -85,13 +127,16 @@ class Limit:
         return timedelta(seconds=self.seconds)
 
 
-# An address is shared by a household, a school or a workshop's wifi, so it gets more than one user.
+# An address is shared by a household, a school, a mobile carrier's NAT or a workshop's wifi: its
+# limits are sized for a room of two hundred people acting at once (one registration, an idea or two,
+# a few comments, votes changed a few times), far above one user's, so they stop a script and never a
+# workshop (docs/rate-limits.md). Per user, the limits are those of one busy person.
 DEFAULT_LIMITS = {
-    "post": Limit(per_user=10, per_address=40, seconds=3600),
-    "comment": Limit(per_user=30, per_address=120, seconds=600),
-    "report": Limit(per_user=20, per_address=60, seconds=3600),
+    "post": Limit(per_user=10, per_address=400, seconds=3600),
+    "comment": Limit(per_user=30, per_address=600, seconds=600),
+    "report": Limit(per_user=20, per_address=200, seconds=3600),
     "vote": Limit(per_user=60, per_address=1200, seconds=60),
-    "register": Limit(per_user=0, per_address=10, seconds=3600),
+    "register": Limit(per_user=0, per_address=300, seconds=3600),
 }
 
 
@@ -135,14 +180,11 @@ async def enforce(
     *, session: AsyncSession, action: str, limit: Limit, user_id: int | None, address: str
 ) -> None:
     """Raises RateLimited when the user or the address has used up ``limit`` for ``action``; else counts
-    this act in the caller's transaction (an act that is rolled back is not counted)."""
-    keys = _keys(limit, user_id, address)
-    for key, most in keys:
-        wait = await retry_after(session=session, bucket=action, key=key, limit=most, window=limit.window)
-        if wait is not None:
-            raise RateLimited(wait)
-    for key, _most in keys:
-        await hit(session=session, bucket=action, key=key)
+    this act, at once and for good (``count``: it commits, so call it before the act's writes). An act
+    counts once it is tried, even if it then fails."""
+    counters = [Counter(action, key, most) for key, most in _keys(limit, user_id, address)]
+    if counters:
+        await count(session=session, counters=counters, window=limit.window)
 
 
 class LocalWindows:

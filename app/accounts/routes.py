@@ -198,6 +198,7 @@ async def _profile_page(
     errors=None,
     password_errors=None,
     status_code=200,
+    headers=None,
 ):
     organisations = await network_service.list_organisations(session=session)
     sessions = await account_service.live_sessions(session=session, user_id=user.id, settings=settings)
@@ -225,6 +226,7 @@ async def _profile_page(
             "device_name": describe_device,
         },
         status_code=status_code,
+        headers=headers,
     )
 
 
@@ -317,6 +319,23 @@ async def change_password(
             auth_session,
             password_errors=error.errors,
             status_code=422,
+        )
+    except ratelimit.RateLimited as limited:
+        minutes = max(1, round(limited.retry_after / 60))
+        message = i18n.ngettext(
+            "Too many wrong passwords. Try again in %(num)s minute.",
+            "Too many wrong passwords. Try again in %(num)s minutes.",
+            minutes,
+        )
+        return await _profile_page(
+            request,
+            session,
+            settings,
+            user,
+            auth_session,
+            password_errors={"current_password": message},
+            status_code=429,
+            headers={"Retry-After": str(limited.retry_after)},
         )
     response = RedirectResponse("/profile", status_code=303)
     message = _("Your password is changed.")

@@ -19,6 +19,7 @@ from app.accounts.models import User
 from app.attachments import content
 from app.attachments.models import Attachment
 from app.attachments.storage import Storage, new_key
+from app.db import begin_write
 from app.forms import FormError
 from app.i18n import _, ngettext
 from app.ideas.models import Idea
@@ -198,6 +199,8 @@ async def batch(
         checked = check_files(files, existing=existing)
     except FormError as error:
         problems = error.errors
+    # On SQLite the write lock is taken now: the block reads before it writes (``begin_write``).
+    await begin_write(session)
     connection = await session.connection()
     savepoint = await connection.begin_nested()
     inner = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)

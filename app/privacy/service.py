@@ -7,7 +7,6 @@ test holds the list to the schema, so a new table cannot be forgotten). Counters
 (supports, comments, members, places, reports) are changed by relative updates in the same
 transaction, so they stay right when others act at the same moment."""
 
-import asyncio
 import io
 import json
 import logging
@@ -25,7 +24,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app import live, ratelimit
 from app.accounts import service as account_service
 from app.accounts.models import AuthSession, Role, User
-from app.accounts.passwords import MAX_LENGTH
 from app.attachments import service as attachment_service
 from app.attachments.models import Attachment
 from app.attachments.storage import Storage
@@ -43,7 +41,6 @@ from app.ideas.models import Idea, Support
 from app.moderation.models import CaseState, ModerationCase, Report, TargetKind
 from app.network.models import Organisation
 from app.notifications.models import Follow, Notification
-from app.security import verify_password
 from app.voting import service as voting_service
 from app.voting.models import BallotOption, BallotState
 from app.workspaces.models import Membership, MemberStatus, Workspace
@@ -57,10 +54,6 @@ EXPORT_LIMIT = 10
 EXPORT_WINDOW = timedelta(hours=1)
 # How long the audit log keeps an entry (see ``prune``).
 AUDIT_RETENTION_YEARS = 5
-# Wrong passwords on the deletion form, like failed logins: a stolen session cannot guess on.
-RECHECK_BUCKET = "password-recheck"
-RECHECK_LIMIT = 5
-RECHECK_WINDOW = timedelta(minutes=15)
 
 # What deleting an account does to each column that points at a user ("table.column").
 USER_REFERENCES = {
@@ -455,15 +448,11 @@ async def collect(*, session: AsyncSession, storage: Storage, secret_key: str, u
 
 async def count_export(*, session: AsyncSession, user: User) -> None:
     """Raises RateLimited past EXPORT_LIMIT downloads in EXPORT_WINDOW; else counts this one."""
-    key = f"user:{user.id}"
-    wait = await ratelimit.retry_after(
-        session=session, bucket=EXPORT_BUCKET, key=key, limit=EXPORT_LIMIT, window=EXPORT_WINDOW
+    await ratelimit.count(
+        session=session,
+        counters=[ratelimit.Counter(EXPORT_BUCKET, f"user:{user.id}", EXPORT_LIMIT)],
+        window=EXPORT_WINDOW,
     )
-    if wait is not None:
-        raise ratelimit.RateLimited(wait)
-    await begin_write(session)
-    await ratelimit.hit(session=session, bucket=EXPORT_BUCKET, key=key)
-    await session.commit()
 
 
 class _Chunks(io.RawIOBase):
@@ -535,19 +524,10 @@ class Deletion:
 
 
 async def check_password(*, session: AsyncSession, user: User, password: str) -> None:
-    """Raises FormError for a wrong password, and RateLimited after too many of them."""
-    key = f"user:{user.id}"
-    wait = await ratelimit.retry_after(
-        session=session, bucket=RECHECK_BUCKET, key=key, limit=RECHECK_LIMIT, window=RECHECK_WINDOW
-    )
-    if wait is not None:
-        raise ratelimit.RateLimited(wait)
-    if await asyncio.to_thread(verify_password, user.password_hash, password[:MAX_LENGTH]):
-        return
-    await begin_write(session)
-    await ratelimit.hit(session=session, bucket=RECHECK_BUCKET, key=key)
-    await session.commit()
-    raise FormError({"password": _("This is not your password.")})
+    """Raises FormError for a wrong password, and RateLimited after too many of them (wrong passwords
+    on the deletion form are limited like failed logins: a stolen session cannot guess on)."""
+    if not await account_service.recheck_password(session=session, user=user, password=password):
+        raise FormError({"password": _("This is not your password.")})
 
 
 async def _refuse_last_admin(session: AsyncSession, user: User) -> None:
@@ -760,7 +740,7 @@ async def delete_account(
             or_(
                 col(ratelimit.RateLimitHit.key) == f"user:{user.id}",
                 and_(
-                    col(ratelimit.RateLimitHit.bucket) == "login-account",
+                    col(ratelimit.RateLimitHit.bucket) == account_service.LOGIN_ACCOUNT_BUCKET,
                     col(ratelimit.RateLimitHit.key) == user.email,
                 ),
             )

@@ -11,7 +11,7 @@ from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
-from app.db import utcnow
+from app.db import begin_write, utcnow
 from app.forms import FormError, clean_text, whole_numbers
 from app.i18n import N_, _
 from app.ideas.models import Idea
@@ -304,6 +304,7 @@ async def join(*, session: AsyncSession, workspace: Workspace, user: User, messa
         raise NotAllowed(_("You already belong to this workspace or have asked to join it."))
     message = message.strip()[:MESSAGE_MAX]
     status = MemberStatus.ACTIVE if workspace.join_policy == JoinPolicy.OPEN else MemberStatus.PENDING
+    await begin_write(session)
     if membership is None:
         membership = Membership(workspace_id=workspace.id, user_id=user.id)
     membership.status = status

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from sqlmodel import func, select
 
+from app.accounts import service as account_service
 from app.accounts.models import AuthSession
 from app.db import utcnow
 from tests.conftest import PASSWORD, log_in, make_user, post_form
@@ -53,12 +54,27 @@ async def test_login_is_throttled_per_account(client, other_client, user):
     assert COOKIE not in other_client.cookies
 
 
-async def test_login_is_throttled_per_address(client, session):
-    for n in range(30):
+async def test_login_is_throttled_per_address(client, session, monkeypatch):
+    monkeypatch.setattr(account_service, "LOGIN_LIMIT_PER_ADDRESS", 3)
+    for n in range(3):
         await post_form(client, "/login", {"email": f"guess{n}@example.org", "password": "whatever1"})
     someone = await make_user(session)
     response = await post_form(client, "/login", {"email": someone.email, "password": PASSWORD})
     assert response.status_code == 429
+
+
+async def test_logins_that_succeed_leave_the_address_its_allowance(client, session, monkeypatch):
+    """A room of people logging in from one wifi: only the failures count against the address."""
+    monkeypatch.setattr(account_service, "LOGIN_LIMIT_PER_ADDRESS", 3)
+    for n in range(6):
+        await log_in(client, await make_user(session, display_name=f"Participant {n}"))
+    for n in range(3):
+        failed = await post_form(
+            client, "/login", {"email": f"guess{n}@example.org", "password": "whatever1"}
+        )
+        assert failed.status_code == 422
+    refused = await post_form(client, "/login", {"email": "guess@example.org", "password": "whatever1"})
+    assert refused.status_code == 429
 
 
 async def test_success_clears_the_account_counter(client, user):

@@ -2,6 +2,7 @@
 
 from sqlmodel import select
 
+from app.accounts import service as account_service
 from app.accounts.models import AuthSession
 from app.network import service as network_service
 from app.network.models import OrganisationKind
@@ -158,3 +159,36 @@ def test_headless_chrome_is_still_chrome():
         "HeadlessChrome/156.0 Safari/537.36"
     )
     assert describe_device(agent) == "Chrome on Linux"
+
+
+async def test_wrong_current_passwords_are_limited_like_logins(client, session, user):
+    """Someone with only the session (a phone left unlocked) cannot guess the password on: five wrong
+    ones in a quarter of an hour, then a 429 on the profile page, even for the right one; the
+    deletion form counts the same guesses."""
+    await log_in(client, user)
+    change = {"new_password": "rivers and reeds", "confirm_password": "rivers and reeds"}
+    for n in range(account_service.RECHECK_LIMIT_PER_ACCOUNT - 1):
+        wrong = await post_form(client, "/profile/password", {"current_password": f"guess {n}", **change})
+        assert wrong.status_code == 422
+    assert (await post_form(client, "/profile/delete", {"password": "one more guess"})).status_code == 422
+    refused = await post_form(client, "/profile/password", {"current_password": PASSWORD, **change})
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 15 * 60
+    assert "Too many wrong passwords. Try again in 15 minutes." in refused.text
+    assert 'name="current_password"' in refused.text
+    before = user.password_hash
+    await session.refresh(user)
+    assert user.password_hash == before
+
+
+async def test_the_right_current_password_clears_the_wrong_ones(client, user):
+    await log_in(client, user)
+    change = {"new_password": "rivers and reeds", "confirm_password": "rivers and reeds"}
+    for n in range(account_service.RECHECK_LIMIT_PER_ACCOUNT - 1):
+        await post_form(client, "/profile/password", {"current_password": f"guess {n}", **change})
+    mismatch = {"new_password": "rivers and reeds", "confirm_password": "rivers and roads"}
+    assert (
+        await post_form(client, "/profile/password", {"current_password": PASSWORD, **mismatch})
+    ).status_code == 422
+    for n in range(account_service.RECHECK_LIMIT_PER_ACCOUNT - 1):
+        wrong = await post_form(client, "/profile/password", {"current_password": f"again {n}", **change})
+        assert wrong.status_code == 422

@@ -3,6 +3,7 @@ or removed on request, every counter right, the waiting list served, the last ad
 
 from sqlmodel import func, select
 
+from app.accounts import service as account_service
 from app.accounts.models import AuthSession, Role, User
 from app.attachments.models import Attachment
 from app.audit.models import AuditEvent
@@ -172,7 +173,7 @@ async def test_a_wrong_password_deletes_nothing(client, other_client, session, s
 
 async def test_wrong_passwords_are_limited(client, session, user):
     await log_in(client, user)
-    for _ in range(privacy_service.RECHECK_LIMIT):
+    for _ in range(account_service.RECHECK_LIMIT_PER_ACCOUNT):
         assert (await delete_account(client, password="guess")).status_code == 422
     refused = await delete_account(client)
     assert refused.status_code == 429 and "Too many wrong passwords" in refused.text
