@@ -197,7 +197,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     @app.exception_handler(ratelimit.RateLimited)
     async def rate_limited_answer(request: Request, exc: ratelimit.RateLimited):
-        minutes = max(1, round(exc.retry_after / 60))
+        minutes = exc.minutes
         message = ngettext(
             "You did this many times in a short while. Try again in %(num)s minute.",
             "You did this many times in a short while. Try again in %(num)s minutes.",

@@ -32,6 +32,11 @@ class RateLimited(Exception):
         super().__init__(f"rate limited, retry after {retry_after} s")
         self.retry_after = retry_after
 
+    @property
+    def minutes(self) -> int:
+        """The wait as people are told it: in whole minutes, at least one."""
+        return max(1, round(self.retry_after / 60))
+
 
 @dataclass(frozen=True)
 class Counter:

@@ -146,7 +146,7 @@ async def login(
             status_code=403,
         )
     except ratelimit.RateLimited as limited:
-        minutes = max(1, round(limited.retry_after / 60))
+        minutes = limited.minutes
         message = i18n.ngettext(
             "Too many failed attempts. Try again in %(num)s minute.",
             "Too many failed attempts. Try again in %(num)s minutes.",
@@ -321,7 +321,7 @@ async def change_password(
             status_code=422,
         )
     except ratelimit.RateLimited as limited:
-        minutes = max(1, round(limited.retry_after / 60))
+        minutes = limited.minutes
         message = i18n.ngettext(
             "Too many wrong passwords. Try again in %(num)s minute.",
             "Too many wrong passwords. Try again in %(num)s minutes.",

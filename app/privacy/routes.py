@@ -100,7 +100,7 @@ async def delete_account(
     except FormError as error:
         return _delete_page(request, errors=error.errors, remove=remove, status_code=422)
     except ratelimit.RateLimited as limited:
-        minutes = max(1, round(limited.retry_after / 60))
+        minutes = limited.minutes
         message = i18n.ngettext(
             "Too many wrong passwords. Try again in %(num)s minute.",
             "Too many wrong passwords. Try again in %(num)s minutes.",
