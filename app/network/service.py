@@ -2,6 +2,7 @@
 
 import csv
 import io
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -87,11 +88,58 @@ def chinese_province_names() -> dict[str, str]:
         return {row["province_en"]: row["province_zh"] for row in csv.DictReader(file)}
 
 
+@cache
+def region_names_zh() -> dict[tuple[str, str], str]:
+    """Regions' names in Chinese by country code and the name the city list stores: China's provinces,
+    and the regions of the network's other cities (app/data/region_names.csv)."""
+    names = {("CN", english): chinese for english, chinese in chinese_province_names().items()}
+    with (PACKAGE_DATA_DIR / "region_names.csv").open(encoding="utf-8", newline="") as file:
+        for row in csv.DictReader(file):
+            names[(row["country_code"], row["region"])] = row["name_zh"]
+    return names
+
+
 def region_name(city: City, language: str) -> str:
-    """The city's region for a reader: a Chinese province in Chinese characters for Chinese readers."""
-    if language == "zh" and city.country_code == "CN":
-        return chinese_province_names().get(city.region, city.region)
-    return city.region
+    """The city's region for a reader: in Chinese characters for Chinese readers, where it is known."""
+    return region_label(city.country_code, city.region, language)
+
+
+def region_label(country_code: str, region: str, language: str) -> str:
+    if language == "zh":
+        return region_names_zh().get((country_code, region), region)
+    return region
+
+
+# What Chinese readers leave off a province's name: 广东 for 广东省, 广西 for 广西壮族自治区.
+CHINESE_REGION_SUFFIXES = ("壮族自治区", "回族自治区", "维吾尔自治区", "自治区", "特别行政区", "省", "市")
+
+
+def _without_suffix(name_zh: str) -> str:
+    for suffix in CHINESE_REGION_SUFFIXES:
+        if name_zh.endswith(suffix) and len(name_zh) > len(suffix) + 1:
+            return name_zh.removesuffix(suffix)
+    return name_zh
+
+
+@cache
+def _region_aliases() -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for (_country, stored), chinese in region_names_zh().items():
+        for alias in (stored, chinese, _without_suffix(chinese)):
+            aliases.setdefault(alias.casefold(), stored)
+    return aliases
+
+
+def region_from_input(typed: str) -> str:
+    """The region as the city list stores it, for what someone typed: its English name in any case,
+    its Chinese name with or without 省, 市 or 自治区, or "Guangdong Province". Anything else is kept
+    as typed (the list may hold regions this lookup does not know)."""
+    text = " ".join(unicodedata.normalize("NFKC", typed).split())
+    folded = text.casefold()
+    for key in (folded, folded.removesuffix(" province")):
+        if key in _region_aliases():
+            return _region_aliases()[key]
+    return text
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
+from app import i18n
 from app.deps import CurrentUser, RowId, SessionDep
 from app.forms import FormError, whole_numbers
 from app.i18n import _
@@ -34,8 +35,15 @@ def _input(form) -> topic_service.TopicInput:
 async def _form_page(request, session, user, *, form, errors, status_code=200):
     listing = await workspace_service.list_visible(session=session, user=user, staff=True, page_size=2000)
     networks = await network_service.list_networks(session=session)
+    language = i18n.get_language()
+    # One suggestion per region, however many networks list it, in the reader's language.
     regions = sorted(
-        {(listing_.network.key, city.region) for listing_ in networks for city, _r in listing_.members}
+        {
+            network_service.region_label(city.country_code, city.region, language)
+            for listing_ in networks
+            for city, _role in listing_.members
+            if city.region
+        }
     )
     return render(
         request,
@@ -70,12 +78,16 @@ async def seed_topic(request: Request, session: SessionDep, user: CurrentUser):
     workspace_ids = set(whole_numbers(form.getlist("workspace_ids")))
     network_key = str(form.get("network", ""))[:40]
     region = str(form.get("region", ""))[:120]
+    stored_region = network_service.region_from_input(region)
     workspaces = await topic_service.workspaces_for(
-        session=session, workspace_ids=workspace_ids, network_key=network_key, region=region
+        session=session, workspace_ids=workspace_ids, network_key=network_key, region=stored_region
+    )
+    where_errors = await topic_service.region_errors(
+        session=session, network_key=network_key, region=stored_region
     )
     try:
         topic_seed = await topic_service.seed(
-            session=session, facilitator=user, data=data, workspaces=workspaces
+            session=session, facilitator=user, data=data, workspaces=workspaces, where_errors=where_errors
         )
     except FormError as error:
         kept = {

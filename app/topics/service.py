@@ -31,8 +31,9 @@ class TopicInput:
     closes_on: str = ""
 
 
-def clean(data: TopicInput) -> dict:
-    errors: dict[str, str] = {}
+def clean(data: TopicInput, errors: dict[str, str] | None = None) -> dict:
+    """The topic's values; raises FormError with every field's problem, and those already found."""
+    errors = dict(errors or {})
     values = {
         "title": clean_text(data.title, field="title", errors=errors, max_length=TITLE_MAX),
         "brief": clean_text(data.brief, field="brief", errors=errors, max_length=BRIEF_MAX, required=False),
@@ -86,11 +87,39 @@ async def workspaces_for(
     return list((await session.exec(statement.where(chosen).order_by(Workspace.id))).all())
 
 
+async def region_errors(*, session: AsyncSession, network_key: str, region: str) -> dict[str, str]:
+    """A region narrows a network's cities; it must name the region of one of them."""
+    if not region.strip():
+        return {}
+    if not network_key:
+        return {"region": _("Choose the network whose cities are in this region.")}
+    known = await session.exec(
+        select(City.id)
+        .join(NetworkCity, col(NetworkCity.city_id) == City.id)
+        .join(Network, col(Network.id) == NetworkCity.network_id)
+        .where(Network.key == network_key, func.lower(City.region) == region.strip().lower())
+        .limit(1)
+    )
+    if known.first() is None:
+        return {
+            "region": _(
+                "No city of this network is in “%(region)s”. Choose a suggested region.", region=region
+            )
+        }
+    return {}
+
+
 async def seed(
-    *, session: AsyncSession, facilitator: User, data: TopicInput, workspaces: list[Workspace]
+    *,
+    session: AsyncSession,
+    facilitator: User,
+    data: TopicInput,
+    workspaces: list[Workspace],
+    where_errors: dict[str, str] | None = None,
 ) -> TopicSeed:
-    """One topic, copied into every chosen workspace in one transaction; the copies share a seed."""
-    values = clean(data)
+    """One topic, copied into every chosen workspace in one transaction; the copies share a seed.
+    ``where_errors`` are the problems already found with where it goes (region_errors)."""
+    values = clean(data, where_errors)
     if not workspaces:
         raise FormError({"workspaces": _("Choose at least one open workspace, or a network.")})
     topic_seed = TopicSeed(created_by_id=facilitator.id)
