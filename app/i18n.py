@@ -194,6 +194,34 @@ def format_country(code: str) -> str:
     return babel_locale().territories.get(code.upper(), code)
 
 
+@cache
+def _zone_names(locale_name: str) -> dict[str, str]:
+    """Every zone's name in one locale, from CLDR ("China (Shanghai) Time", "中国（上海）时间"). Zones
+    CLDR places in no region (UTC, Etc/GMT+5) are left out: they are shown by their own name."""
+    locale = Locale.parse(locale_name)
+    unknown = locale.territories.get("ZZ", "Unknown Region")
+    names = {}
+    for zone in time_zones():
+        name = babel_dates.get_timezone_location(zone, locale=locale)
+        if unknown not in name:
+            names[zone] = name
+    return names
+
+
+def format_time_zone(zone: str) -> str:
+    """A time zone's name in the reader's language; its IANA name where none is known."""
+    if zone == "UTC":
+        return gettext("Coordinated Universal Time (UTC)")
+    return _zone_names(LANGUAGES[get_language()][0]).get(zone, zone)
+
+
+def time_zone_choice(zone: str) -> str:
+    """How a zone is offered in a list: its IANA name, which sorts and searches the same in every
+    language, and its name in the reader's language."""
+    name = format_time_zone(zone)
+    return zone if name == zone else f"{zone} · {name}"
+
+
 def format_list(items) -> str:
     """Names joined the reader's way: "A, B and C", "A、B和C"."""
     return babel_lists.format_list([str(item) for item in items], locale=babel_locale())

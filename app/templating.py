@@ -92,6 +92,8 @@ def create_environment(settings: Settings) -> Environment:
         time_in=i18n.format_time_in,
         country=i18n.format_country,
         names=i18n.format_list,
+        zone_name=i18n.format_time_zone,
+        zone_choice=i18n.time_zone_choice,
     )
     return env
 
