@@ -21,6 +21,8 @@ class Attachment(SQLModel, table=True):
     width: int | None = Field(default=None)
     height: int | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # A picture's text alternative, written by its author ("" until they do).
+    description: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
 
     @property
     def is_image(self) -> bool:

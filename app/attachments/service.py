@@ -20,7 +20,7 @@ from app.attachments import content
 from app.attachments.models import Attachment
 from app.attachments.storage import Storage, new_key
 from app.db import begin_write
-from app.forms import FormError
+from app.forms import FormError, clean_text
 from app.i18n import _, ngettext
 from app.ideas.models import Idea
 
@@ -134,6 +134,43 @@ def check_files(files: Sequence[FileInput], *, existing: int) -> list[CheckedFil
     if problems:
         raise FormError({"files": " ".join(problems)})
     return [result for result in results if isinstance(result, CheckedFile)]
+
+
+DESCRIPTION_MAX = 300
+
+
+def description_field(attachment_id: int) -> str:
+    """The idea form's field for one picture's description."""
+    return f"description-{attachment_id}"
+
+
+def clean_descriptions(form, images: Sequence[Attachment], errors: dict[str, str]) -> dict[int, str]:
+    """Each picture's description as sent with the idea's form; a picture whose field is missing
+    keeps the one it has. Control characters are dropped, spaces run together."""
+    descriptions = {}
+    for image in images:
+        value = form.get(description_field(image.id))
+        if not isinstance(value, str):
+            continue
+        text = " ".join("".join(c for c in value if unicodedata.category(c)[0] != "C" or c in "\t\n").split())
+        descriptions[image.id] = clean_text(
+            text, field=description_field(image.id), errors=errors, max_length=DESCRIPTION_MAX, required=False
+        )
+    return descriptions
+
+
+async def describe(
+    *, session: AsyncSession, images: Sequence[Attachment], descriptions: dict[int, str]
+) -> None:
+    """Sets the pictures' descriptions. Called inside ``batch``, whose session's commit only
+    releases a savepoint of the request's transaction."""
+    for image in images:
+        if image.id in descriptions and descriptions[image.id] != image.description:
+            row = await session.get(Attachment, image.id)
+            if row is not None:
+                row.description = descriptions[image.id]
+                session.add(row)
+    await session.commit()
 
 
 @dataclass

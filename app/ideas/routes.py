@@ -72,6 +72,7 @@ async def _form_page(
 ):
     topics = await topic_service.topics_of(session=session, workspace_id=context.workspace.id)
     attachments = await attachment_service.of_idea(session=session, idea_id=idea.id) if idea else []
+    form = {"descriptions": {a.id: a.description for a in attachments}, **form}
     return render(
         request,
         "ideas/form.html",
@@ -90,6 +91,7 @@ async def _form_page(
             "max_file_mb": attachment_service.MAX_FILE_BYTES // attachment_service.MB,
             "accept": attachment_service.ACCEPT,
             "file_size": attachment_service.size_label,
+            "description_max": attachment_service.DESCRIPTION_MAX,
         },
         status_code=status_code,
     )
@@ -234,6 +236,9 @@ async def update_idea(
     fields, files = _fields_and_files(await request.form())
     data = _input(fields)
     existing = await attachment_service.count(session=session, idea_id=idea.id) if files else 0
+    images = [a for a in await attachment_service.of_idea(session=session, idea_id=idea.id) if a.is_image]
+    description_errors: dict[str, str] = {}
+    descriptions = attachment_service.clean_descriptions(fields, images, description_errors)
     try:
         async with attachment_service.batch(
             session=session, storage=storage, files=files, existing=existing
@@ -241,13 +246,23 @@ async def update_idea(
             # The batch's own session changes the idea; this request's copy stays as it was for
             # the form, should it come back.
             editing = await work.session.get(Idea, idea.id)
-            await idea_service.update_idea(
-                session=work.session, workspace=context.workspace, idea=editing, data=data
-            )
+            try:
+                await idea_service.update_idea(
+                    session=work.session, workspace=context.workspace, idea=editing, data=data
+                )
+            except FormError as error:
+                raise FormError({**error.errors, **description_errors}) from None
+            if description_errors:
+                raise FormError(description_errors)
+            await attachment_service.describe(session=work.session, images=images, descriptions=descriptions)
             await work.attach(idea_id=idea.id, uploader=user)
     except FormError as error:
+        form = {
+            **vars(data),
+            "descriptions": {image.id: image.description for image in images} | descriptions,
+        }
         return await _form_page(
-            request, session, context, form=vars(data), errors=error.errors, idea=idea, status_code=422
+            request, session, context, form=form, errors=error.errors, idea=idea, status_code=422
         )
     response = RedirectResponse(f"/w/{context.workspace.slug}/ideas/{idea.id}", status_code=303)
     flash(request, response, _("Your idea is saved."), "success")

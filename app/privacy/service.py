@@ -439,6 +439,7 @@ async def collect(*, session: AsyncSession, storage: Storage, secret_key: str, u
                 "name": attachment.filename,
                 "type": attachment.content_type,
                 "bytes": attachment.size_bytes,
+                "description": attachment.description,
                 "uploaded_at": _iso(attachment.created_at),
                 "file": member,
             }
