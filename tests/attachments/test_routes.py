@@ -79,7 +79,8 @@ async def test_an_idea_is_posted_with_a_picture_and_a_pdf(client, session, setti
     picture_url = f"/w/{porto.slug}/ideas/{idea.id}/attachments/{picture.id}"
     pdf_url = f"/w/{porto.slug}/ideas/{idea.id}/attachments/{pdf.id}"
     assert re.search(
-        rf'<section class="attachments"[^>]*hx-disable>.*<img src="{picture_url}" alt="Picture 1 of 1, not described yet" '
+        rf'<section class="attachments"[^>]*hx-disable>.*<img src="{picture_url}" '
+        r'alt="Picture 1 of 1, not described yet" '
         r'width="1" height="1" loading="lazy">',
         page.text,
         re.S,
