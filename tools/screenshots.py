@@ -108,6 +108,15 @@ def submit_empty(page: Page) -> None:
     page.locator("main .form-error").wait_for(state="visible")
 
 
+def seed_in_an_unknown_region(page: Page) -> None:
+    """A region no city of the chosen network is in: refused on its field, the rest kept."""
+    page.locator("input[name=title]").fill("Rain gardens")
+    page.locator("select[name=network]").select_option("nscjl")
+    page.locator("input[name=region]").fill("Atlantis")
+    page.locator("main form button[type=submit]").click()
+    page.locator("#f-region-error").wait_for(state="visible")
+
+
 def delete_with_a_wrong_password(page: Page) -> None:
     """Ticks "also remove" and gives a wrong password: the form comes back, nothing is deleted."""
     form = page.locator("main form[action='/profile/delete']")
@@ -282,6 +291,7 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (email, "idea-new", f"{OWN_WORKSPACE[language]}/ideas/new", None),
         (email, "idea-new-errors", f"{OWN_WORKSPACE[language]}/ideas/new", submit_empty),
         (FACILITATOR, "topic-seed", "/topics/seed", None),
+        (FACILITATOR, "topic-seed-region-error", "/topics/seed", seed_in_an_unknown_region),
         (FACILITATOR, "topic-overview", "/topics/seeds/1", None),
         (email, "search", "/search?q=%E7%BB%BF%E8%89%B2%E8%B5%B0%E5%BB%8A", None),
         (FACILITATOR, "workspace-new", "/workspaces/new", None),

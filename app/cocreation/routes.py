@@ -12,7 +12,7 @@ from app.cocreation import calendar, permissions, room
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, SessionStatus
 from app.db import rollback_and_reload
-from app.deps import CurrentUser, FormStr, RowId, SessionDep, SettingsDep
+from app.deps import CurrentUser, FormStr, RowId, SessionDep, SettingsDep, rate_limited
 from app.forms import FormError, local_datetime_input, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone, time_zones
 from app.ideas import service as idea_service
@@ -504,7 +504,8 @@ async def move_agenda(request: Request, session: SessionDep, loaded: ManagedSess
     return _back_to_room(context, cs)
 
 
-@router.post("/w/{slug}/sessions/{session_id}/live/ideas")
+# The room's quick ideas are ideas like any other, and count against the same limit.
+@router.post("/w/{slug}/sessions/{session_id}/live/ideas", dependencies=[rate_limited("post")])
 async def add_live_idea(
     request: Request,
     session: SessionDep,
@@ -559,6 +560,9 @@ async def support_live_idea(
     idea = await idea_service.get(session=session, workspace_id=context.workspace.id, idea_id=idea_id)
     if idea is None or not await session_service.on_board(session=session, session_id=cs.id, idea_id=idea_id):
         raise HTTPException(status_code=404)
+    if idea.hidden_at is not None:
+        # As on the idea's own page: a hidden idea takes no support, from anyone.
+        raise HTTPException(status_code=403)
     _supported, count = await idea_service.toggle_support(session=session, idea=idea, user=user)
     await session_service.publish_support(session=session, cs=cs, idea_id=idea.id, count=count)
     if is_htmx_fragment_request(request):

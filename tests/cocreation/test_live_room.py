@@ -13,10 +13,13 @@ from app.cocreation import room
 from app.cocreation import service as session_service
 from app.cocreation.models import AgendaItem, SessionIdea
 from app.ideas import service as idea_service
+from app.ideas.models import Idea
+from app.moderation import service as moderation_service
 from app.voting import service as voting_service
 from app.workspaces.deps import WorkspaceContext
 from tests.cocreation.test_routes import FORM, member_of, published_session
-from tests.conftest import TEST_SECRET_KEY, log_in, make_user, post_form
+from tests.conftest import TEST_SECRET_KEY, client_for, log_in, make_user, post_form
+from tests.security.test_rate_limits import limited_app
 from tests.voting.test_routes import make_ballot
 
 
@@ -192,3 +195,38 @@ async def test_the_room_says_it_updates_itself_only_where_it_does(client, sessio
     await session_service.set_status(session=session, cs=cs, status="closed", by=facilitator)
     page = (await client.get(room_url)).text
     assert "updates automatically" not in page and "Reload the page" not in page
+
+
+async def test_a_hidden_idea_on_the_board_takes_no_support(client, session, porto, facilitator):
+    cs = await live_session(session, porto, facilitator)
+    room_url = f"/w/{porto.slug}/sessions/{cs.id}/live"
+    citizen = await member_of(session, porto)
+    await log_in(client, citizen)
+    await post_form(client, room_url + "/ideas", {"title": "Bioswale by the bus stop"})
+    link = (await session.exec(select(SessionIdea))).one()
+    idea = await session.get(Idea, link.idea_id)
+    await moderation_service.hide(
+        session=session,
+        workspace=porto,
+        target=moderation_service.idea_target(idea),
+        moderator=facilitator,
+        reason="Off topic",
+    )
+    answer = await post_form(client, f"{room_url}/ideas/{idea.id}/support")
+    assert answer.status_code == 403
+    await session.refresh(idea)
+    assert idea.support_count == 0
+
+
+async def test_the_rooms_quick_ideas_count_against_the_posting_limit(
+    database_url, session_factory, session, porto, facilitator
+):
+    cs = await live_session(session, porto, facilitator)
+    app = limited_app(database_url, session_factory, "post=2/400/3600")
+    room_url = f"/w/{porto.slug}/sessions/{cs.id}/live"
+    async with client_for(app) as client:
+        await log_in(client, await member_of(session, porto))
+        answers = [await post_form(client, room_url + "/ideas", {"title": f"Idea {n}"}) for n in range(3)]
+    assert [a.status_code for a in answers] == [303, 303, 429]
+    assert "Try again in" in answers[2].text
+    assert len((await session.exec(select(Idea))).all()) == 2
