@@ -32,7 +32,7 @@ import random
 import re
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -609,11 +609,18 @@ def sse_message(*, event_id: int | None, event: str | None, data: str) -> str:
 
 
 async def sse_stream(
-    request: Request, messages: AsyncIterator[str], *, keepalive: float = KEEPALIVE_SECONDS
+    request: Request,
+    messages: AsyncIterator[str],
+    *,
+    keepalive: float = KEEPALIVE_SECONDS,
+    allowed: Callable[[], Awaitable[bool]] | None = None,
+    farewell: str = "",
 ) -> AsyncIterator[str]:
     """The body of a ``text/event-stream`` response: ``messages`` as they come, a comment when idle.
 
-    Ends when the client disconnects, ``messages`` ends or the app's hub closes, and then closes
+    Before each message and keep-alive it asks ``allowed`` (when given) whether the reader may still
+    read the stream; when not, it sends ``farewell`` and ends, and what was waiting is never sent.
+    Ends too when the client disconnects, ``messages`` ends or the app's hub closes, and then closes
     ``messages`` (so an ``async with hub.subscribe(...)`` inside it unregisters).
     """
     hub: Hub | None = getattr(request.app.state, "live", None)
@@ -626,6 +633,10 @@ async def sse_stream(
             waiting = {next_message} if shutdown is None else {next_message, shutdown}
             done, _ = await asyncio.wait(waiting, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED)
             if shutdown in done:
+                return
+            if allowed is not None and not await allowed():
+                if farewell:
+                    yield farewell
                 return
             if next_message not in done:
                 yield KEEPALIVE_MESSAGE

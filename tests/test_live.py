@@ -319,6 +319,45 @@ async def test_the_stream_sends_messages_and_a_keepalive_comment_when_idle():
     await asyncio.wait_for(closed.wait(), 1)
 
 
+async def test_a_stream_its_reader_may_no_longer_read_says_goodbye_and_sends_nothing_more():
+    outbox: asyncio.Queue[str] = asyncio.Queue()
+    allowed = [True]
+
+    async def messages():
+        while True:
+            yield await outbox.get()
+
+    async def still_allowed():
+        return allowed[0]
+
+    stream = live.sse_stream(
+        StreamRequest(),
+        messages(),
+        keepalive=0.05,
+        allowed=still_allowed,
+        farewell="event: closed\ndata: bye\n\n",
+    )
+    outbox.put_nowait("data: one\n\n")
+    assert await anext(stream) == "data: one\n\n"
+    allowed[0] = False
+    outbox.put_nowait("data: secret\n\n")
+    assert [message async for message in stream] == ["event: closed\ndata: bye\n\n"]
+
+
+async def test_an_idle_stream_is_closed_at_its_keepalive_once_its_reader_may_no_longer_read():
+    async def messages():
+        await asyncio.Event().wait()
+        yield "data: never\n\n"
+
+    async def no():
+        return False
+
+    stream = live.sse_stream(
+        StreamRequest(), messages(), keepalive=0.05, allowed=no, farewell="event: closed\n\n"
+    )
+    assert [message async for message in stream] == ["event: closed\n\n"]
+
+
 async def test_the_stream_ends_when_the_messages_do():
     async def messages():
         yield "data: last\n\n"

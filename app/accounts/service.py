@@ -265,6 +265,13 @@ async def load_session(*, session: AsyncSession, token: str, settings: Settings)
     return loaded
 
 
+async def check_session(*, session: AsyncSession, token: str, settings: Settings) -> LoadedSession | None:
+    """Whether a cookie token still signs its user in (a live session, an active account), without
+    moving its idle clock: for a long-lived stream that asks again while it runs."""
+    row = (await session.exec(_session_query(), params={"digest": token_digest(token)})).first()
+    return None if row is None else live_session(*row, settings=settings)
+
+
 @functools.cache
 def _driver_queries() -> tuple[DriverQuery, DriverQuery]:
     touch = (

@@ -5,12 +5,14 @@ the same result), so 500 people in a room cost one render per language, not 500.
 reader (results shown only after they have voted) is decided per subscriber."""
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
 from app import i18n, live
+from app.accounts import service as account_service
 from app.cocreation import permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
@@ -18,9 +20,15 @@ from app.ideas.models import Idea
 from app.voting import routes as voting_routes
 from app.voting import service as voting_service
 from app.voting.models import Ballot, ResultsVisibility
+from app.workspaces import permissions as workspace_permissions
+from app.workspaces import service as workspace_service
 from app.workspaces.deps import WorkspaceContext
 
 RENDER_CACHE_SIZE = 256
+# How often an open stream asks again whether its reader may still read the room: a sign-out, a
+# disabled account, a workspace made members-only or a membership ended closes it within this time
+# (at the next event or keep-alive after it).
+RECHECK_SECONDS = 5.0
 
 
 class RenderCache:
@@ -68,6 +76,13 @@ async def _render_now(request: Request, name: str, **context) -> str:
     return _template(request, name, **context)
 
 
+def closed_message(request: Request) -> str:
+    """The last message of a stream whose reader may no longer read the room."""
+    return live.sse_message(
+        event_id=None, event="closed", data=_template(request, "cocreation/_room_closed.html")
+    )
+
+
 class RoomStream:
     """One subscriber's view of a room: the workspace and session it reads, and whether it voted."""
 
@@ -81,6 +96,44 @@ class RoomStream:
         self.voted: set[int] = set()
         self.checked: set[int] = set()
         self.language = i18n.get_language()
+        # The sign-in the stream was opened with; None for a reader who is not signed in.
+        cookie = request.cookies.get(request.app.state.settings.session_cookie_name)
+        self.token = cookie if self.user is not None else None
+        self.next_check = time.monotonic() + RECHECK_SECONDS
+
+    async def still_allowed(self) -> bool:
+        """Whether the reader may still read the room, asked again at most every RECHECK_SECONDS;
+        what they may do there (take part, after a ban) is brought up to date on the way."""
+        now = time.monotonic()
+        if now < self.next_check:
+            return True
+        self.next_check = now + RECHECK_SECONDS
+        return await self._db(self._recheck)
+
+    async def _recheck(self, session) -> bool:
+        user = None
+        if self.token is not None:
+            settings = self.request.app.state.settings
+            loaded = await account_service.check_session(session=session, token=self.token, settings=settings)
+            if loaded is None or loaded.user.id != self.user.id:
+                return False
+            user = loaded.user
+        found = await workspace_service.get_with_membership(
+            session=session, slug=self.workspace.slug, user=user
+        )
+        if found is None:
+            return False
+        workspace, membership = found
+        if not workspace_permissions.can_view(user, workspace, membership):
+            return False
+        cs = await session_service.get(session=session, workspace_id=workspace.id, session_id=self.cs.id)
+        if cs is None or not permissions.can_view(user, workspace, membership, cs):
+            return False
+        self.context = WorkspaceContext(workspace=workspace, membership=membership, user=user)
+        self.workspace = workspace
+        self.user = user
+        self.can_take_part = self.context.can(permissions.can_take_part_live)
+        return True
 
     async def _db(self, work):
         async with self.request.app.state.session_factory() as session:

@@ -476,7 +476,9 @@ async def live_events(request: Request, session: SessionDep, loaded: VisibleSess
                     yield message
 
     return StreamingResponse(
-        live.sse_stream(request, messages()),
+        live.sse_stream(
+            request, messages(), allowed=stream.still_allowed, farewell=room.closed_message(request)
+        ),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

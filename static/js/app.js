@@ -169,6 +169,15 @@
     room.dataset.lastEventId = id;
     room.setAttribute("sse-connect", room.getAttribute("sse-connect").replace(/last_event_id=\d*/, "last_event_id=" + id));
   });
+  // A stream the server ended for good (the reader may no longer read the room): the room no
+  // longer claims to update itself.
+  document.addEventListener("htmx:sseClose", function (event) {
+    var room = event.target.closest ? event.target.closest("[sse-connect]") : null;
+    if (!room) return;
+    room.querySelectorAll("[data-live-hint]").forEach(function (hint) {
+      hint.hidden = true;
+    });
+  });
   // The live room's notice that a ballot opened stays until it is dismissed (or the next one comes).
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-dismiss-notice]") : null;

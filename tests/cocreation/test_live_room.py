@@ -3,12 +3,14 @@ each reader. The stream itself, in a browser and across server processes, is tes
 test_live_processes.py."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 from sqlmodel import select
 from starlette.datastructures import FormData
 
 from app import live
+from app.admin import service as admin_service
 from app.cocreation import room
 from app.cocreation import service as session_service
 from app.cocreation.models import AgendaItem, SessionIdea
@@ -16,11 +18,14 @@ from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.moderation import service as moderation_service
 from app.voting import service as voting_service
+from app.workspaces import service as workspace_service
 from app.workspaces.deps import WorkspaceContext
+from app.workspaces.models import MemberStatus, Visibility
 from tests.cocreation.test_routes import FORM, member_of, published_session
 from tests.conftest import TEST_SECRET_KEY, client_for, log_in, make_user, post_form
 from tests.security.test_rate_limits import limited_app
 from tests.voting.test_routes import make_ballot
+from tests.workspaces.conftest import make_workspace
 
 
 async def live_session(session, porto, facilitator):
@@ -81,7 +86,7 @@ async def test_only_members_take_part_and_only_moderators_move_the_agenda(
 
 def reader_request(app, user):
     """What the stream needs of a request: the app (templates, sessions, settings) and a CSRF token."""
-    return SimpleNamespace(app=app, state=SimpleNamespace(csrf_token="t"), user=user)
+    return SimpleNamespace(app=app, state=SimpleNamespace(csrf_token="t"), user=user, cookies={})
 
 
 async def test_each_reader_gets_tallies_only_when_they_may_see_them(app, session, porto, facilitator):
@@ -122,7 +127,7 @@ async def test_a_new_ballot_arrives_whole_for_each_reader_and_shared_renders_car
 
     def stream(user, token):
         membership = SimpleNamespace(status="active", role="member")
-        request = SimpleNamespace(app=app, state=SimpleNamespace(csrf_token=token), user=user)
+        request = SimpleNamespace(app=app, state=SimpleNamespace(csrf_token=token), user=user, cookies={})
         return room.RoomStream(request, cs=cs, context=WorkspaceContext(porto, membership, user))
 
     event = live.ChannelEvent(
@@ -191,7 +196,7 @@ async def test_the_room_says_it_updates_itself_only_where_it_does(client, sessio
     # Without the script only the reload hint shows; the script unhides the other one instead.
     assert '<p class="muted live-hint" data-live-hint hidden>This page updates automatically.</p>' in page
     assert '<noscript><p class="muted live-hint">Reload the page to see what is new.</p></noscript>' in page
-    assert 'aria-live="polite" sse-swap="ballot-notice"' in page
+    assert 'aria-live="polite" sse-swap="ballot-notice,closed"' in page
     await session_service.set_status(session=session, cs=cs, status="closed", by=facilitator)
     page = (await client.get(room_url)).text
     assert "updates automatically" not in page and "Reload the page" not in page
@@ -230,3 +235,101 @@ async def test_the_rooms_quick_ideas_count_against_the_posting_limit(
     assert [a.status_code for a in answers] == [303, 303, 429]
     assert "Try again in" in answers[2].text
     assert len((await session.exec(select(Idea))).all()) == 2
+
+
+async def signed_in_stream(app, client, session, cs, workspace, user) -> room.RoomStream:
+    """The stream a signed-in reader opens: with their session cookie, rechecked at once when asked."""
+    await log_in(client, user)
+    token = client.cookies.get(app.state.settings.session_cookie_name)
+    membership = await workspace_service.membership_of(session=session, workspace_id=workspace.id, user=user)
+    request = SimpleNamespace(
+        app=app,
+        state=SimpleNamespace(csrf_token="t"),
+        cookies={app.state.settings.session_cookie_name: token},
+    )
+    context = WorkspaceContext(workspace=workspace, membership=membership, user=user)
+    stream = room.RoomStream(request, cs=cs, context=context)
+    stream.next_check = 0
+    return stream
+
+
+async def asks_again(stream: room.RoomStream) -> bool:
+    stream.next_check = 0
+    return await stream.still_allowed()
+
+
+async def test_an_open_stream_is_closed_after_its_reader_signs_out(app, client, session, porto, facilitator):
+    cs = await live_session(session, porto, facilitator)
+    stream = await signed_in_stream(app, client, session, cs, porto, await member_of(session, porto))
+    assert await asks_again(stream)
+    assert (await post_form(client, "/logout")).status_code == 303
+    assert not await asks_again(stream)
+
+
+async def test_an_open_stream_is_closed_when_the_account_is_disabled(
+    app, client, session, porto, facilitator, admin
+):
+    cs = await live_session(session, porto, facilitator)
+    reader = await member_of(session, porto)
+    stream = await signed_in_stream(app, client, session, cs, porto, reader)
+    await admin_service.disable(session=session, target=reader, admin=admin, reason="Spam")
+    assert not await asks_again(stream)
+
+
+async def test_an_open_stream_is_closed_when_the_reader_leaves_a_members_only_workspace(
+    app, client, session, network, facilitator
+):
+    private = await make_workspace(
+        session, facilitator, [network["Porto"]], title="Private", visibility=Visibility.MEMBERS
+    )
+    cs = await live_session(session, private, facilitator)
+    reader = await member_of(session, private)
+    stream = await signed_in_stream(app, client, session, cs, private, reader)
+    assert await asks_again(stream) and stream.can_take_part
+    await workspace_service.leave(session=session, workspace=private, user=reader)
+    assert not await asks_again(stream)
+
+
+async def test_an_anonymous_stream_is_closed_when_the_workspace_becomes_members_only(
+    app, session, porto, facilitator
+):
+    cs = await live_session(session, porto, facilitator)
+    stream = room.RoomStream(
+        reader_request(app, None),
+        cs=cs,
+        context=WorkspaceContext(workspace=porto, membership=None, user=None),
+    )
+    assert await asks_again(stream)
+    porto.visibility = Visibility.MEMBERS
+    session.add(porto)
+    await session.commit()
+    assert not await asks_again(stream)
+
+
+async def test_a_banned_member_keeps_watching_but_no_longer_takes_part(
+    app, client, session, porto, facilitator
+):
+    cs = await live_session(session, porto, facilitator)
+    reader = await member_of(session, porto)
+    stream = await signed_in_stream(app, client, session, cs, porto, reader)
+    assert stream.can_take_part
+    membership = await workspace_service.membership_of(session=session, workspace_id=porto.id, user=reader)
+    membership.status = MemberStatus.BANNED
+    membership.banned_until = datetime.now(UTC) + timedelta(days=7)
+    session.add(membership)
+    await session.commit()
+    assert await asks_again(stream) and not stream.can_take_part
+
+
+async def test_between_rechecks_no_query_is_made(app, session, porto, facilitator, query_counter):
+    cs = await live_session(session, porto, facilitator)
+    stream = room.RoomStream(
+        reader_request(app, None),
+        cs=cs,
+        context=WorkspaceContext(workspace=porto, membership=None, user=None),
+    )
+    stream.next_check = float("inf")
+    before = query_counter.count
+    for _ in range(50):
+        assert await stream.still_allowed()
+    assert query_counter.count == before
