@@ -56,11 +56,23 @@ class Settings(BaseSettings):
     # Overrides of the default rate limits: action=per_user/per_address/seconds, comma separated.
     rate_limits: str = ""
     _limits: dict = PrivateAttr(default_factory=dict)
+    _voting_key: str | None = PrivateAttr(default=None)
 
     @property
     def limits(self) -> dict:
         """The rate limit of each action (``app.ratelimit.Limit``)."""
         return self._limits
+
+    @property
+    def voting_key(self) -> str:
+        """The deployment's voting key (``app.voting.keys``), read from the database at start-up: never
+        the secret key, so rotating that one lets no one vote twice."""
+        if self._voting_key is None:
+            raise RuntimeError("the voting key is read from the database when the app starts")
+        return self._voting_key
+
+    def use_voting_key(self, key: str) -> None:
+        self._voting_key = key
 
     @model_validator(mode="after")
     def _check(self) -> "Settings":

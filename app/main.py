@@ -43,6 +43,7 @@ from app.security import (
 )
 from app.templating import create_environment, is_htmx_fragment_request, render
 from app.topics.routes import router as topics_router
+from app.voting import keys as voting_keys
 from app.voting.api import router as voting_api_router
 from app.voting.intake import VoteIntake
 from app.voting.routes import router as voting_router
@@ -116,6 +117,9 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if settings._voting_key is None:
+            async with session_factory() as session:
+                settings.use_voting_key(await voting_keys.load_or_create(session))
         if engine is not None:
             app.state.live = live.create_hub(engine)
             await app.state.live.start()

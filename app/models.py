@@ -13,6 +13,7 @@ from app.moderation import models as moderation_models
 from app.network import models as network_models
 from app.notifications import models as notification_models
 from app.topics import models as topic_models
+from app.voting import keys as voting_keys
 from app.voting import models as voting_models
 from app.workspaces import models as workspace_models
 
@@ -32,6 +33,7 @@ __all__ = [
     "notification_models",
     "ratelimit",
     "topic_models",
+    "voting_keys",
     "voting_models",
     "workspace_models",
 ]

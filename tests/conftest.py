@@ -21,6 +21,8 @@ from tests.e2e import chromium
 
 TEST_DATABASE_URL = os.environ.get("COCREATE_TEST_DATABASE_URL", "")
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production-0123456789"
+# Tests that cast papers through the service give it the key the app uses.
+TEST_VOTING_KEY = TEST_SECRET_KEY
 PASSWORD = "a walk in the park"
 
 
@@ -63,7 +65,10 @@ def make_settings(database_url: str, **overrides) -> Settings:
         "_env_file": None,
     }
     values.update(overrides)
-    return Settings(**values)
+    settings = Settings(**values)
+    # What the app reads from the database at start-up (app.voting.keys); test clients run no start-up.
+    settings.use_voting_key(TEST_VOTING_KEY)
+    return settings
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -223,7 +223,7 @@ class RoomStream:
     async def _has_voted(self, ballot: Ballot) -> bool:
         if self.user is None:
             return False
-        secret_key = self.request.app.state.settings.secret_key
+        secret_key = self.request.app.state.settings.voting_key
         vote = await self._db(
             lambda s: voting_service.my_vote(session=s, ballot=ballot, user=self.user, secret_key=secret_key)
         )
@@ -245,7 +245,7 @@ class RoomStream:
         if waiting_for_vote and self.user is not None:
             # The vote's event names its voter by key; the database is asked once per ballot, for
             # papers cast before this stream began.
-            secret_key = self.request.app.state.settings.secret_key
+            secret_key = self.request.app.state.settings.voting_key
             mine = voting_service.voter_key(secret_key=secret_key, ballot_id=ballot_id, user_id=self.user.id)
             if event.data.get("voter_key") == mine:
                 self.voted.add(ballot_id)

@@ -51,7 +51,7 @@ async def download_data(
 ):
     await privacy_service.count_export(session=session, user=user)
     export = await privacy_service.collect(
-        session=session, storage=storage, secret_key=settings.secret_key, user=user
+        session=session, storage=storage, secret_key=settings.voting_key, user=user
     )
     filename = f"cocreate-data-{utcnow():%Y-%m-%d}.zip"
     return StreamingResponse(
@@ -95,7 +95,7 @@ async def delete_account(
             user=user,
             password=password,
             remove_contributions=remove,
-            secret_key=settings.secret_key,
+            secret_key=settings.voting_key,
         )
     except FormError as error:
         return _delete_page(request, errors=error.errors, remove=remove, status_code=422)

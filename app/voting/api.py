@@ -38,7 +38,7 @@ async def vote(
             user=user,
             member=permissions.can_vote_here(user, standing.workspace, standing.membership),
             form=await request.form(),
-            secret_key=settings.secret_key,
+            secret_key=settings.voting_key,
         )
     except voting_service.VoteRefused as error:
         await rollback_and_reload(session)

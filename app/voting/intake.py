@@ -138,7 +138,7 @@ class VoteIntake:
                     user=user,
                     member=permissions.can_vote_here(user, standing.workspace, standing.membership),
                     form=form,
-                    secret_key=self.settings.secret_key,
+                    secret_key=self.settings.voting_key,
                 )
             except voting_service.VoteRefused as error:
                 return 403 if error.forbidden else 422, json_bytes({"detail": error.message})

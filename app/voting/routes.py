@@ -179,7 +179,7 @@ async def ballot_context(
     if options is None:
         options = await voting_service.options_of(session=session, ballot_id=ballot.id)
     vote = paper or await voting_service.my_vote(
-        session=session, ballot=ballot, user=context.user, secret_key=settings.secret_key
+        session=session, ballot=ballot, user=context.user, secret_key=settings.voting_key
     )
     eligible = just_voted or await voting_service.is_eligible(
         session=session, ballot=ballot, user=context.user, member=context.can(permissions.can_vote_here)
@@ -232,7 +232,7 @@ async def cast_vote(
             user=user,
             member=context.can(permissions.can_vote_here),
             form=form,
-            secret_key=settings.secret_key,
+            secret_key=settings.voting_key,
         )
     except voting_service.VoteRefused as error:
         await rollback_and_reload(session, ballot, context.workspace, context.membership)
@@ -278,7 +278,7 @@ def _csv(body: str, filename: str) -> Response:
 async def results_csv(session: SessionDep, settings: SettingsDep, loaded: VisibleBallot):
     context, ballot = loaded
     vote = await voting_service.my_vote(
-        session=session, ballot=ballot, user=context.user, secret_key=settings.secret_key
+        session=session, ballot=ballot, user=context.user, secret_key=settings.voting_key
     )
     if not voting_service.can_see_results(ballot, has_voted=vote is not None):
         raise HTTPException(status_code=403)
