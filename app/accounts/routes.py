@@ -101,6 +101,8 @@ async def register(
             locale=language,
             time_zone=time_zone,
         )
+    except account_service.EmailTaken:
+        return await _register_as_login(request, session, settings, address, email, display_name, password)
     except FormError as error:
         form = {"email": email, "display_name": display_name}
         return render(
@@ -110,6 +112,42 @@ async def register(
             status_code=422,
         )
     return await _logged_in(request, session, settings, user, address, "/", new_account=True)
+
+
+async def _register_as_login(request, session, settings, address, email, display_name, password):
+    """A registration with an address that has an account is answered as a login with the same
+    details: the owner, who forgot they had one, is signed in; anyone else gets the login's refusal,
+    counted against the same limits, so this form is no way round them and never says "this address
+    has an account". (Once the platform sends mail, the owner will be told of the attempt by mail.)"""
+    form = {"email": email, "display_name": display_name}
+
+    def refused(message: str, status_code: int, headers: dict | None = None):
+        return render(
+            request,
+            "accounts/register.html",
+            {"form": form, "errors": {"__all__": message}},
+            status_code=status_code,
+            headers=headers,
+        )
+
+    try:
+        user = await account_service.authenticate(
+            session=session, email=email, password=password, address=address
+        )
+    except account_service.AccountDisabled:
+        return refused(
+            _("This account is disabled. If you think this is a mistake, contact the platform's admins."), 403
+        )
+    except ratelimit.RateLimited as limited:
+        message = i18n.ngettext(
+            "Too many failed attempts. Try again in %(num)s minute.",
+            "Too many failed attempts. Try again in %(num)s minutes.",
+            limited.minutes,
+        )
+        return refused(message, 429, {"Retry-After": str(limited.retry_after)})
+    if user is None:
+        return refused(_("That email and password do not match an account."), 422)
+    return await _logged_in(request, session, settings, user, address, "/", new_account=False)
 
 
 @router.get("/login")

@@ -93,6 +93,11 @@ async def get(*, session: AsyncSession, user_id: int) -> User | None:
     return await session.get(User, user_id)
 
 
+class EmailTaken(FormError):
+    """The address already has an account, and nothing else is wrong. The admin's command line says
+    so; the registration page answers as a login with these details would (app/accounts/routes.py)."""
+
+
 async def create(
     *,
     session: AsyncSession,
@@ -110,10 +115,12 @@ async def create(
     problem = password_problem(password, email=email, display_name=name)
     if problem:
         errors["password"] = problem
-    if "email" not in errors and await get_by_email(session=session, email=email):
-        errors["email"] = _("An account with this email address already exists. Log in instead?")
+    taken = "email" not in errors and await get_by_email(session=session, email=email) is not None
     if errors:
+        # Whether the address is taken is told only once everything else is right (see EmailTaken).
         raise FormError(errors)
+    if taken:
+        raise EmailTaken({"email": _("An account with this email address already exists. Log in instead?")})
     password_hash = await asyncio.to_thread(hash_password, password)
     await begin_write(session)
     user = User(
@@ -130,7 +137,7 @@ async def create(
     except IntegrityError:
         # Two registrations with one address raced past the check above; the constraint decided.
         await session.rollback()
-        raise FormError(
+        raise EmailTaken(
             {"email": _("An account with this email address already exists. Log in instead?")}
         ) from None
     await session.refresh(user)

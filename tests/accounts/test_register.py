@@ -4,7 +4,7 @@ import pytest
 from sqlmodel import func, select
 
 from app.accounts.models import User
-from tests.conftest import make_user, post_form
+from tests.conftest import PASSWORD, make_user, post_form
 
 GOOD = {
     "email": "Maria@Example.org",
@@ -62,12 +62,53 @@ async def test_register_rejects_bad_input_with_form_kept(client, session, change
     assert await user_count(session) == before
 
 
-async def test_register_refuses_taken_email_in_any_case(client, session):
-    await make_user(session, email="taken@example.org")
+async def test_registering_a_taken_address_is_answered_as_a_login_and_never_says_it_is_taken(client, session):
+    await make_user(session, email="taken@example.org", display_name="Owner")
     response = await post_form(client, "/register", {**GOOD, "email": "TAKEN@Example.ORG"})
     assert response.status_code == 422
-    assert "already exists" in response.text
+    assert "That email and password do not match an account." in response.text
+    assert "already exists" not in response.text
     assert await user_count(session) == 1
+    assert (await client.get("/profile")).status_code in (303, 401, 403)
+
+
+async def test_the_owner_registering_again_with_their_password_is_signed_in(client, session):
+    owner = await make_user(session, email="taken@example.org", display_name="Owner")
+    response = await post_form(
+        client, "/register", {**GOOD, "email": "taken@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 303
+    profile = await client.get("/profile")
+    assert profile.status_code == 200 and "taken@example.org" in profile.text
+    assert "Welcome to cocreate" not in (await client.get("/")).text
+    assert await user_count(session) == 1
+    await session.refresh(owner)
+    assert owner.display_name == "Owner"  # the form's name changes nothing
+
+
+async def test_guessing_through_the_registration_form_counts_against_the_login_limit(client, session):
+    await make_user(session, email="taken@example.org")
+    for n in range(5):
+        wrong = await post_form(
+            client, "/register", {**GOOD, "email": "taken@example.org", "password": f"guess {n} of many"}
+        )
+        assert wrong.status_code == 422
+    limited = await post_form(
+        client, "/register", {**GOOD, "email": "taken@example.org", "password": PASSWORD}
+    )
+    assert limited.status_code == 429 and "Too many failed attempts" in limited.text
+    login = await post_form(client, "/login", {"email": "taken@example.org", "password": PASSWORD})
+    assert login.status_code == 429
+
+
+async def test_a_taken_address_with_other_mistakes_gets_only_those_mistakes(client, session):
+    await make_user(session, email="taken@example.org")
+    response = await post_form(
+        client, "/register", {**GOOD, "email": "taken@example.org", "display_name": ""}
+    )
+    assert response.status_code == 422
+    assert 'id="f-display_name-error"' in response.text
+    assert "already exists" not in response.text and 'id="f-email-error"' not in response.text
 
 
 async def test_register_without_form_fields_is_422_not_500(client):
