@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     assets: Literal["cdn", "local"] = "cdn"
     map_tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     map_attribution: str = "&copy; OpenStreetMap contributors"
+    # A Nominatim-compatible search URL for finding places by name (app/network/geocoder.py); empty:
+    # no place search, and nothing leaves the server.
+    geocoder_url: str = ""
     session_idle_minutes: int = Field(default=60 * 24 * 7, gt=0)
     session_max_age_days: int = Field(default=30, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)

@@ -4,7 +4,7 @@ import gc
 import logging
 import secrets
 from contextlib import asynccontextmanager
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match
 
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
@@ -41,7 +42,7 @@ from app.security import (
     security_headers,
     verify_csrf,
 )
-from app.templating import create_environment, is_htmx_fragment_request, render
+from app.templating import create_environment, is_htmx_fragment_request, render, static_version
 from app.topics.routes import router as topics_router
 from app.voting import keys as voting_keys
 from app.voting.api import router as voting_api_router
@@ -108,6 +109,23 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+GZIP_MINIMUM_BYTES = 500
+# A file asked for by its versioned URL (``app.templating.static_url`` adds ``?v=<content hash>``)
+# never changes at that URL: browsers and proxies keep it for a year. Any other URL of it (no
+# version, or an old one) is checked again each time.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class VersionedStaticFiles(StaticFiles):
+    async def get_response(self, path: str, scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("v", [""])[0]
+            current = asked == static_version(path)
+            response.headers["Cache-Control"] = IMMUTABLE if current else "no-cache"
+        return response
+
+
 def create_app(settings: Settings | None = None, session_factory: SessionFactory | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = None
@@ -158,8 +176,11 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
         upload_limits={attachment_service.UPLOAD_PATHS: attachment_service.UPLOAD_BODY_BYTES},
     )
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
+    # Pages, scripts and styles compressed for those who accept it; Starlette leaves the live rooms'
+    # event streams (text/event-stream) alone, so each event still goes out as it happens.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
 
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", VersionedStaticFiles(directory=STATIC_DIR), name="static")
     # Routes are matched in order, one pattern after another: the API and the ballots, the busiest
     # when a room votes, first (none of their paths overlaps another router's).
     app.include_router(voting_api_router)

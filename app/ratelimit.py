@@ -142,11 +142,13 @@ DEFAULT_LIMITS = {
     "report": Limit(per_user=20, per_address=200, seconds=3600),
     "vote": Limit(per_user=60, per_address=1200, seconds=60),
     "register": Limit(per_user=0, per_address=300, seconds=3600),
+    # Each search is a request to the deployment's geocoder, which limits its users in turn.
+    "place_search": Limit(per_user=30, per_address=600, seconds=600),
 }
 
 
 # Acts counted in memory rather than in the database (see LocalWindows).
-IN_MEMORY = frozenset({"vote"})
+IN_MEMORY = frozenset({"vote", "place_search"})
 
 
 def parse_limits(text: str) -> dict[str, Limit]:

@@ -24,6 +24,7 @@ from app.notifications import service as notification_service
 from app.taxonomy import taxonomy
 from app.templating import flash, is_htmx_fragment_request, render
 from app.topics import service as topic_service
+from app.workspaces import service as workspace_service
 from app.workspaces.deps import Visible, WorkspaceContext
 
 router = APIRouter()
@@ -72,6 +73,9 @@ async def _form_page(
 ):
     topics = await topic_service.topics_of(session=session, workspace_id=context.workspace.id)
     attachments = await attachment_service.of_idea(session=session, idea_id=idea.id) if idea else []
+    cities = (await workspace_service.cities_of(session=session, workspace_ids=[context.workspace.id])).get(
+        context.workspace.id, []
+    )
     form = {"descriptions": {a.id: a.description for a in attachments}, **form}
     return render(
         request,
@@ -92,8 +96,41 @@ async def _form_page(
             "accept": attachment_service.ACCEPT,
             "file_size": attachment_service.size_label,
             "description_max": attachment_service.DESCRIPTION_MAX,
+            # The place picker opens on the workspace's (first) city.
+            "map_centre": (cities[0].latitude, cities[0].longitude) if cities else None,
         },
         status_code=status_code,
+    )
+
+
+@router.get("/w/{slug}/map")
+async def ideas_map(request: Request, session: SessionDep, context: Visible):
+    """The workspace's ideas that have a place, on a map, each marker linking to its idea; the same
+    ideas are listed under it, so the page says everything without the map too."""
+    workspace = context.workspace
+    ideas = await idea_service.placed_ideas(session=session, workspace_id=workspace.id)
+    cities = (await workspace_service.cities_of(session=session, workspace_ids=[workspace.id])).get(
+        workspace.id, []
+    )
+    points = [
+        {
+            "title": idea["title"],
+            "url": f"/w/{workspace.slug}/ideas/{idea['id']}",
+            "lat": idea["lat"],
+            "lng": idea["lng"],
+        }
+        for idea in ideas
+    ]
+    return render(
+        request,
+        "ideas/map.html",
+        {
+            "workspace": workspace,
+            "ideas": ideas,
+            "points": points,
+            "cities": cities,
+            "most": idea_service.MAP_IDEAS_MAX,
+        },
     )
 
 

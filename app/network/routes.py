@@ -1,14 +1,20 @@
 """The home page, the public Network page with its map, and the admin's city import."""
 
+import logging
+from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse
 
-from app.deps import AdminUser, SessionDep
+from app import i18n
+from app.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, rate_limited
 from app.i18n import _
+from app.network import geocoder
 from app.network import service as network_service
 from app.templating import render
 
+logger = logging.getLogger("cocreate")
 router = APIRouter()
 
 MAX_CSV_BYTES = 1024 * 1024
@@ -109,3 +115,28 @@ async def import_cities(
         return again({"file": _("The file has no rows to import.")})
     report = await network_service.import_cities(session=session, rows=parsed.rows)
     return _import_page(request, parsed=parsed, report=report)
+
+
+@router.get("/places/search", dependencies=[rate_limited("place_search")])
+async def place_search(settings: SettingsDep, user: CurrentUser, q: str = ""):
+    """Places matching a name, from the deployment's geocoder, for the place picker (signed-in
+    people only: the server is no open way to the geocoder)."""
+    if not settings.geocoder_url:
+        raise HTTPException(status_code=404)
+    query = " ".join(q.split())[: geocoder.QUERY_MAX]
+    if not query:
+        return JSONResponse({"detail": _("Type the name of a place.")}, status_code=422)
+    try:
+        places = await geocoder.search(
+            url=settings.geocoder_url,
+            query=query,
+            language="zh-CN" if i18n.get_language() == "zh" else "en",
+            user_agent=f"cocreate ({settings.base_url})",
+        )
+    except geocoder.GeocoderError as error:
+        logger.warning("place search failed: %s", error)
+        return JSONResponse(
+            {"detail": _("The place search is not answering. Pick the place on the map instead.")},
+            status_code=503,
+        )
+    return {"places": [asdict(place) for place in places]}

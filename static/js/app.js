@@ -20,6 +20,39 @@
     return div.innerHTML;
   }
 
+  // Leaflet is fetched only when a page has a map: the first map element names its files.
+  var leafletLoading = null;
+  function withLeaflet(root, draw) {
+    if (typeof L !== "undefined") return draw(root);
+    var element = root.querySelector ? root.querySelector("[data-leaflet-js]") : null;
+    if (!element) return;
+    if (!leafletLoading) {
+      leafletLoading = new Promise(function (resolve, reject) {
+        var css = document.createElement("link");
+        css.rel = "stylesheet";
+        css.href = element.dataset.leafletCss;
+        document.head.appendChild(css);
+        var script = document.createElement("script");
+        script.src = element.dataset.leafletJs;
+        script.onload = resolve;
+        script.onerror = reject;
+        document.head.appendChild(script);
+      });
+    }
+    leafletLoading.then(function () {
+      draw(root);
+    });
+  }
+
+  // A map with Leaflet's controls in the page's language, and without its English, flagged prefix.
+  function newMap(element, options) {
+    options.zoomControl = false;
+    var map = L.map(element, options);
+    L.control.zoom({ zoomInTitle: element.dataset.zoomIn, zoomOutTitle: element.dataset.zoomOut }).addTo(map);
+    map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
+    return map;
+  }
+
   function drawNetworkMap(root) {
     var element = root.querySelector ? root.querySelector("#network-map") : null;
     if (!element || element.dataset.ready || typeof L === "undefined") return;
@@ -28,7 +61,7 @@
     if (!points.length) return;
     element.hidden = false;
     element.dataset.ready = "1";
-    var map = L.map(element, { scrollWheelZoom: false, worldCopyJump: true });
+    var map = newMap(element, { scrollWheelZoom: false, worldCopyJump: true });
     L.tileLayer(element.dataset.tileUrl, {
       maxZoom: 18,
       attribution: element.dataset.attribution,
@@ -45,7 +78,7 @@
     var bounds = [];
     points.forEach(function (point) {
       var label = escapeHtml(point.name) + (point.local ? "<br>" + escapeHtml(point.local) : "");
-      L.marker([point.lat, point.lng], { icon: icon, title: point.name })
+      L.marker([point.lat, point.lng], { icon: icon, title: point.name, alt: point.name })
         .bindPopup(label)
         .addTo(map);
       bounds.push([point.lat, point.lng]);
@@ -73,7 +106,7 @@
   function baseMap(element) {
     element.hidden = false;
     element.dataset.ready = "1";
-    var map = L.map(element, { scrollWheelZoom: false });
+    var map = newMap(element, { scrollWheelZoom: false });
     L.tileLayer(element.dataset.tileUrl, { maxZoom: 18, attribution: element.dataset.attribution }).addTo(map);
     return map;
   }
@@ -84,7 +117,7 @@
     if (!element || element.dataset.ready || typeof L === "undefined") return;
     var point = [parseFloat(element.dataset.lat), parseFloat(element.dataset.lng)];
     var map = baseMap(element);
-    L.marker(point, { icon: markerIcon(element) }).addTo(map);
+    L.marker(point, { icon: markerIcon(element), alt: element.dataset.markerAlt }).addTo(map);
     map.setView(point, 14);
   }
 
@@ -98,16 +131,47 @@
     var map = baseMap(element);
     var marker = null;
     function place(point, pan) {
-      if (!marker) marker = L.marker(point, { icon: markerIcon(element) }).addTo(map);
+      if (!marker) marker = L.marker(point, { icon: markerIcon(element), alt: element.dataset.markerAlt }).addTo(map);
       marker.setLatLng(point);
       if (pan) map.setView(point, Math.max(map.getZoom() || 0, 13));
     }
     var start = [parseFloat(lat.value), parseFloat(lng.value)];
+    var centre = [parseFloat(element.dataset.centreLat), parseFloat(element.dataset.centreLng)];
     if (isFinite(start[0]) && isFinite(start[1])) {
       place(start, true);
+    } else if (isFinite(centre[0]) && isFinite(centre[1])) {
+      map.setView(centre, 12); // the workspace's city
     } else {
       map.setView([30, 60], 2);
     }
+    function choose(point) {
+      lat.value = point[0].toFixed(6);
+      lng.value = point[1].toFixed(6);
+      place(point, true);
+    }
+    if (navigator.geolocation && element.dataset.locate) {
+      var locate = document.createElement("button");
+      locate.type = "button";
+      locate.className = "button secondary small";
+      locate.textContent = element.dataset.locate;
+      var status = document.createElement("p");
+      status.className = "hint";
+      status.setAttribute("role", "status");
+      element.after(locate, status);
+      locate.addEventListener("click", function () {
+        status.textContent = "";
+        navigator.geolocation.getCurrentPosition(
+          function (position) {
+            choose([position.coords.latitude, position.coords.longitude]);
+          },
+          function () {
+            status.textContent = element.dataset.locateFailed;
+          },
+          { timeout: 10000 }
+        );
+      });
+    }
+    enablePlaceSearch(element, choose);
     map.on("click", function (event) {
       lat.value = event.latlng.lat.toFixed(6);
       lng.value = event.latlng.lng.toFixed(6);
@@ -119,6 +183,99 @@
         if (isFinite(point[0]) && isFinite(point[1])) place(point, true);
       });
     });
+  }
+
+  // The place picker's search: the server asks the geocoder the deployment set (none by default,
+  // and then there is no search box), and each result puts the marker there.
+  function enablePlaceSearch(element, choose) {
+    var url = element.dataset.placeSearch;
+    if (!url) return;
+    var box = document.createElement("div");
+    box.className = "place-search";
+    var label = document.createElement("label");
+    label.htmlFor = "place-search-q";
+    label.textContent = element.dataset.searchLabel;
+    var row = document.createElement("div");
+    row.className = "search-row";
+    var input = document.createElement("input");
+    input.id = "place-search-q";
+    input.type = "search";
+    input.maxLength = 200;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "button secondary";
+    button.textContent = element.dataset.searchButton;
+    var results = document.createElement("ul");
+    results.className = "place-results";
+    var status = document.createElement("p");
+    status.className = "hint";
+    status.setAttribute("role", "status");
+    row.append(input, button);
+    box.append(label, row, status, results);
+    element.before(box);
+    var nameField = element.closest("form").querySelector("input[name=place_name]");
+    function search() {
+      var query = input.value.trim();
+      if (!query) return;
+      results.textContent = "";
+      status.textContent = element.dataset.searching;
+      fetch(url + "?q=" + encodeURIComponent(query), { headers: { Accept: "application/json" } })
+        .then(function (response) {
+          if (!response.ok) throw new Error(response.status);
+          return response.json();
+        })
+        .then(function (body) {
+          status.textContent = body.places.length ? "" : element.dataset.searchNone;
+          body.places.forEach(function (place) {
+            var item = document.createElement("li");
+            var pick = document.createElement("button");
+            pick.type = "button";
+            pick.className = "link-button";
+            pick.textContent = place.name;
+            pick.addEventListener("click", function () {
+              choose([place.lat, place.lng]);
+              if (nameField && !nameField.value) nameField.value = place.name.split(",")[0];
+              results.textContent = "";
+              status.textContent = "";
+            });
+            item.appendChild(pick);
+            results.appendChild(item);
+          });
+        })
+        .catch(function () {
+          status.textContent = element.dataset.searchFailed;
+        });
+    }
+    button.addEventListener("click", search);
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        search();
+      }
+    });
+  }
+
+  // A workspace's ideas that have a place, each marker linking to its idea.
+  function drawIdeasMap(root) {
+    var element = root.querySelector ? root.querySelector("#ideas-map") : null;
+    if (!element || element.dataset.ready || typeof L === "undefined") return;
+    var source = document.getElementById("ideas-map-points");
+    var points = source ? JSON.parse(source.textContent) : [];
+    if (!points.length) return;
+    var map = baseMap(element);
+    var icon = markerIcon(element);
+    var bounds = [];
+    points.forEach(function (point) {
+      var link = document.createElement("a");
+      link.href = point.url;
+      link.textContent = point.title;
+      L.marker([point.lat, point.lng], { icon: icon, title: point.title, alt: point.title })
+        .bindPopup(link)
+        .addTo(map);
+      bounds.push([point.lat, point.lng]);
+    });
+    if (bounds.length === 1) map.setView(bounds[0], 14);
+    else map.fitBounds(bounds, { padding: [20, 20], maxZoom: 15 });
   }
 
   // The session form: "Add a row" adds an empty agenda row in place and puts the cursor in it. Without
@@ -153,9 +310,12 @@
   function enhance(root) {
     syncDocumentLanguage();
     detectTimeZone(root);
-    drawNetworkMap(root);
-    drawIdeaMap(root);
-    drawPlacePicker(root);
+    withLeaflet(root, function (scope) {
+      drawNetworkMap(scope);
+      drawIdeaMap(scope);
+      drawPlacePicker(scope);
+      drawIdeasMap(scope);
+    });
     enableAgendaRows(root);
     showLiveHints(root);
   }
@@ -188,12 +348,50 @@
     if (form.classList && form.classList.contains("quick-idea") && event.detail.successful) form.reset();
   });
 
-  document.addEventListener("DOMContentLoaded", function () {
-    enhance(document);
-    if (window.htmx) {
-      htmx.onLoad(function (element) {
-        enhance(element === document.body ? document : element);
-      });
-    }
+  // With htmx from the CDN this script may come after DOMContentLoaded (static/js/load.js), and the
+  // SSE extension after htmx set up the page: a live room htmx set up without it is set up again.
+  function connectLateRooms() {
+    if (!window.htmx) return;
+    document.querySelectorAll("[sse-connect]").forEach(function (room) {
+      var internal = room["htmx-internal-data"];
+      if (internal && internal.sseEventSource) return;
+      var fresh = room.cloneNode(true);
+      room.replaceWith(fresh);
+      htmx.process(fresh);
+    });
+  }
+
+  // The live room says so when its updates are not running: no htmx, or a stream that failed.
+  function showLiveDown(root, down) {
+    root.querySelectorAll("[data-live-down]").forEach(function (notice) {
+      notice.hidden = !down;
+    });
+    root.querySelectorAll("[data-live-hint]").forEach(function (hint) {
+      if (down) hint.hidden = true;
+    });
+  }
+  document.addEventListener("htmx:sseError", function () {
+    showLiveDown(document, true);
   });
+  document.addEventListener("htmx:sseOpen", function () {
+    showLiveDown(document, false);
+    showLiveHints(document);
+  });
+
+  function start() {
+    enhance(document);
+    if (!window.htmx) {
+      showLiveDown(document, true);
+      return;
+    }
+    connectLateRooms();
+    htmx.onLoad(function (element) {
+      enhance(element === document.body ? document : element);
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
 })();

@@ -36,6 +36,7 @@ GET     /healthz                                                       200   200
 GET     /openapi.json                                                  200   200     200    200    200 200       200   200
 GET     /static/{asset}                                                200   200     200    200    200 200       200   200
 GET     /network                                                       200   200     200    200    200 200       200   200
+GET     /places/search                                                 login 404     404    404    404 404       404   404
 GET     /admin/cities/import                                           login 403     403    403    403 403       403   200
 POST    /admin/cities/import                                           login 403     403    403    403 403       403   422
 GET     /admin/users                                                   login 403     403    403    403 403       403   200
@@ -138,6 +139,8 @@ POST    /w/{slug}/follow                                               login 303
 GET     /search                                                        200   200     200    200    200 200       200   200
 GET     /w/{slug}/search                                               200   200     200    200    200 200       200   200
 GET     /w/{private_slug}/search                                       404   404     404    404    404 404       200   200
+GET     /w/{slug}/map                                                  200   200     200    200    200 200       200   200
+GET     /w/{private_slug}/map                                          404   404     404    404    404 404       200   200
 
 GET     /w/{slug}/sessions                                             200   200     200    200    200 200       200   200
 GET     /w/{slug}/sessions.ics                                         200   200     200    200    200 200       200   200
