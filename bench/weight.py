@@ -69,9 +69,8 @@ def main() -> int:
         browser.close()
     print(f"{'page':48} {'KB':>7} {'requests':>9} leaflet")
     for row in results:
-        print(
-            f"{row['path']:48} {row['bytes'] / 1024:7.1f} {row['requests']:9} {'yes' if row['leaflet'] else 'no'}"
-        )
+        leaflet = "yes" if row["leaflet"] else "no"
+        print(f"{row['path']:48} {row['bytes'] / 1024:7.1f} {row['requests']:9} {leaflet}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump(results, file, indent=2)
