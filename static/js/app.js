@@ -1,6 +1,8 @@
 // Small enhancements; every page works without them.
 (function () {
   "use strict";
+  // Scripts this one adds carry the page's nonce, as every script of the page does.
+  var NONCE = document.currentScript ? document.currentScript.nonce : "";
 
   function detectTimeZone(root) {
     var zone;
@@ -12,6 +14,20 @@
     root.querySelectorAll("input[data-detect-time-zone]").forEach(function (input) {
       if (!input.value && zone) input.value = zone;
     });
+  }
+
+  // A new element with a class and its text.
+  function make(tag, className, text) {
+    var element = document.createElement(tag);
+    if (className) element.className = className;
+    if (text) element.textContent = text;
+    return element;
+  }
+
+  function status() {
+    var line = make("p", "hint");
+    line.setAttribute("role", "status");
+    return line;
   }
 
   function escapeHtml(text) {
@@ -34,6 +50,7 @@
         document.head.appendChild(css);
         var script = document.createElement("script");
         script.src = element.dataset.leafletJs;
+        if (NONCE) script.nonce = NONCE;
         script.onload = resolve;
         script.onerror = reject;
         document.head.appendChild(script);
@@ -150,22 +167,18 @@
       place(point, true);
     }
     if (navigator.geolocation && element.dataset.locate) {
-      var locate = document.createElement("button");
+      var locate = make("button", "button secondary small", element.dataset.locate);
       locate.type = "button";
-      locate.className = "button secondary small";
-      locate.textContent = element.dataset.locate;
-      var status = document.createElement("p");
-      status.className = "hint";
-      status.setAttribute("role", "status");
-      element.after(locate, status);
+      var located = status();
+      element.after(locate, located);
       locate.addEventListener("click", function () {
-        status.textContent = "";
+        located.textContent = "";
         navigator.geolocation.getCurrentPosition(
           function (position) {
             choose([position.coords.latitude, position.coords.longitude]);
           },
           function () {
-            status.textContent = element.dataset.locateFailed;
+            located.textContent = element.dataset.locateFailed;
           },
           { timeout: 10000 }
         );
@@ -190,60 +203,50 @@
   function enablePlaceSearch(element, choose) {
     var url = element.dataset.placeSearch;
     if (!url) return;
-    var box = document.createElement("div");
-    box.className = "place-search";
-    var label = document.createElement("label");
+    var box = make("div", "place-search");
+    var label = make("label", "", element.dataset.searchLabel);
     label.htmlFor = "place-search-q";
-    label.textContent = element.dataset.searchLabel;
-    var row = document.createElement("div");
-    row.className = "search-row";
-    var input = document.createElement("input");
+    var row = make("div", "search-row");
+    var input = make("input");
     input.id = "place-search-q";
     input.type = "search";
     input.maxLength = 200;
-    var button = document.createElement("button");
+    var button = make("button", "button secondary", element.dataset.searchButton);
     button.type = "button";
-    button.className = "button secondary";
-    button.textContent = element.dataset.searchButton;
-    var results = document.createElement("ul");
-    results.className = "place-results";
-    var status = document.createElement("p");
-    status.className = "hint";
-    status.setAttribute("role", "status");
+    var results = make("ul", "place-results");
+    var found = status();
     row.append(input, button);
-    box.append(label, row, status, results);
+    box.append(label, row, found, results);
     element.before(box);
     var nameField = element.closest("form").querySelector("input[name=place_name]");
     function search() {
       var query = input.value.trim();
       if (!query) return;
       results.textContent = "";
-      status.textContent = element.dataset.searching;
+      found.textContent = element.dataset.searching;
       fetch(url + "?q=" + encodeURIComponent(query), { headers: { Accept: "application/json" } })
         .then(function (response) {
           if (!response.ok) throw new Error(response.status);
           return response.json();
         })
         .then(function (body) {
-          status.textContent = body.places.length ? "" : element.dataset.searchNone;
+          found.textContent = body.places.length ? "" : element.dataset.searchNone;
           body.places.forEach(function (place) {
-            var item = document.createElement("li");
-            var pick = document.createElement("button");
+            var item = make("li");
+            var pick = make("button", "link-button", place.name);
             pick.type = "button";
-            pick.className = "link-button";
-            pick.textContent = place.name;
             pick.addEventListener("click", function () {
               choose([place.lat, place.lng]);
               if (nameField && !nameField.value) nameField.value = place.name.split(",")[0];
               results.textContent = "";
-              status.textContent = "";
+              found.textContent = "";
             });
             item.appendChild(pick);
             results.appendChild(item);
           });
         })
         .catch(function () {
-          status.textContent = element.dataset.searchFailed;
+          found.textContent = element.dataset.searchFailed;
         });
     }
     button.addEventListener("click", search);

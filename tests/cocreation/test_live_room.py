@@ -16,13 +16,13 @@ from app.cocreation import service as session_service
 from app.cocreation.models import AgendaItem, SessionIdea
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
-from app.moderation import service as moderation_service
 from app.voting import service as voting_service
 from app.workspaces import service as workspace_service
 from app.workspaces.deps import WorkspaceContext
 from app.workspaces.models import MemberStatus, Visibility
 from tests.cocreation.test_routes import FORM, member_of, published_session
 from tests.conftest import TEST_SECRET_KEY, client_for, log_in, make_user, post_form
+from tests.moderation.test_ideas_and_members import hidden_by_a_moderator
 from tests.security.test_rate_limits import limited_app
 from tests.voting.test_routes import make_ballot
 from tests.workspaces.conftest import make_workspace
@@ -210,13 +210,7 @@ async def test_a_hidden_idea_on_the_board_takes_no_support(client, session, port
     await post_form(client, room_url + "/ideas", {"title": "Bioswale by the bus stop"})
     link = (await session.exec(select(SessionIdea))).one()
     idea = await session.get(Idea, link.idea_id)
-    await moderation_service.hide(
-        session=session,
-        workspace=porto,
-        target=moderation_service.idea_target(idea),
-        moderator=facilitator,
-        reason="Off topic",
-    )
+    await hidden_by_a_moderator(session, porto, idea)
     answer = await post_form(client, f"{room_url}/ideas/{idea.id}/support")
     assert answer.status_code == 403
     await session.refresh(idea)

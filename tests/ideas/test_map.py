@@ -5,9 +5,9 @@ import re
 
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
-from app.moderation import service as moderation_service
 from app.workspaces import service as workspace_service
 from tests.conftest import log_in, make_user
+from tests.moderation.test_ideas_and_members import hidden_by_a_moderator
 
 
 async def placed_idea(session, workspace, author, title, lat, lng) -> Idea:
@@ -34,13 +34,7 @@ async def test_the_map_shows_the_ideas_with_a_place_and_links_each_to_its_idea(
     await idea_service.create(
         session=session, workspace=porto, author=author, data=idea_service.IdeaInput(title="No place")
     )
-    await moderation_service.hide(
-        session=session,
-        workspace=porto,
-        target=moderation_service.idea_target(hidden),
-        moderator=facilitator,
-        reason="Spam",
-    )
+    await hidden_by_a_moderator(session, porto, hidden)
     page = await client.get(f"/w/{porto.slug}/map")
     assert page.status_code == 200
     assert points(page.text) == [
