@@ -26,6 +26,8 @@ TEXT = {
         "body": "Your idea",
         "submit": "Post idea",
         "posted": "Your idea is posted.",
+        "not described": "Picture 1 of 1, not described yet",
+        "description": "A shaded path beside the river",
         "support": "Support",
         "supports": "1 support",
         "comment": "Your comment",
@@ -42,6 +44,8 @@ TEXT = {
         "body": "你的想法",
         "submit": "发布想法",
         "posted": "你的想法已发布。",
+        "not described": "第 1 张图片（共 1 张），尚无描述",
+        "description": "河边一条有树荫的小路",
         "support": "支持",
         "supports": "1 人支持",
         "comment": "你的评论",
@@ -88,10 +92,16 @@ def test_post_an_idea_with_a_picture_then_support_reply_and_notification(new_con
     author.get_by_role("main").get_by_role("button", name=text["submit"]).click()
     expect(author.get_by_role("status")).to_contain_text(text["posted"])
     expect(author.get_by_role("heading", name=title, level=1)).to_be_visible()
-    picture = author.get_by_role("main").locator("img[alt='path.png']")
+    picture = author.get_by_role("main").locator(".gallery img")
     expect(picture).to_be_visible()
+    expect(picture).to_have_attribute("alt", text["not described"])
     assert author.evaluate("img => img.naturalWidth", picture.element_handle()) == 40
     idea_url = author.url
+    # The author describes the picture: its description is what a screen reader reads.
+    author.goto(idea_url + "/edit")
+    author.locator("input[name^=description-]").fill(text["description"])
+    author.get_by_role("main").locator("p.actions button[type=submit]").click()
+    expect(picture).to_have_attribute("alt", text["description"])
 
     supporter, _supporter_name = newcomer(new_context, language)
     join_porto(supporter, text)
