@@ -289,6 +289,7 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (WEI, "idea-chinese", f"{SHENZHEN}/ideas/3", None),
         # Each demo user posts where they are a member: Ana in Porto, Wei in Shenzhen.
         (email, "idea-new", f"{OWN_WORKSPACE[language]}/ideas/new", None),
+        (email, "ideas-map", f"{PORTO}/map", None),
         (email, "idea-new-errors", f"{OWN_WORKSPACE[language]}/ideas/new", submit_empty),
         (FACILITATOR, "topic-seed", "/topics/seed", None),
         (FACILITATOR, "topic-seed-region-error", "/topics/seed", seed_in_an_unknown_region),
