@@ -6,7 +6,7 @@ characters, a file where text belongs, missing and repeated fields. No answer ma
 no page that shows what was sent (the form's page, the object's, the workspace's lists, where the
 answer leads) may fail afterwards. Each example runs inside a savepoint of the world, rolled back.
 
-``COCREATE_FUZZ_EXAMPLES`` sets the examples per route (default 5, which keeps the file near a minute
+``COCREATE_FUZZ_EXAMPLES`` sets the examples per route (default 4, which keeps the file near a minute
 per database); the examples are derandomised, so a failure comes back on every run.
 """
 
@@ -27,7 +27,7 @@ from tests.security import access
 # cache out of the repository (as tests/voting/test_tally.py does).
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "cocreate-hypothesis")
 
-EXAMPLES = int(os.environ.get("COCREATE_FUZZ_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("COCREATE_FUZZ_EXAMPLES", "4"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
