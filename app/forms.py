@@ -18,6 +18,12 @@ class FormError(Exception):
         self.status_code = status_code
 
 
+def form_text(form, name: str) -> str:
+    """A text field of a submitted form: empty when it is missing or a file was sent in its place."""
+    value = form.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
 def clean_text(
     value: str | None, *, field: str, errors: dict[str, str], max_length: int, required: bool = True
 ) -> str:

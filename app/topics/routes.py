@@ -5,7 +5,7 @@ from fastapi.responses import RedirectResponse
 
 from app import i18n
 from app.deps import CurrentUser, RowId, SessionDep
-from app.forms import FormError, whole_numbers
+from app.forms import FormError, form_text, whole_numbers
 from app.i18n import _
 from app.network import service as network_service
 from app.taxonomy import taxonomy
@@ -22,13 +22,13 @@ def _input(form) -> topic_service.TopicInput:
         return tuple(v for v in form.getlist(name) if isinstance(v, str))[:50]
 
     return topic_service.TopicInput(
-        title=form.get("title", ""),
-        brief=form.get("brief", ""),
-        phase=form.get("phase", ""),
+        title=form_text(form, "title"),
+        brief=form_text(form, "brief"),
+        phase=form_text(form, "phase"),
         categories=many("categories"),
         challenges=many("challenges"),
-        opens_on=form.get("opens_on", ""),
-        closes_on=form.get("closes_on", ""),
+        opens_on=form_text(form, "opens_on"),
+        closes_on=form_text(form, "closes_on"),
     )
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.deps import CurrentUser, FormStr, OptionalUser, RowId, SessionDep
-from app.forms import FormError
+from app.forms import FormError, form_text
 from app.i18n import _
 from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
@@ -77,12 +77,12 @@ async def _form_page(request, session, *, form, errors, action, workspace=None, 
 
 def _input(form) -> workspace_service.WorkspaceInput:
     return workspace_service.WorkspaceInput(
-        title_en=form.get("title_en", ""),
-        title_zh=form.get("title_zh", ""),
-        summary_en=form.get("summary_en", ""),
-        summary_zh=form.get("summary_zh", ""),
-        visibility=form.get("visibility", ""),
-        join_policy=form.get("join_policy", ""),
+        title_en=form_text(form, "title_en"),
+        title_zh=form_text(form, "title_zh"),
+        summary_en=form_text(form, "summary_en"),
+        summary_zh=form_text(form, "summary_zh"),
+        visibility=form_text(form, "visibility"),
+        join_policy=form_text(form, "join_policy"),
         city_ids=tuple(v for v in form.getlist("city_ids") if isinstance(v, str))[:500],
     )
 

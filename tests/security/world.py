@@ -101,6 +101,10 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, object] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # Short, for the reports of tests that take the world as an argument (Hypothesis prints them).
+        return f"World({self.ids.get('slug')!r})"
+
     def client(self, role: str) -> httpx.AsyncClient:
         """A client of the app signed in as ``role`` (or a visitor with an anonymous id)."""
         client = client_for(self.app)

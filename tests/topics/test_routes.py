@@ -101,3 +101,16 @@ async def test_seeding_bad_input_and_permissions(client, session, facilitator, n
     assert nowhere.status_code == 422 and "Choose at least one open workspace" in nowhere.text
     assert (await session.exec(select(Topic))).first() is None
     assert (await client.get("/topics/seeds/999999")).status_code == 404
+
+
+async def test_a_file_sent_as_the_brief_is_refused_on_the_form(client, session, facilitator, network, porto):
+    await log_in(client, facilitator)
+    form = {name: value for name, value in TOPIC.items() if name != "brief"}
+    response = await post_form(
+        client,
+        "/topics/seed",
+        {**form, "workspace_ids": [str(porto.id)]},
+        files={"title": ("title.txt", b"Rain gardens", "text/plain"), "brief": ("b.md", b"x", "text/plain")},
+    )
+    assert response.status_code == 422 and "This field is required." in response.text
+    assert (await session.exec(select(Topic))).first() is None

@@ -345,3 +345,17 @@ async def test_withdrawing_a_request_takes_back_its_notification(client, session
     await post_form(client, f"/w/{workspace.slug}/leave")
     assert await count(session, Notification, Notification.user_id == facilitator.id) == 0
     assert await count(session, Membership, Membership.user_id == user.id) == 0
+
+
+async def test_a_file_sent_as_the_title_is_refused_on_the_field(client, session, porto, facilitator, network):
+    await log_in(client, facilitator)
+    response = await post_form(
+        client,
+        f"/w/{porto.slug}/edit",
+        {"visibility": "public", "join_policy": "open", "city_ids": [str(network["Porto"].id)]},
+        files={"title_en": ("title.txt", b"Porto rivers", "text/plain")},
+    )
+    assert response.status_code == 422
+    assert "Give the workspace a title, in English or Chinese or both." in response.text
+    await session.refresh(porto)
+    assert porto.title_en == "Porto green corridors"
