@@ -13,7 +13,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, SessionStatus
 from app.db import rollback_and_reload
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, SettingsDep, rate_limited
-from app.forms import FormError, local_datetime_input, whole_number, whole_numbers
+from app.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone, time_zones
 from app.ideas import service as idea_service
 from app.templating import flash, is_htmx_fragment_request, render
@@ -94,7 +94,7 @@ def _form_input(form: FormData) -> session_service.SessionInput:
     ]
     return session_service.SessionInput(
         **{
-            name: str(form.get(name, ""))
+            name: form_text(form, name)
             for name in (
                 "title",
                 "description",

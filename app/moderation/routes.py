@@ -11,7 +11,7 @@ from app.accounts import service as account_service
 from app.comments.routes import VisibleComment, comment_url, comments_context
 from app.db import rollback_and_reload
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
-from app.forms import FormError, whole_numbers
+from app.forms import FormError, form_text, whole_numbers
 from app.i18n import _, ngettext
 from app.ideas import permissions as idea_permissions
 from app.ideas.routes import VisibleIdea, idea_view
@@ -451,9 +451,9 @@ async def _decide(request, session, context: WorkspaceContext | None, user, work
             session=session,
             case_ids=whole_numbers(form.getlist("case")),
             workspace_ids=workspace_ids,
-            action=str(form.get("action", "")),
+            action=form_text(form, "action"),
             moderator=user,
-            reason=str(form.get("reason", "")),
+            reason=form_text(form, "reason"),
         )
     except FormError as error:
         await rollback_and_reload(session, *([context.workspace] if context else []))
@@ -465,8 +465,8 @@ async def _decide(request, session, context: WorkspaceContext | None, user, work
             errors=error.errors,
             status_code=422,
             form={
-                "action": str(form.get("action", "")),
-                "reason": str(form.get("reason", "")),
+                "action": form_text(form, "action"),
+                "reason": form_text(form, "reason"),
                 "cases": whole_numbers(form.getlist("case")),
             },
         )

@@ -76,8 +76,8 @@ async def seed_topic(request: Request, session: SessionDep, user: CurrentUser):
     form = await request.form()
     data = _input(form)
     workspace_ids = set(whole_numbers(form.getlist("workspace_ids")))
-    network_key = str(form.get("network", ""))[:40]
-    region = str(form.get("region", ""))[:120]
+    network_key = form_text(form, "network")[:40]
+    region = form_text(form, "region")[:120]
     stored_region = network_service.region_from_input(region)
     workspaces = await topic_service.workspaces_for(
         session=session, workspace_ids=workspace_ids, network_key=network_key, region=stored_region

@@ -13,7 +13,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import rollback_and_reload, without_transaction
 from app.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep, rate_limited
-from app.forms import FormError, local_datetime_input, whole_number, whole_numbers
+from app.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
 from app.i18n import _, get_time_zone
 from app.templating import flash, render
 from app.voting import permissions
@@ -129,9 +129,9 @@ async def create_ballot(request: Request, session: SessionDep, context: Visible,
     if not context.can(permissions.can_manage):
         raise HTTPException(status_code=403)
     form = await request.form()
-    cs = await _session_for(session, context, str(form.get("session_id", "")))
+    cs = await _session_for(session, context, form_text(form, "session_id"))
     fields = {
-        name: str(form.get(name, ""))
+        name: form_text(form, name)
         for name in (
             "question",
             "description",

@@ -23,7 +23,15 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.db import DriverQuery, begin_write, loaded_models, utcnow
 from app.exports import SafeCsvWriter
-from app.forms import FormError, clean_local_datetime, clean_text, number_between, whole_number, whole_numbers
+from app.forms import (
+    FormError,
+    clean_local_datetime,
+    clean_text,
+    form_text,
+    number_between,
+    whole_number,
+    whole_numbers,
+)
 from app.i18n import N_, _, get_time_zone
 from app.ideas.models import Idea
 from app.security import token_digest
@@ -389,7 +397,7 @@ def parse_choices(ballot: Ballot, option_ids: list[int], form) -> dict:
     if method == Method.RANKED:
         ranks: dict[int, int] = {}
         for option_id in option_ids:
-            value = str(form.get(f"rank-{option_id}", "")).strip()
+            value = form_text(form, f"rank-{option_id}").strip()
             if not value:
                 continue
             rank = number_between(value, 1, len(option_ids))
@@ -404,7 +412,7 @@ def parse_choices(ballot: Ballot, option_ids: list[int], form) -> dict:
     if method == Method.DOT:
         dots: dict[str, int] = {}
         for option_id in option_ids:
-            placed = whole_number(str(form.get(f"dots-{option_id}", "")).strip() or "0")
+            placed = whole_number(form_text(form, f"dots-{option_id}").strip() or "0")
             if placed is None:
                 raise VoteRefused(_("Give dots as whole numbers."))
             if placed > (ballot.per_option_max or 0):
@@ -420,7 +428,7 @@ def parse_choices(ballot: Ballot, option_ids: list[int], form) -> dict:
     if method == Method.SCORE:
         scores: dict[str, int] = {}
         for option_id in option_ids:
-            value = str(form.get(f"score-{option_id}", "")).strip()
+            value = form_text(form, f"score-{option_id}").strip()
             if not value:
                 continue
             given = number_between(value, 0, SCORE_MAX)
@@ -432,11 +440,11 @@ def parse_choices(ballot: Ballot, option_ids: list[int], form) -> dict:
         return {"marks": scores}
     consent: dict[str, str] = {}
     for option_id in option_ids:
-        value = str(form.get(f"consent-{option_id}", "")).strip()
+        value = form_text(form, f"consent-{option_id}").strip()
         if value not in CONSENT_CHOICES:
             raise VoteRefused(_("Say agree, abstain, disagree or block for each proposal."))
         consent[str(option_id)] = value
-    reason = str(form.get("reason", "")).strip()
+    reason = form_text(form, "reason").strip()
     if len(reason) > REASON_MAX:
         raise VoteRefused(_("Keep the reason to at most %(max)s characters.", max=REASON_MAX))
     if "block" in consent.values() and not reason:
