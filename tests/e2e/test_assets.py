@@ -66,12 +66,14 @@ def test_a_cdn_that_never_answers_holds_no_page_and_the_local_copies_take_over(b
             context.route("https://cdn.jsdelivr.net/**", lambda route: hanging.append(route))
             page = context.new_page()
             started = time.monotonic()
+            # Before, the page waited on the CDN for as long as it hung. The bounds leave room for a
+            # busy machine: the loader waits 1.5 s for the CDN, then fetches the local copy.
             page.goto("/", wait_until="domcontentloaded")
-            assert time.monotonic() - started < 3
-            page.wait_for_function(
-                "() => window.htmx && document.documentElement.dataset.htmxFrom === 'local'", timeout=5000
-            )
             assert time.monotonic() - started < 5
+            page.wait_for_function(
+                "() => window.htmx && document.documentElement.dataset.htmxFrom === 'local'", timeout=8000
+            )
+            assert time.monotonic() - started < 8
             assert hanging, "the page asked the CDN first"
             # htmx runs: a boosted link swaps the page in place.
             page.get_by_role("link", name="The network of cities").first.click()
