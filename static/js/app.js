@@ -45,7 +45,9 @@
     var bounds = [];
     points.forEach(function (point) {
       var label = escapeHtml(point.name) + (point.local ? "<br>" + escapeHtml(point.local) : "");
-      L.marker([point.lat, point.lng], { icon: icon, title: point.name })
+      // Not focusable: close cities' markers overlap (too small a target, WCAG 2.5.8), and the list
+      // of cities below the map says the same to keyboards and screen readers.
+      L.marker([point.lat, point.lng], { icon: icon, title: point.name, keyboard: false })
         .bindPopup(label)
         .addTo(map);
       bounds.push([point.lat, point.lng]);
