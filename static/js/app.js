@@ -178,7 +178,9 @@
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target;
-    if (form.classList && form.classList.contains("quick-idea") && event.detail.successful) form.reset();
+    if (form.classList && form.classList.contains("quick-idea") && event.detail.xhr && event.detail.xhr.status < 400) {
+      form.reset();
+    }
   });
 
   document.addEventListener("DOMContentLoaded", function () {
