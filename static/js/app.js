@@ -176,6 +176,16 @@
     var button = event.target.closest ? event.target.closest("[data-dismiss-notice]") : null;
     if (button) button.closest(".room-notice").remove();
   });
+  // htmx gives the focus back to a swapped control that keeps its id; where the control is gone (a reply
+  // form closes once sent), the new content names with data-swap-focus what takes the focus instead of
+  // <body>, from where the next Tab would jump to the footer.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var active = document.activeElement;
+    if (active && active !== document.body) return;
+    var root = event.target;
+    var target = root.matches && root.matches("[data-swap-focus]") ? root : root.querySelector("[data-swap-focus]");
+    if (target) target.focus();
+  });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target;
     if (form.classList && form.classList.contains("quick-idea") && event.detail.xhr && event.detail.xhr.status < 400) {
