@@ -36,10 +36,16 @@ HTMX_CONFIG = json.dumps(
         "includeIndicatorStyles": False,
         "selfRequestsOnly": True,
         "historyCacheSize": 0,
+        # Settling copies the old element's attributes onto its new copy first; a style attribute (the
+        # map's, set by Leaflet) copied that way is an inline style the CSP refuses.
+        "attributesToSettle": ["class", "width", "height"],
+        # A 4xx answer is the page saying what is wrong (a form with its errors, 403, 404, 429): swapped
+        # in, and not logged as an error in the console. A 5xx still is.
         "responseHandling": [
             {"code": "204", "swap": False},
             {"code": "[23]..", "swap": True},
-            {"code": "[45]..", "swap": True, "error": True},
+            {"code": "4..", "swap": True, "error": False},
+            {"code": "5..", "swap": True, "error": True},
         ],
     },
     separators=(",", ":"),

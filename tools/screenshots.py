@@ -161,8 +161,11 @@ def open_report(page: Page) -> None:
 
 
 def hide_selected(page: Page) -> None:
-    """Hides every waiting item of the queue with a reason (the author then sees it)."""
-    boxes = page.locator("li.queue-item input[type=checkbox]")
+    """Hides every waiting item of the queue with a reason (the author then sees it). Decided items (an idea
+    restored by an earlier run) stay as they are; when none waits, nothing is sent."""
+    boxes = page.locator("li.queue-item.waiting input[type=checkbox]")
+    if not boxes.count():
+        return
     for n in range(boxes.count()):
         boxes.nth(n).check()
     page.locator("#bulk-action").select_option("hide")

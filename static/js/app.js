@@ -95,7 +95,9 @@
     var bounds = [];
     points.forEach(function (point) {
       var label = escapeHtml(point.name) + (point.local ? "<br>" + escapeHtml(point.local) : "");
-      L.marker([point.lat, point.lng], { icon: icon, title: point.name, alt: point.name })
+      // Not focusable: close cities' markers overlap (too small a target, WCAG 2.5.8), and the list
+      // of cities below the map says the same to keyboards and screen readers.
+      L.marker([point.lat, point.lng], { icon: icon, title: point.name, alt: point.name, keyboard: false })
         .bindPopup(label)
         .addTo(map);
       bounds.push([point.lat, point.lng]);
@@ -346,9 +348,21 @@
     var button = event.target.closest ? event.target.closest("[data-dismiss-notice]") : null;
     if (button) button.closest(".room-notice").remove();
   });
+  // htmx gives the focus back to a swapped control that keeps its id; where the control is gone (a reply
+  // form closes once sent), the new content names with data-swap-focus what takes the focus instead of
+  // <body>, from where the next Tab would jump to the footer.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var active = document.activeElement;
+    if (active && active !== document.body) return;
+    var root = event.target;
+    var target = root.matches && root.matches("[data-swap-focus]") ? root : root.querySelector("[data-swap-focus]");
+    if (target) target.focus();
+  });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.target;
-    if (form.classList && form.classList.contains("quick-idea") && event.detail.successful) form.reset();
+    if (form.classList && form.classList.contains("quick-idea") && event.detail.xhr && event.detail.xhr.status < 400) {
+      form.reset();
+    }
   });
 
   // With htmx from the CDN this script may come after DOMContentLoaded (static/js/load.js), and the
