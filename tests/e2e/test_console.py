@@ -16,22 +16,13 @@ try:
 except ImportError:  # the browser fixture skips (or fails in CI) and says why
     expect = None
 
+from tests.e2e.test_focus import PORTO, log_in
 from tests.e2e.test_ideas import TEXT, join_porto
 from tests.e2e.test_workspaces import DEMO_PASSWORD, register, unique_email, unique_name
 
 pytestmark = pytest.mark.e2e
 
 
-def log_in(page, email: str, password: str) -> None:
-    """Through the form, in whatever language the account reads (another test may have changed it)."""
-    page.goto("/login")
-    page.locator("input[name=email]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    page.locator("main button[type=submit]").click()
-    expect(page.locator("header a.user-link")).to_be_visible()
-
-
-PORTO = "/w/porto-campanha-green-corridor"
 FAILED_4XX = re.compile(r"^Failed to load resource: the server responded with a status of 4\d\d ")
 # Chromium writes CSP violations to the console too; this also catches those it might not.
 REPORT_CSP = """document.addEventListener("securitypolicyviolation", (event) => {
