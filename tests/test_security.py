@@ -105,7 +105,11 @@ def test_production_refuses_to_start_without_a_secret_key():
 async def test_cdn_assets_are_pinned_with_sri(database_url, session_factory):
     async with client_for(create_app(make_settings(database_url, assets="cdn"), session_factory)) as client:
         response = await client.get("/")
-    assert re.search(r'src="https://[^"]+htmx\.org@2\.\d+\.\d+/[^"]+" integrity="sha384-', response.text)
+    # Asked for in the background by static/js/load.js, with their integrity hashes.
+    assert re.search(
+        r'data-htmx-cdn="https://[^"]+htmx\.org@2\.\d+\.\d+/[^"]+" data-htmx-sri="sha384-', response.text
+    )
+    assert re.search(r'data-sse-cdn="https://[^"]+htmx-ext-sse@[^"]+" data-sse-sri="sha384-', response.text)
 
 
 async def test_local_assets_are_served_from_static(client):
