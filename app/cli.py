@@ -28,11 +28,11 @@ def load_settings() -> Settings:
 
 async def _with_session(settings: Settings, work):
     import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
-    from app.db import create_engine, create_session_factory
+    from app.db import create_engine, create_session_factory, unit_of_work
 
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with unit_of_work(create_session_factory(engine)) as session:
             return await work(session)
     finally:
         await engine.dispose()

@@ -1,6 +1,7 @@
 """The async engine, the session factory, the constraint naming convention and shared column types."""
 
 import asyncio
+import enum
 import functools
 import weakref
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy.util import await_only
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,8 +36,8 @@ WRITE_TURN_TIMEOUT_SECONDS = 60
 
 SessionFactory = async_sessionmaker[AsyncSession]
 AUTOCOMMIT = "AUTOCOMMIT"
-# An execution option naming the write gate (below) whose turn the connection's next transaction has:
-# on SQLite it begins with BEGIN IMMEDIATE.
+# An execution option: on SQLite the connection's transactions begin with BEGIN IMMEDIATE, after
+# waiting for their turn at the write gate (below).
 SQLITE_IMMEDIATE = "cocreate_sqlite_immediate"
 
 
@@ -68,24 +70,37 @@ class UTCDateTime(sa.TypeDecorator):
 
 
 class WriteGate:
-    """One writing transaction at a time among a process's SQLite connections, in the order they asked
-    (``begin_write``). SQLite lets one connection write at a time and has the others poll for the lock
-    until the busy timeout, in no order: under a burst (a room of two hundred registering at once) an
-    unlucky request gave up with "database is locked". Here they wait their turn in the event loop,
-    without a timeout, and the busy timeout is left for other processes (the command line). The turn
-    ends with the transaction (commit or rollback) or, at the latest, when the connection goes back to
-    the pool or is invalidated."""
+    """One writing transaction at a time among a process's SQLite connections, in the order they asked.
+    SQLite lets one connection write at a time and has the others poll for the lock until the busy
+    timeout, in no order: under a burst (a room of two hundred registering at once) an unlucky request
+    gave up with "database is locked". Here they wait their turn in the event loop, and the busy
+    timeout is left for other processes (the command line).
+
+    A unit of work that writes asks for its turn when its first statement begins its transaction
+    (``BEGIN IMMEDIATE``), not before: a request that only hashes a password or reads a form holds
+    no one up. The turn ends with the transaction (commit or rollback) or, at the latest, when the
+    connection goes back to the pool or is invalidated."""
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.holder = None  # the DBAPI connection whose transaction has the turn
+        self.task: asyncio.Task | None = None  # the task that holds it
 
     def take(self, dbapi_connection) -> None:
-        self.holder = dbapi_connection
+        """Waits for the turn (called from the connection's BEGIN, inside SQLAlchemy's greenlet, so
+        it can wait on the event loop). A task that already holds the turn on another connection
+        would wait for itself: that is a programming error, raised at once."""
+        task = asyncio.current_task()
+        if self.holder is not None and task is not None and self.task is task:
+            raise RuntimeError(
+                "this task already writes on another SQLite connection; a second writer would wait for it"
+            )
+        await_only(asyncio.wait_for(self.lock.acquire(), WRITE_TURN_TIMEOUT_SECONDS))
+        self.holder, self.task = dbapi_connection, task
 
     def end(self, dbapi_connection) -> None:
         if self.holder is not None and self.holder is dbapi_connection:
-            self.holder = None
+            self.holder = self.task = None
             self.lock.release()
 
 
@@ -94,7 +109,7 @@ _write_gates: "weakref.WeakKeyDictionary[sa.Engine, WriteGate]" = weakref.WeakKe
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL, foreign keys and a busy timeout on every connection; explicit BEGIN so SAVEPOINTs work;
-    and the write gate of ``begin_write``.
+    and the write gate, for connections whose execution options ask for it (``SQLITE_IMMEDIATE``).
 
     pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; taking it over is the
     documented remedy (SQLAlchemy, "Serializable isolation / Savepoints / Transactional DDL").
@@ -114,12 +129,16 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection) -> None:
-        turn = connection.get_execution_options().get(SQLITE_IMMEDIATE)
-        if turn is None:
+        if not connection.get_execution_options().get(SQLITE_IMMEDIATE):
             connection.exec_driver_sql("BEGIN")
             return
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-        turn.take(connection.connection.dbapi_connection)
+        dbapi_connection = connection.connection.dbapi_connection
+        gate.take(dbapi_connection)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.end(dbapi_connection)
+            raise
 
     @event.listens_for(engine.sync_engine, "commit")
     @event.listens_for(engine.sync_engine, "rollback")
@@ -156,64 +175,202 @@ def create_session_factory(bind) -> SessionFactory:
     return async_sessionmaker(bind, class_=AsyncSession, expire_on_commit=False)
 
 
-async def rollback_and_reload(session, *objects) -> None:
-    """Rolls back, then reloads the given rows (a rollback expires them), so a page can be rendered
-    from them again; None entries are skipped."""
-    await session.rollback()
-    for row in objects:
-        if row is not None:
-            await session.refresh(row)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_UNIT_KEY = "cocreate_unit_of_work"
 
 
-async def without_transaction(session) -> None:
-    """On PostgreSQL, lets the session's statements run each on its own, without BEGIN and ROLLBACK
-    around them (two round trips saved), for a request that reads and then makes at most one write
-    that stands alone. Call it before the session's first statement; ``begin_write`` ends it. SQLite
-    is left as it is, and so is a session bound to one connection rather than to the engine (the
-    tests' sessions, inside a transaction that is rolled back at the end)."""
-    if isinstance(session.bind, AsyncEngine) and session.bind.dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": AUTOCOMMIT})
+class Mode(enum.Enum):
+    """How a unit of work's transaction runs.
+
+    - ``WRITE``: one transaction, committed at the end; on SQLite it takes the write lock with its
+      first statement (``BEGIN IMMEDIATE``), so what it reads before it writes is still true when it
+      writes.
+    - ``READ``: for a request that only reads (GET). On PostgreSQL its statements run without BEGIN and
+      ROLLBACK around them (two round trips saved); a write in it is a programming error.
+    - ``ALONE``: a write of one statement that stands alone (a vote): on PostgreSQL it commits by
+      itself, without a transaction around the request's reads; on SQLite it is ``WRITE``.
+    """
+
+    WRITE = "write"
+    READ = "read"
+    ALONE = "alone"
 
 
-async def begin_write(session, *, alone: bool = False) -> bool:
-    """Ends the transaction the request may have opened by reading, so that what follows, which
-    writes, runs in a new one. On SQLite that one takes the write lock at once (BEGIN IMMEDIATE),
-    waiting for it as long as the busy timeout: a transaction that has read cannot start writing once
-    another connection has committed (SQLITE_BUSY_SNAPSHOT, "database is locked", which no busy
-    timeout waits out), and what follows may read before it writes. PostgreSQL has no such limit, so
-    there nothing is done (a commit would cost round trips on the busiest requests), unless the
-    session runs ``without_transaction``: then the writes get a transaction of their own, except a
-    single statement (``alone``), which commits by itself. Rows already loaded stay usable
-    (expire_on_commit is off).
+class UnitOfWork:
+    """The database work of one request (or one command): one session, one transaction, committed once
+    at the end when everything succeeded and rolled back otherwise. Services only ``flush``; what
+    goes with a change (a live event, a notification, an activity row, a counter) is in the same
+    transaction, so it is kept or dropped with it.
 
-    Returns True when the next statement commits by itself (the caller then has nothing to commit)."""
-    if session.get_bind().dialect.name == "sqlite":
-        if session.in_transaction():
-            await session.commit()
-        # A session bound to one connection (the tests') runs inside that connection's transaction.
-        if isinstance(session.bind, AsyncEngine):
-            await _take_write_turn(session, _write_gates[session.bind.sync_engine])
-        return False
-    if not session.in_transaction():
-        return False
-    connection = (await session.connection()).sync_connection
-    if connection.get_execution_options().get("isolation_level") == AUTOCOMMIT:
-        if alone:
-            return True
-        await session.commit()  # the connection goes back to the pool; the next one has a transaction
-    return False
+    The session is opened when first asked for (``session``) and its transaction begins with its
+    first statement. What must stand whatever the request does (a rate limit's count) is written
+    ``apart``."""
+
+    def __init__(self, factory: "SessionFactory", mode: Mode = Mode.WRITE) -> None:
+        self.factory = factory
+        self.mode = mode
+        self.after_commit: list = []
+        self._session: AsyncSession | None = None
+
+    @property
+    def opened(self) -> bool:
+        return self._session is not None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self.factory(bind=_bind_for(bind_of(self.factory), self.mode))
+            self._session.info[_UNIT_KEY] = self
+            if self.mode is Mode.READ:
+                sa.event.listen(self._session.sync_session, "before_flush", _refuse_writes_in_reads)
+        return self._session
+
+    def use(self, mode: Mode) -> None:
+        """Sets how the transaction runs, before it has begun (a route's dependency says so)."""
+        if self._session is not None and self._session.in_transaction():
+            raise RuntimeError("the unit of work has begun; its mode can no longer change")
+        if self._session is not None:
+            self._session.sync_session.bind = _bind_for(bind_of(self.factory), mode)
+            if self.mode is Mode.READ and mode is not Mode.READ:
+                sa.event.remove(self._session.sync_session, "before_flush", _refuse_writes_in_reads)
+        self.mode = mode
+
+    async def finish(self, *, success: bool) -> None:
+        """Commits when ``success``, else rolls back; then closes. Once."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if success:
+                await session.commit()
+            else:
+                self.after_commit.clear()
+                await session.rollback()
+        finally:
+            await session.close()
+        for step in self.after_commit:
+            step()
+        self.after_commit.clear()
 
 
-async def _take_write_turn(session, gate: WriteGate) -> None:
-    """Waits for the gate, then begins the session's transaction with SQLite's write lock. A wait
-    past WRITE_TURN_TIMEOUT_SECONDS is an error (TimeoutError), not a request that hangs."""
-    async with asyncio.timeout(WRITE_TURN_TIMEOUT_SECONDS):
-        await gate.lock.acquire()
+def _refuse_writes_in_reads(session, _flush_context, _instances) -> None:
+    if session.new or session.deleted or any(session.is_modified(row) for row in session.dirty):
+        raise RuntimeError("a unit of work in READ mode (a GET) cannot write; declare the route a writer")
+
+
+_binds: "weakref.WeakKeyDictionary[AsyncEngine, dict]" = weakref.WeakKeyDictionary()
+
+
+def _bind_for(bind, mode: Mode):
+    """What a unit of work's session runs on: the engine with the execution options of its mode. A
+    single connection (the tests') is used as it is, inside the transaction it is in."""
+    if not isinstance(bind, AsyncEngine):
+        return bind
+    per_mode = _binds.setdefault(bind, {})
+    if mode not in per_mode:
+        if bind.dialect.name == "sqlite":
+            options = {} if mode is Mode.READ else {SQLITE_IMMEDIATE: True}
+        else:
+            options = {} if mode is Mode.WRITE else {"isolation_level": AUTOCOMMIT}
+        per_mode[mode] = bind.execution_options(**options) if options else bind
+    return per_mode[mode]
+
+
+async def needs_transaction(session: AsyncSession) -> None:
+    """For a unit of work in ``Mode.ALONE`` whose write turns out to be more than one statement (a vote
+    on a session's ballot also raises a live event): on PostgreSQL its reads so far end, and what
+    follows runs in one transaction. Nothing may have been written yet."""
+    unit = unit_of(session)
+    if unit is None or unit.mode is not Mode.ALONE:
+        return
+    bind = bind_of(unit.factory)
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+        await session.commit()  # statements ran each on its own: this only gives the connection back
+        session.sync_session.bind = _bind_for(bind, Mode.WRITE)
+    unit.mode = Mode.WRITE
+
+
+def unit_of(session: AsyncSession) -> UnitOfWork | None:
+    return session.info.get(_UNIT_KEY)
+
+
+def after_commit(session: AsyncSession, step) -> None:
+    """Runs ``step()`` once the unit of work has committed (not at all if it rolls back): for what
+    is outside the database, a file removed say, so a failure never leaves a row without its file.
+    A session made without a unit of work (a test's) runs it at once."""
+    unit = unit_of(session)
+    if unit is None:
+        step()
+    else:
+        unit.after_commit.append(step)
+
+
+@asynccontextmanager
+async def unit_of_work(factory: "SessionFactory", mode: Mode = Mode.WRITE) -> AsyncIterator[AsyncSession]:
+    """A unit of work outside a request (a command, a live room's step, a test's race): the session,
+    committed when the block ends without error, rolled back otherwise."""
+    unit = UnitOfWork(factory, mode)
     try:
-        await session.connection(execution_options={SQLITE_IMMEDIATE: gate})
-    finally:
-        if gate.holder is None:  # no transaction began (an error, a cancellation): the turn passes
-            gate.lock.release()
+        yield unit.session
+    except BaseException:
+        await unit.finish(success=False)
+        raise
+    await unit.finish(success=True)
+
+
+@asynccontextmanager
+async def apart(session: AsyncSession, mode: Mode = Mode.WRITE) -> AsyncIterator[AsyncSession]:
+    """A transaction of its own beside ``session``'s, committed when the block ends: for what must
+    stand whatever the request does (a rate limit's count), or (``Mode.READ``) a read before a slow
+    step that should not hold the request's transaction open. On SQLite a writing one comes before
+    the request's first statement: the write lock is held by one transaction at a time."""
+    unit = unit_of(session)
+    if unit is not None:
+        if mode is not Mode.READ and unit.opened and unit.session.in_transaction():
+            # On SQLite it would wait for the request's own write lock; in the tests' one connection
+            # its count would be undone with the request's refusal. The rule holds on every database.
+            raise RuntimeError("a write apart from the request comes before the request's first statement")
+        factory = unit.factory
+    else:  # a session made without a unit of work (a test's): a session on the same bind
+        factory = async_sessionmaker(
+            session.bind,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+        )
+    async with unit_of_work(factory, mode) as other:
+        yield other
+
+
+class UnitOfWorkMiddleware:
+    """Gives each HTTP request a unit of work (``scope["state"]["unit_of_work"]``), READ for GET and
+    HEAD, WRITE for the rest, which ``app.deps.get_session`` opens. It ends when the answer starts:
+    committed for an answer below 400, rolled back for a refusal or an error, so a page that shows a
+    form again with its errors keeps nothing of what was tried. A commit that fails becomes the
+    server error it is, before anything was sent. An event stream's session ends before its first
+    event."""
+
+    def __init__(self, app, session_factory: "SessionFactory") -> None:
+        self.app = app
+        self.session_factory = session_factory
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+        mode = Mode.READ if scope["method"] in SAFE_METHODS else Mode.WRITE
+        unit = UnitOfWork(self.session_factory, mode)
+        scope.setdefault("state", {})["unit_of_work"] = unit
+
+        async def send_after_finish(message) -> None:
+            if message["type"] == "http.response.start":
+                await unit.finish(success=message["status"] < 400)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_after_finish)
+        finally:
+            await unit.finish(success=False)  # only if the answer never started (an error)
 
 
 class DriverQuery:

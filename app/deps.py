@@ -1,6 +1,5 @@
 """Annotated dependencies shared by every domain's routes."""
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Form, HTTPException, Path, Request
@@ -10,11 +9,23 @@ from app import ratelimit
 from app.accounts.models import AuthSession, User
 from app.accounts.permissions import can_administer
 from app.config import Settings
+from app.db import Mode
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.session_factory() as session:
-        yield session
+async def get_session(request: Request) -> AsyncSession:
+    """The request's unit of work's session (``app.db.UnitOfWorkMiddleware``): committed once when the
+    answer starts, if it is not a refusal or an error; rolled back otherwise."""
+    return request.state.unit_of_work.session
+
+
+def unit_mode(mode: Mode):
+    """A route dependency, listed before the route's others: how its unit of work runs (``Mode``), for
+    a GET that writes or a write of one statement that stands alone."""
+
+    async def dependency(request: Request) -> None:
+        request.state.unit_of_work.use(mode)
+
+    return Depends(dependency)
 
 
 async def get_settings(request: Request) -> Settings:

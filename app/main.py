@@ -26,7 +26,13 @@ from app.audit.routes import router as audit_router
 from app.cocreation.routes import router as cocreation_router
 from app.comments.routes import router as comments_router
 from app.config import STATIC_DIR, Settings
-from app.db import SessionFactory, create_engine, create_session_factory
+from app.db import (
+    SessionFactory,
+    UnitOfWorkMiddleware,
+    create_engine,
+    create_session_factory,
+    unit_of_work,
+)
 from app.deps import LoginRequired
 from app.i18n import N_, LocaleMiddleware, gettext, ngettext
 from app.ideas.routes import router as ideas_router
@@ -136,7 +142,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         if settings._voting_key is None:
-            async with session_factory() as session:
+            async with unit_of_work(session_factory) as session:
                 settings.use_voting_key(await voting_keys.load_or_create(session))
         if engine is not None:
             app.state.live = live.create_hub(engine)
@@ -161,6 +167,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app.state.templates = create_environment(settings)
     app.state.local_limits = ratelimit.LocalWindows()
 
+    app.add_middleware(UnitOfWorkMiddleware, session_factory=session_factory)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(
         AuthContextMiddleware,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, and_, col, delete, func, insert, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import UTCDateTime, begin_write, utcnow
+from app.db import UTCDateTime, apart, utcnow
 
 
 class RateLimitHit(SQLModel, table=True):
@@ -63,56 +63,55 @@ async def count(*, session: AsyncSession, counters: Sequence[Counter], window: t
     when any of them has its limit of hits within ``window`` already; else records a hit on each and
     returns their ids (for ``refund``).
 
-    It is a transaction of its own, committed before this returns (what the session has pending is
-    committed with it: call it before the act's writes). The counters are locked while they are
-    counted (SQLite's write lock, PostgreSQL advisory locks), so requests sent at once are counted one
-    after another and a limit holds exactly; and only for that moment, so that the act itself, a
-    password hashed say, does not hold up the next request."""
-    await begin_write(session)
-    if session.get_bind().dialect.name == "postgresql":
-        # In one order, so two requests locking the same two counters cannot wait for each other.
-        locks = sorted({_lock_id(counter.bucket, counter.key) for counter in counters})
-        await session.exec(select(*(func.pg_advisory_xact_lock(LOCK_NAMESPACE, lock) for lock in locks)))
-    now = utcnow()
-    for counter in counters:
-        used, oldest = (
-            await session.exec(
-                select(func.count(), func.min(RateLimitHit.created_at)).where(
-                    RateLimitHit.bucket == counter.bucket,
-                    RateLimitHit.key == counter.key,
-                    RateLimitHit.created_at > now - window,
+    The count stands whatever the act then does: it is a transaction of its own beside the
+    request's (``app.db.apart``), committed before this returns, so call it before the request's
+    first write. The counters are locked while they are counted (SQLite's write lock, PostgreSQL
+    advisory locks), so requests sent at once are counted one after another and a limit holds
+    exactly; and only for that moment, so that the act itself, a password hashed say, does not hold
+    up the next request."""
+    async with apart(session) as own:
+        if own.get_bind().dialect.name == "postgresql":
+            # In one order, so two requests locking the same two counters cannot wait for each other.
+            locks = sorted({_lock_id(counter.bucket, counter.key) for counter in counters})
+            await own.exec(select(*(func.pg_advisory_xact_lock(LOCK_NAMESPACE, lock) for lock in locks)))
+        now = utcnow()
+        for counter in counters:
+            used, oldest = (
+                await own.exec(
+                    select(func.count(), func.min(RateLimitHit.created_at)).where(
+                        RateLimitHit.bucket == counter.bucket,
+                        RateLimitHit.key == counter.key,
+                        RateLimitHit.created_at > now - window,
+                    )
                 )
+            ).one()
+            if used >= counter.limit:
+                raise RateLimited(max(1, int((oldest + window - now).total_seconds()) + 1))
+        await own.exec(
+            delete(RateLimitHit).where(
+                or_(*(and_(RateLimitHit.bucket == c.bucket, RateLimitHit.key == c.key) for c in counters)),
+                RateLimitHit.created_at < now - RETENTION,
             )
-        ).one()
-        if used >= counter.limit:
-            await session.commit()
-            raise RateLimited(max(1, int((oldest + window - now).total_seconds()) + 1))
-    await session.exec(
-        delete(RateLimitHit).where(
-            or_(*(and_(RateLimitHit.bucket == c.bucket, RateLimitHit.key == c.key) for c in counters)),
-            RateLimitHit.created_at < now - RETENTION,
         )
-    )
-    ids = (
-        await session.exec(
-            insert(RateLimitHit)
-            .values([{"bucket": c.bucket, "key": c.key, "created_at": now} for c in counters])
-            .returning(RateLimitHit.id)
-        )
-    ).all()
-    await session.commit()
+        ids = (
+            await own.exec(
+                insert(RateLimitHit)
+                .values([{"bucket": c.bucket, "key": c.key, "created_at": now} for c in counters])
+                .returning(RateLimitHit.id)
+            )
+        ).all()
     return [row[0] for row in ids]
 
 
-async def refund(*, session: AsyncSession, hit_ids: Sequence[int]) -> None:
-    """Takes back hits that ``count`` recorded, for an act that turned out not to count (a right
-    password), in the caller's transaction."""
-    if hit_ids:
-        await session.exec(delete(RateLimitHit).where(col(RateLimitHit.id).in_(hit_ids)))
-
-
-async def clear(*, session: AsyncSession, bucket: str, key: str) -> None:
-    await session.exec(delete(RateLimitHit).where(RateLimitHit.bucket == bucket, RateLimitHit.key == key))
+async def forgive(*, session: AsyncSession, hit_ids: Sequence[int], bucket: str, key: str) -> None:
+    """Takes back the hits that ``count`` recorded, for an act that turned out not to count (a right
+    password), and clears ``key``'s other hits in ``bucket``. Like the count it stands whatever the
+    request does then (a new password refused for being too short), so it is apart from the
+    request's transaction too, before the request's first statement."""
+    async with apart(session) as own:
+        if hit_ids:
+            await own.exec(delete(RateLimitHit).where(col(RateLimitHit.id).in_(hit_ids)))
+        await own.exec(delete(RateLimitHit).where(RateLimitHit.bucket == bucket, RateLimitHit.key == key))
 
 
 # Limits on what people do -------------------------------------------------------------------------
@@ -187,7 +186,8 @@ async def enforce(
     *, session: AsyncSession, action: str, limit: Limit, user_id: int | None, address: str
 ) -> None:
     """Raises RateLimited when the user or the address has used up ``limit`` for ``action``; else counts
-    this act, at once and for good (``count``: it commits, so call it before the act's writes). An act
+    this act, at once and for good (``count``: a transaction of its own, so call it before the act's
+    writes). An act
     counts once it is tried, even if it then fails."""
     counters = [Counter(action, key, most) for key, most in _keys(limit, user_id, address)]
     if counters:

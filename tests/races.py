@@ -7,7 +7,7 @@ import uuid
 from sqlmodel import col, delete
 
 from app.accounts.models import User
-from app.db import create_engine, create_session_factory
+from app.db import Mode, create_engine, create_session_factory, unit_of_work
 from app.workspaces.models import Membership, MemberStatus, Workspace
 from tests.conftest import make_settings
 
@@ -21,6 +21,10 @@ class Arena:
         self.factory = create_session_factory(self.engine)
         self.tag = f"race-{uuid.uuid4().hex[:10]}"
         self.workspace_ids: list[int] = []
+
+    def work(self, mode: Mode = Mode.WRITE):
+        """A unit of work on the arena's engine, as a request has: committed at the end."""
+        return unit_of_work(self.factory, mode)
 
     async def workspace(self, creator: User) -> Workspace:
         async with self.factory() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
 from app import migrations, seed
-from app.db import create_engine, create_session_factory
+from app.db import create_engine, create_session_factory, unit_of_work
 from app.models import metadata
 from app.search import service as search_service
 from tests.conftest import TEST_DATABASE_URL, make_settings
@@ -89,7 +89,7 @@ async def test_going_down_and_up_again_keeps_every_row(empty_database_url):
     await asyncio.to_thread(migrations.upgrade, empty_database_url)
     engine = create_engine(make_settings(empty_database_url))
     try:
-        async with create_session_factory(engine)() as session:
+        async with unit_of_work(create_session_factory(engine)) as session:
             await seed.seed_demo(session=session, with_users=True)
         before = await _row_counts(engine)
         assert before["membership"] > 0 and before["comment"] > 0
@@ -100,7 +100,7 @@ async def test_going_down_and_up_again_keeps_every_row(empty_database_url):
         for made_by_0009 in ("moderation_case", "report", "audit_event"):
             before.pop(made_by_0009), after.pop(made_by_0009)
         assert after == before
-        async with create_session_factory(engine)() as session:
+        async with unit_of_work(create_session_factory(engine)) as session:
             found = await search_service.search_ideas(
                 session=session, query="corridor", user=None, staff=True
             )

@@ -9,7 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import service as account_service
 from app.config import Settings
-from app.db import SessionFactory, bind_of, driver, runs_on_driver, without_transaction
+from app.db import Mode, SessionFactory, bind_of, driver, runs_on_driver, unit_of_work
 from app.security import csrf_token_for
 
 # What a whole page's header shows the signed-in user (their unread notifications, say), from a session.
@@ -41,9 +41,12 @@ class AuthContextMiddleware:
                 return await account_service.driver_load_session(
                     connection=raw, token=token, settings=self.settings
                 )
-        async with self.session_factory() as session:
-            await without_transaction(session)
-            return await account_service.load_session(session=session, token=token, settings=self.settings)
+        async with unit_of_work(self.session_factory, Mode.READ) as session:
+            loaded = await account_service.load_session(session=session, token=token, settings=self.settings)
+        if loaded and loaded.touch:
+            async with unit_of_work(self.session_factory, Mode.ALONE) as session:
+                await account_service.touch_session(session=session, loaded=loaded)
+        return loaded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
@@ -58,8 +61,7 @@ class AuthContextMiddleware:
         if token:
             loaded = await self.load_session(token)
             if loaded and shows_header(connection):
-                async with self.session_factory() as session:
-                    await without_transaction(session)
+                async with unit_of_work(self.session_factory, Mode.READ) as session:
                     counts = await self.header_counts(session, loaded.user)
         state.update(counts)
         state["user"] = loaded.user if loaded else None

@@ -338,7 +338,6 @@ async def change_password(
     new_password: FormStr = "",
     confirm_password: FormStr = "",
 ):
-    user = await account_service.get(session=session, user_id=user.id)
     try:
         ended = await account_service.change_password(
             session=session,

@@ -17,7 +17,7 @@ from app import i18n, ratelimit
 from app.accounts.models import AuthSession, Role, User
 from app.accounts.passwords import MAX_LENGTH, password_problem
 from app.config import Settings
-from app.db import DriverQuery, begin_write, loaded_models, utcnow
+from app.db import DriverQuery, Mode, apart, loaded_models, utcnow
 from app.forms import FormError, clean_text
 from app.i18n import _
 from app.security import (
@@ -115,14 +115,16 @@ async def create(
     problem = password_problem(password, email=email, display_name=name)
     if problem:
         errors["password"] = problem
-    taken = "email" not in errors and await get_by_email(session=session, email=email) is not None
     if errors:
         # Whether the address is taken is told only once everything else is right (see EmailTaken).
         raise FormError(errors)
+    # Read apart, and hashed before the request's first statement: on SQLite that takes the write
+    # lock, held to the end; and a taken address is answered as a login, whose count comes first.
+    async with apart(session, mode=Mode.READ) as reading:
+        taken = await get_by_email(session=reading, email=email) is not None
     if taken:
         raise EmailTaken({"email": _("An account with this email address already exists. Log in instead?")})
     password_hash = await asyncio.to_thread(hash_password, password)
-    await begin_write(session)
     user = User(
         email=email,
         display_name=name,
@@ -131,13 +133,13 @@ async def create(
         time_zone=time_zone if i18n.is_time_zone(time_zone) else "UTC",
         role=role,
     )
-    session.add(user)
     try:
-        await session.commit()
+        async with session.begin_nested():
+            session.add(user)
     except IntegrityError:
-        # Two registrations with one address raced past the check above; the constraint decided.
-        await session.rollback()
-        raise EmailTaken(
+        # Two registrations with one address raced past the check above; the constraint decided. The
+        # request has begun writing, so it cannot be answered as a login (whose count comes first).
+        raise FormError(
             {"email": _("An account with this email address already exists. Log in instead?")}
         ) from None
     await session.refresh(user)
@@ -162,24 +164,27 @@ async def authenticate(*, session: AsyncSession, email: str, password: str, addr
         ],
         window=LOGIN_WINDOW,
     )
-    user = await get_by_email(session=session, email=email) if email else None
+    # Read apart from the request's unit of work, which on SQLite would take the write lock with its
+    # first statement and hold it while the password is checked.
+    async with apart(session, mode=Mode.READ) as reading:
+        user = await get_by_email(session=reading, email=email) if email else None
     # No stored password can be longer than the policy allows, so a longer one is simply wrong.
     candidate = user.password_hash if user and len(password) <= MAX_LENGTH else None
     # Hashing takes about a tenth of a second of CPU: in a thread, so other requests (and the live
     # rooms' streams) of this process go on meanwhile.
     if not await asyncio.to_thread(verify_password, candidate, password[:MAX_LENGTH]):
         return None
-    await begin_write(session)
-    await ratelimit.refund(session=session, hit_ids=hit_ids)
-    await ratelimit.clear(session=session, bucket=LOGIN_ACCOUNT_BUCKET, key=email)
+    rehashed = None
+    if user.is_active and password_needs_rehash(user.password_hash):
+        rehashed = await asyncio.to_thread(hash_password, password)
+    await ratelimit.forgive(session=session, hit_ids=hit_ids, bucket=LOGIN_ACCOUNT_BUCKET, key=email)
     if not user.is_active:
-        await session.commit()
         raise AccountDisabled
-    if password_needs_rehash(user.password_hash):
-        user.password_hash = await asyncio.to_thread(hash_password, password)
-    user.last_login_at = utcnow()
     session.add(user)
-    await session.commit()
+    if rehashed:
+        user.password_hash = rehashed
+    user.last_login_at = utcnow()
+    await session.flush()
     return user
 
 
@@ -195,10 +200,7 @@ async def recheck_password(*, session: AsyncSession, user: User, password: str) 
     )
     if not await asyncio.to_thread(verify_password, user.password_hash, password[:MAX_LENGTH]):
         return False
-    await begin_write(session)
-    await ratelimit.refund(session=session, hit_ids=hit_ids)
-    await ratelimit.clear(session=session, bucket=RECHECK_BUCKET, key=f"user:{user.id}")
-    await session.commit()
+    await ratelimit.forgive(session=session, hit_ids=hit_ids, bucket=RECHECK_BUCKET, key=f"user:{user.id}")
     return True
 
 
@@ -209,7 +211,6 @@ async def start_session(
     that ended more than a day ago are deleted on the way."""
     token = new_token()
     now = utcnow()
-    await begin_write(session)
     await session.exec(
         delete(AuthSession).where(
             col(AuthSession.user_id) == user.id,
@@ -229,7 +230,7 @@ async def start_session(
         user_agent=user_agent[:300],
     )
     session.add(auth_session)
-    await session.commit()
+    await session.flush()
     return token, auth_session
 
 
@@ -259,17 +260,20 @@ def _session_query():
 
 
 async def load_session(*, session: AsyncSession, token: str, settings: Settings) -> LoadedSession | None:
-    """The live session behind a cookie token and its user, touching its idle clock; else None."""
+    """The live session behind a cookie token and its user, else None; its idle clock is due to be
+    moved on when ``touch`` is set (``touch_session``, in a unit of work of its own: this one reads)."""
     row = (await session.exec(_session_query(), params={"digest": token_digest(token)})).first()
-    if row is None:
-        return None
-    loaded = live_session(*row, settings=settings)
-    if loaded and loaded.touch:
-        await begin_write(session, alone=True)
-        loaded.auth_session.last_seen_at = loaded.touch
-        session.add(loaded.auth_session)
-        await session.commit()
-    return loaded
+    return None if row is None else live_session(*row, settings=settings)
+
+
+async def touch_session(*, session: AsyncSession, loaded: LoadedSession) -> None:
+    """Moves the session's idle clock on (one statement)."""
+    await session.exec(
+        update(AuthSession)
+        .where(col(AuthSession.id) == loaded.auth_session.id)
+        .values(last_seen_at=loaded.touch)
+    )
+    loaded.auth_session.last_seen_at = loaded.touch
 
 
 async def check_session(*, session: AsyncSession, token: str, settings: Settings) -> LoadedSession | None:
@@ -326,12 +330,11 @@ async def end_session(*, session: AsyncSession, auth_session_id: int) -> None:
         .where(col(AuthSession.id) == auth_session_id, col(AuthSession.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
-    await session.commit()
 
 
 async def revoke_sessions(*, session: AsyncSession, user_id: int, keep_id: int | None = None) -> int:
-    """Revokes every session of the user not yet revoked, but ``keep_id``, in the caller's transaction
-    (not committed); returns how many were revoked."""
+    """Revokes every session of the user not yet revoked, but ``keep_id``; returns how many were
+    revoked."""
     statement = update(AuthSession).where(
         col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)
     )
@@ -343,9 +346,7 @@ async def revoke_sessions(*, session: AsyncSession, user_id: int, keep_id: int |
 
 async def end_other_sessions(*, session: AsyncSession, user_id: int, keep_id: int | None) -> int:
     """Revokes every live session of the user but ``keep_id``; returns how many ended."""
-    ended = await revoke_sessions(session=session, user_id=user_id, keep_id=keep_id)
-    await session.commit()
-    return ended
+    return await revoke_sessions(session=session, user_id=user_id, keep_id=keep_id)
 
 
 async def live_sessions(*, session: AsyncSession, user_id: int, settings: Settings) -> list[AuthSession]:
@@ -393,14 +394,14 @@ async def update_profile(
     user.organisation_id = organisation
     user.updated_at = utcnow()
     session.add(user)
-    await session.commit()
+    await session.flush()
     return user
 
 
 async def set_language(*, session: AsyncSession, user: User, language: str) -> None:
     user.locale = language
     session.add(user)
-    await session.commit()
+    await session.flush()
 
 
 async def change_password(
@@ -415,21 +416,21 @@ async def change_password(
     """Sets a new password and ends the user's other sessions; returns how many were ended. Raises
     FormError, and RateLimited after too many wrong current passwords (``recheck_password``)."""
     errors: dict[str, str] = {}
-    if not await recheck_password(session=session, user=user, password=current_password):
-        errors["current_password"] = _("This is not your current password.")
     problem = password_problem(new_password, email=user.email, display_name=user.display_name)
     if problem:
         errors["new_password"] = problem
     elif new_password != confirm_password:
         errors["confirm_password"] = _("The two new passwords are not the same.")
+    # Hashed before the first write, which on SQLite takes the write lock until the end.
+    new_hash = None if errors else await asyncio.to_thread(hash_password, new_password)
+    if not await recheck_password(session=session, user=user, password=current_password):
+        errors = {"current_password": _("This is not your current password."), **errors}
     if errors:
         raise FormError(errors)
-    new_hash = await asyncio.to_thread(hash_password, new_password)
-    await begin_write(session)
     user.password_hash = new_hash
     user.updated_at = utcnow()
     session.add(user)
-    await session.commit()
+    await session.flush()
     return await end_other_sessions(session=session, user_id=user.id, keep_id=keep_session_id)
 
 

@@ -10,7 +10,6 @@ from app.accounts.models import User
 from app.admin import permissions
 from app.admin import service as admin_service
 from app.audit import service as audit_service
-from app.db import rollback_and_reload
 from app.deps import AdminUser, FormStr, RowId, SessionDep, SettingsDep
 from app.forms import FormError
 from app.i18n import _, ngettext
@@ -98,7 +97,6 @@ async def _act(request: Request, session, settings, admin: User, target: User, a
     try:
         message = await act()
     except FormError as error:
-        await rollback_and_reload(session, target)
         return await _user_page(
             request,
             session,
@@ -112,7 +110,6 @@ async def _act(request: Request, session, settings, admin: User, target: User, a
     except Refused as refused:
         if refused.status == 404:
             raise HTTPException(status_code=404) from None
-        await rollback_and_reload(session, target)
         return await _user_page(
             request,
             session,

@@ -16,7 +16,7 @@ from app.accounts.models import Role, User
 from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.config import Settings
-from app.db import begin_write, utcnow
+from app.db import utcnow
 from app.forms import FormError, clean_text, whole_number
 from app.i18n import N_, _
 from app.moderation.models import REASON_MAX
@@ -167,7 +167,6 @@ async def _lock(session: AsyncSession, *, target: User, admin: User) -> int:
     """Locks the target's row, the admin's and every active admin's until commit, and reloads the
     target; returns how many active admins there are. Refused when the target is gone or the admin is
     no longer an active admin (another admin changed that a moment ago)."""
-    await begin_write(session)
     if session.bind.dialect.name == "sqlite":
         # A write first takes SQLite's one write lock, so what is read below cannot go stale before
         # this transaction writes.
@@ -189,10 +188,8 @@ async def _lock(session: AsyncSession, *, target: User, admin: User) -> int:
     by_id = {row.id: row for row in rows}
     acting = by_id.get(admin.id)
     if target.id not in by_id:
-        await session.rollback()
         raise Refused(_("This account no longer exists."), 404)
     if acting is None or not (acting.is_admin and acting.is_active):
-        await session.rollback()
         raise Refused(_("Only an active admin can do this, and you no longer are one."), 403)
     return sum(1 for row in rows if row.is_admin and row.is_active)
 
@@ -223,7 +220,6 @@ async def change_role(*, session: AsyncSession, target: User, admin: User, role:
         if role != Role.ADMIN:
             _refuse_last_admin(target, active_admins)
     except Refused:
-        await session.rollback()
         raise
     before = target.role
     target.role = role
@@ -238,7 +234,7 @@ async def change_role(*, session: AsyncSession, target: User, admin: User, role:
         reason=reason,
         data={"before": {"role": before}, "after": {"role": role}},
     )
-    await session.commit()
+    await session.flush()
     return target
 
 
@@ -254,7 +250,6 @@ async def disable(*, session: AsyncSession, target: User, admin: User, reason: s
             raise Refused(_("This account is already disabled."))
         _refuse_last_admin(target, active_admins)
     except Refused:
-        await session.rollback()
         raise
     now = utcnow()
     target.is_active = False
@@ -276,7 +271,7 @@ async def disable(*, session: AsyncSession, target: User, admin: User, reason: s
             "sessions_ended": ended,
         },
     )
-    await session.commit()
+    await session.flush()
     return ended
 
 
@@ -285,7 +280,6 @@ async def enable(*, session: AsyncSession, target: User, admin: User, reason: st
     reason = clean_reason(reason, required=True)
     await _lock(session, target=target, admin=admin)
     if target.is_active:
-        await session.rollback()
         raise Refused(_("This account is not disabled."))
     before = {
         "is_active": False,
@@ -306,5 +300,5 @@ async def enable(*, session: AsyncSession, target: User, admin: User, reason: st
         reason=reason,
         data={"before": before, "after": {"is_active": True}},
     )
-    await session.commit()
+    await session.flush()
     return target

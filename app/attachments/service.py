@@ -19,7 +19,7 @@ from app.accounts.models import User
 from app.attachments import content
 from app.attachments.models import Attachment
 from app.attachments.storage import Storage, new_key
-from app.db import begin_write
+from app.db import after_commit
 from app.forms import FormError, clean_text
 from app.i18n import _, ngettext
 from app.ideas.models import Idea
@@ -162,20 +162,19 @@ def clean_descriptions(form, images: Sequence[Attachment], errors: dict[str, str
 async def describe(
     *, session: AsyncSession, images: Sequence[Attachment], descriptions: dict[int, str]
 ) -> None:
-    """Sets the pictures' descriptions. Called inside ``batch``, whose session's commit only
-    releases a savepoint of the request's transaction."""
+    """Sets the pictures' descriptions."""
     for image in images:
         if image.id in descriptions and descriptions[image.id] != image.description:
             row = await session.get(Attachment, image.id)
             if row is not None:
                 row.description = descriptions[image.id]
                 session.add(row)
-    await session.commit()
+    await session.flush()
 
 
 @dataclass
 class Batch:
-    """An idea's changes and its new files, written together: see ``batch``."""
+    """An idea's new files, stored with the idea's changes: see ``batch``."""
 
     session: AsyncSession
     storage: Storage
@@ -213,7 +212,7 @@ class Batch:
                 )
             )
         self.session.add_all(attachments)
-        await self.session.commit()
+        await self.session.flush()
         return attachments
 
 
@@ -221,14 +220,12 @@ class Batch:
 async def batch(
     *, session: AsyncSession, storage: Storage, files: Sequence[FileInput], existing: int = 0
 ) -> AsyncIterator[Batch]:
-    """One transaction for an idea and its new files, even though the idea service commits.
+    """An idea's changes and its new files, in the request's unit of work.
 
-    The files are checked on the way in. Inside the block, work on ``batch.session``: its commits
-    only release savepoints within ``session``'s transaction, which commits when the block ends
-    without error. On any error nothing is kept: the savepoint is rolled back and the files stored
-    so far are removed. A FormError raised in the block (the idea's own fields) also carries what
-    is wrong with the files, and the reminder that chosen files must be chosen again, so the form
-    shows every problem at once.
+    The files are checked on the way in. On any error in the block the files stored so far are
+    removed (the unit of work drops the rows). A FormError raised in the block (the idea's own
+    fields) also carries what is wrong with the files, and the reminder that chosen files must be
+    chosen again, so the form shows every problem at once.
     """
     problems: dict[str, str] = {}
     checked: list[CheckedFile] = []
@@ -236,22 +233,11 @@ async def batch(
         checked = check_files(files, existing=existing)
     except FormError as error:
         problems = error.errors
-    # On SQLite the write lock is taken now: the block reads before it writes (``begin_write``).
-    await begin_write(session)
-    connection = await session.connection()
-    savepoint = await connection.begin_nested()
-    inner = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    work = Batch(session=inner, storage=storage, files=checked, problems=problems)
+    work = Batch(session=session, storage=storage, files=checked, problems=problems)
     try:
-        try:
-            yield work
-        finally:
-            await inner.close()
-        await savepoint.commit()
-        await session.commit()
+        yield work
+        await session.flush()
     except BaseException as error:
-        if savepoint.is_active:
-            await savepoint.rollback()
         for key in work.stored:
             storage.delete(key)
         if isinstance(error, FormError) and files:
@@ -280,14 +266,20 @@ async def get(*, session: AsyncSession, idea_id: int, attachment_id: int) -> Att
 
 
 async def remove(*, session: AsyncSession, storage: Storage, attachment: Attachment) -> None:
-    """The row goes first: a file left behind by a failed removal is never shown, a row without its
-    file would be."""
+    """The row goes first, the file once that has committed: a file left behind by a failure is never
+    shown, a row without its file would be."""
     await session.delete(attachment)
-    await session.commit()
-    try:
-        storage.delete(attachment.storage_key)
-    except OSError:
-        logger.warning("attachment file %s was not removed", attachment.storage_key, exc_info=True)
+    await session.flush()
+    after_commit(session, lambda: remove_files(storage, [attachment.storage_key]))
+
+
+def remove_files(storage: Storage, keys: Sequence[str]) -> None:
+    """Deletes stored files, logging (not raising) a failure: no row names them any more."""
+    for key in keys:
+        try:
+            storage.delete(key)
+        except OSError:
+            logger.warning("attachment file %s was not removed", key, exc_info=True)
 
 
 def size_label(size_bytes: int) -> str:

@@ -16,6 +16,7 @@ from app.accounts import service as account_service
 from app.cocreation import permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
+from app.db import Mode, unit_of_work
 from app.ideas.models import Idea
 from app.voting import routes as voting_routes
 from app.voting import service as voting_service
@@ -136,7 +137,9 @@ class RoomStream:
         return True
 
     async def _db(self, work):
-        async with self.request.app.state.session_factory() as session:
+        """A read of the room's own, apart from the request (whose unit of work ended when the stream
+        started)."""
+        async with unit_of_work(self.request.app.state.session_factory, Mode.READ) as session:
             return await work(session)
 
     async def message(self, event: live.ChannelEvent) -> str | None:

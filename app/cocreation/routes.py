@@ -11,7 +11,6 @@ from app import live
 from app.cocreation import calendar, permissions, room
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, SessionStatus
-from app.db import rollback_and_reload
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, SettingsDep, rate_limited
 from app.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
 from app.i18n import N_, _, get_time_zone, time_zones
@@ -218,7 +217,6 @@ async def update_session(request: Request, session: SessionDep, loaded: ManagedS
     try:
         await session_service.update_session(session=session, cs=cs, data=data, by=user)
     except FormError as error:
-        await rollback_and_reload(session, cs, context.workspace, context.membership)
         return _form_page(request, context, data=data, errors=error.errors, cs=cs, status_code=422)
     response = RedirectResponse(_url(context, cs), status_code=303)
     flash(request, response, _("The session is saved."), "success")
@@ -277,7 +275,6 @@ async def session_ics(session: SessionDep, settings: SettingsDep, loaded: Visibl
 
 async def _rule_error(request, session, context, cs, message: str):
     """The session page again with the reason, and nothing changed."""
-    await rollback_and_reload(session, cs, context.workspace, context.membership)
     page = await _session_context(session, context, cs)
     return render(request, "cocreation/session.html", {**page, "error": message}, status_code=422)
 
@@ -399,7 +396,6 @@ async def save_minutes(
             session=session, cs=cs, minutes=minutes, outcomes=outcomes, idea_ids=idea_ids[:500]
         )
     except FormError as error:
-        await rollback_and_reload(session, cs, context.workspace, context.membership)
         data = {"minutes": minutes, "outcomes": outcomes, "idea_ids": idea_ids}
         return await _minutes_page(
             request, session, context, cs, form=data, errors=error.errors, status_code=422
@@ -495,7 +491,6 @@ async def move_agenda(request: Request, session: SessionDep, loaded: ManagedSess
         item = whole_number(item_id) or 0
         await session_service.move_agenda(session=session, cs=cs, item_id=item)
     except session_service.RuleBroken as error:
-        await rollback_and_reload(session, cs, context.workspace, context.membership)
         if is_htmx_fragment_request(request):
             return Response(error.message, status_code=422)
         response = _back_to_room(context, cs)
@@ -532,7 +527,6 @@ async def add_live_idea(
             data=idea_service.IdeaInput(title=title, body=body),
         )
     except FormError as error:
-        await rollback_and_reload(session, cs, context.workspace, context.membership)
         if is_htmx_fragment_request(request):
             return Response(next(iter(error.errors.values())), status_code=422)
         return await _room_page(

@@ -22,7 +22,7 @@ from app.cocreation.models import (
     SessionIdea,
     SessionStatus,
 )
-from app.db import begin_write, utcnow
+from app.db import utcnow
 from app.forms import FormError, clean_local_datetime, clean_text, number_between
 from app.i18n import N_, _, is_time_zone
 from app.ideas.models import Idea
@@ -195,7 +195,6 @@ async def create(
     *, session: AsyncSession, workspace: Workspace, author: User, data: SessionInput
 ) -> CocreationSession:
     values, agenda = _clean(data)
-    await begin_write(session)
     cs = CocreationSession(
         **values,
         workspace_id=workspace.id,
@@ -205,7 +204,7 @@ async def create(
     session.add(cs)
     await session.flush()
     await _replace_agenda(session, cs, agenda)
-    await session.commit()
+    await session.flush()
     return cs
 
 
@@ -231,7 +230,7 @@ async def update_session(
     session.add(cs)
     await _replace_agenda(session, cs, agenda)
     await _fill_seats(session, cs, actor_id=by.id)
-    await session.commit()
+    await session.flush()
     return cs
 
 
@@ -299,13 +298,12 @@ async def set_status(
         session.add(Activity(workspace_id=cs.workspace_id, actor_id=by.id, kind="session_scheduled"))
     if status in (SessionStatus.LIVE, SessionStatus.CLOSED):
         await live.publish(session, channel=channel(cs.id), kind="status", data={"status": status})
-    await session.commit()
+    await session.flush()
 
 
 async def _lock(session: AsyncSession, session_id: int) -> None:
     """Takes the session row's write lock before seats are counted: on PostgreSQL a row lock, on
     SQLite the database's write lock, so seat changes of one session happen one after another."""
-    await begin_write(session)
     await _lock_row(session, session_id)
 
 
@@ -374,11 +372,9 @@ async def register(*, session: AsyncSession, cs: CocreationSession, user: User) 
     await _lock(session, cs.id)
     await session.refresh(cs)
     if not can_register_now(cs):
-        await session.rollback()
         raise RuleBroken(_("Registration for this session is not open."))
     registration = await registration_of(session=session, session_id=cs.id, user=user)
     if registration is not None and registration.status != RegistrationStatus.CANCELLED:
-        await session.rollback()
         raise RuleBroken(_("You are already registered for this session."))
     has_seat = cs.capacity is None or cs.registered_count < cs.capacity
     status = RegistrationStatus.REGISTERED if has_seat else RegistrationStatus.WAITLISTED
@@ -390,7 +386,7 @@ async def register(*, session: AsyncSession, cs: CocreationSession, user: User) 
     session.add(registration)
     if has_seat:
         await _count_seats(session, cs.id, 1)
-    await session.commit()
+    await session.flush()
     await session.refresh(cs)
     return registration
 
@@ -441,11 +437,9 @@ async def cancel(*, session: AsyncSession, cs: CocreationSession, user: User) ->
     await _lock(session, cs.id)
     await session.refresh(cs)
     if not can_register_now(cs):
-        await session.rollback()
         raise RuleBroken(_("This session has ended; its registrations stay as they were."))
     registration = await registration_of(session=session, session_id=cs.id, user=user)
     if registration is None or registration.status == RegistrationStatus.CANCELLED:
-        await session.rollback()
         raise RuleBroken(_("You are not registered for this session."))
     had_seat = registration.status == RegistrationStatus.REGISTERED
     registration.status = RegistrationStatus.CANCELLED
@@ -456,13 +450,13 @@ async def cancel(*, session: AsyncSession, cs: CocreationSession, user: User) ->
     if had_seat:
         await _count_seats(session, cs.id, -1)
         promoted = await _fill_seats(session, cs, actor_id=None)
-    await session.commit()
+    await session.flush()
     await session.refresh(cs)
     return promoted
 
 
 async def give_up_places(*, session: AsyncSession, user_id: int) -> list[int]:
-    """For an account that is being deleted, in the caller's transaction (``begin_write`` called):
+    """For an account that is being deleted, in the caller's transaction:
     each place it holds is given up like a cancellation, so the first person waiting gets it and is
     told, in sessions that are still open to registration; in sessions that are over the count of
     places just loses it. Its registrations themselves go with the account. Returns the ids of the
@@ -503,7 +497,6 @@ async def registrations(*, session: AsyncSession, session_id: int) -> list[Atten
 
 async def set_attendance(*, session: AsyncSession, cs: CocreationSession, attended_user_ids: set[int]) -> int:
     """Marks who came among the people with a place; returns how many came."""
-    await begin_write(session)
     await session.exec(
         update(Registration)
         .where(
@@ -517,7 +510,7 @@ async def set_attendance(*, session: AsyncSession, cs: CocreationSession, attend
         .where(Registration.session_id == cs.id, col(Registration.attended))
     )
     count = came.one()
-    await session.commit()
+    await session.flush()
     return count
 
 
@@ -548,7 +541,6 @@ async def save_minutes(
             errors["idea_ids"] = _("Choose ideas of this workspace.")
     if errors:
         raise FormError(errors)
-    await begin_write(session)
     cs.minutes, cs.minutes_html = minutes, markdown.render(minutes)
     cs.outcomes, cs.outcomes_html = outcomes, markdown.render(outcomes)
     cs.updated_at = utcnow()
@@ -564,7 +556,7 @@ async def save_minutes(
         )
     for idea_id in sorted(wanted - linked):
         session.add(SessionIdea(session_id=cs.id, idea_id=idea_id))
-    await session.commit()
+    await session.flush()
 
 
 LINKABLE_IDEAS = 200
@@ -606,7 +598,6 @@ async def ideas_of(*, session: AsyncSession, session_id: int) -> list[BoardIdea]
 
 async def link_idea(*, session: AsyncSession, cs: CocreationSession, idea: Idea) -> None:
     """Puts an idea posted in the live room on the board, under the agenda item the host is on."""
-    await begin_write(session)
     try:
         async with session.begin_nested():
             session.add(SessionIdea(session_id=cs.id, idea_id=idea.id, agenda_item_id=cs.current_item_id))
@@ -618,7 +609,7 @@ async def link_idea(*, session: AsyncSession, cs: CocreationSession, idea: Idea)
         kind="idea",
         data={"idea_id": idea.id, "agenda_item_id": cs.current_item_id},
     )
-    await session.commit()
+    await session.flush()
 
 
 async def on_board(*, session: AsyncSession, session_id: int, idea_id: int) -> bool:
@@ -634,22 +625,20 @@ async def move_agenda(*, session: AsyncSession, cs: CocreationSession, item_id: 
         raise RuleBroken(_("Choose an item of this session's agenda."))
     if cs.status != SessionStatus.LIVE:
         raise RuleBroken(_("The session is not live."))
-    await begin_write(session)
     await session.exec(
         update(CocreationSession).where(col(CocreationSession.id) == cs.id).values(current_item_id=item.id)
     )
     cs.current_item_id = item.id
     await live.publish(session, channel=channel(cs.id), kind="agenda", data={"item_id": item.id})
-    await session.commit()
+    await session.flush()
     return item
 
 
 async def publish_support(*, session: AsyncSession, cs: CocreationSession, idea_id: int, count: int) -> None:
-    await begin_write(session)
     await live.publish(
         session, channel=channel(cs.id), kind="support", data={"idea_id": idea_id, "count": count}
     )
-    await session.commit()
+    await session.flush()
 
 
 async def calendar_sessions(*, session: AsyncSession, workspace_id: int) -> list[CocreationSession]:

@@ -10,7 +10,7 @@ from app import markdown
 from app.accounts.models import User
 from app.comments import permissions
 from app.comments.models import Comment
-from app.db import begin_write, utcnow
+from app.db import utcnow
 from app.forms import FormError, clean_text
 from app.i18n import _
 from app.ideas import permissions as idea_permissions
@@ -84,7 +84,6 @@ async def add(
             errors["parent_id"] = _("Replies go at most three levels deep.")
     if errors:
         raise FormError(errors)
-    await begin_write(session)
     comment = Comment(
         idea_id=idea.id,
         author_id=author.id,
@@ -125,7 +124,7 @@ async def add(
             idea_id=idea.id,
             comment_id=comment.id,
         )
-    await session.commit()
+    await session.flush()
     await session.refresh(idea, ["comment_count", "last_activity_at"])
     return comment
 
@@ -150,7 +149,7 @@ async def edit(
     comment.body_html = markdown.render(text)
     comment.edited_at = utcnow()
     session.add(comment)
-    await session.commit()
+    await session.flush()
     return comment
 
 

@@ -155,7 +155,7 @@ async def post_idea(
     try:
         async with attachment_service.batch(session=session, storage=storage, files=files) as work:
             idea = await idea_service.create(
-                session=work.session, workspace=context.workspace, author=user, data=data
+                session=session, workspace=context.workspace, author=user, data=data
             )
             await work.attach(idea_id=idea.id, uploader=user)
     except FormError as error:
@@ -280,18 +280,15 @@ async def update_idea(
         async with attachment_service.batch(
             session=session, storage=storage, files=files, existing=existing
         ) as work:
-            # The batch's own session changes the idea; this request's copy stays as it was for
-            # the form, should it come back.
-            editing = await work.session.get(Idea, idea.id)
             try:
                 await idea_service.update_idea(
-                    session=work.session, workspace=context.workspace, idea=editing, data=data
+                    session=session, workspace=context.workspace, idea=idea, data=data
                 )
             except FormError as error:
                 raise FormError({**error.errors, **description_errors}) from None
             if description_errors:
                 raise FormError(description_errors)
-            await attachment_service.describe(session=work.session, images=images, descriptions=descriptions)
+            await attachment_service.describe(session=session, images=images, descriptions=descriptions)
             await work.attach(idea_id=idea.id, uploader=user)
     except FormError as error:
         form = {

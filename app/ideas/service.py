@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import markdown
 from app.accounts.models import User
-from app.db import begin_write, utcnow
+from app.db import utcnow
 from app.forms import FormError, clean_text, parse_coordinate, whole_number
 from app.i18n import N_, _
 from app.ideas.models import Idea, IdeaStatus, IdeaStatusChange, IdeaTag, Support
@@ -95,7 +95,6 @@ def _set_tags(session: AsyncSession, idea_id: int, tags: list[str]) -> None:
 
 async def create(*, session: AsyncSession, workspace: Workspace, author: User, data: IdeaInput) -> Idea:
     values = await _clean(session, workspace, data)
-    await begin_write(session)
     tags = values.pop("tags")
     now = utcnow()
     idea = Idea(
@@ -122,7 +121,7 @@ async def create(*, session: AsyncSession, workspace: Workspace, author: User, d
         workspace_id=workspace.id,
         idea_id=idea.id,
     )
-    await session.commit()
+    await session.flush()
     return idea
 
 
@@ -136,7 +135,7 @@ async def update_idea(*, session: AsyncSession, workspace: Workspace, idea: Idea
     session.add(idea)
     await session.exec(delete(IdeaTag).where(col(IdeaTag.idea_id) == idea.id))
     _set_tags(session, idea.id, tags)
-    await session.commit()
+    await session.flush()
     return idea
 
 
@@ -200,7 +199,7 @@ async def change_status(
             workspace_id=workspace.id,
             idea_id=idea.id,
         )
-    await session.commit()
+    await session.flush()
     return idea
 
 
@@ -219,7 +218,6 @@ async def status_history(
 async def toggle_support(*, session: AsyncSession, idea: Idea, user: User) -> tuple[bool, int]:
     """Adds this user's support, or takes it back if they had given it. The unique constraint and
     a relative UPDATE keep the count right when two requests race. Returns (supported, count)."""
-    await begin_write(session)
     removed = await session.exec(
         delete(Support).where(col(Support.idea_id) == idea.id, col(Support.user_id) == user.id)
     )
@@ -237,7 +235,7 @@ async def toggle_support(*, session: AsyncSession, idea: Idea, user: User) -> tu
         await session.exec(
             update(Idea).where(col(Idea.id) == idea.id).values(support_count=Idea.support_count + delta)
         )
-    await session.commit()
+    await session.flush()
     count = (await session.exec(select(Idea.support_count).where(Idea.id == idea.id))).one()
     return supported, count
 

@@ -9,7 +9,6 @@ from fastapi.responses import RedirectResponse
 
 from app.accounts import service as account_service
 from app.comments.routes import VisibleComment, comment_url, comments_context
-from app.db import rollback_and_reload
 from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
 from app.forms import FormError, form_text, whole_numbers
 from app.i18n import _, ngettext
@@ -30,9 +29,6 @@ router = APIRouter()
 
 async def _reload(session, context: WorkspaceContext, node) -> None:
     """After a refused act rolled back: what the comment's page shows, loaded again."""
-    await rollback_and_reload(
-        session, node.comment, node.author, node.idea, context.workspace, context.membership
-    )
 
 
 async def _comment_answer(
@@ -217,12 +213,10 @@ async def _act_on_idea(
     try:
         await act()
     except FormError as error:
-        await rollback_and_reload(session, idea, context.workspace, context.membership)
         return await idea_view(
             request, session, context, idea, errors=error.errors, form=form, status_code=422
         )
     except moderation_service.Refused as refused:
-        await rollback_and_reload(session, idea, context.workspace, context.membership)
         return await idea_view(
             request, session, context, idea, notice=refused.message, status_code=refused.status
         )
@@ -456,7 +450,6 @@ async def _decide(request, session, context: WorkspaceContext | None, user, work
             reason=form_text(form, "reason"),
         )
     except FormError as error:
-        await rollback_and_reload(session, *([context.workspace] if context else []))
         return await _show_queue(
             request,
             session,
@@ -505,7 +498,6 @@ async def workspace_threshold(
             session=session, workspace=context.workspace, value=threshold, moderator=user
         )
     except FormError as error:
-        await rollback_and_reload(session, context.workspace)
         return await _show_queue(
             request,
             session,
@@ -562,10 +554,8 @@ async def _act_on_member(request: Request, session, context: WorkspaceContext, a
     try:
         await act()
     except FormError as error:
-        await rollback_and_reload(session, context.workspace, context.membership)
         return await members_view(request, session, context, errors=error.errors, status_code=422)
     except moderation_service.Refused as refused:
-        await rollback_and_reload(session, context.workspace, context.membership)
         response = RedirectResponse(members, status_code=303)
         flash(request, response, refused.message, "error")
         return response

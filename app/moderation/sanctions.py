@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
 from app.audit import service as audit
-from app.db import begin_write, utcnow
+from app.db import utcnow
 from app.forms import FormError, clean_text
 from app.i18n import N_, _
 from app.moderation.models import REASON_MAX
@@ -54,7 +54,7 @@ async def _record_sanction(
         reason=reason,
         data=data,
     )
-    await session.commit()
+    await session.flush()
     return membership
 
 
@@ -64,7 +64,6 @@ SANCTION_NOTICES = {"warn": "member_warned", "ban": "member_banned", "unban": "m
 async def warn(*, session: AsyncSession, membership: Membership, moderator: User, reason: str) -> Membership:
     """A warning the member reads on the workspace's page (the last one is kept) and is told of."""
     reason = clean_reason(reason, required=True)
-    await begin_write(session)
     membership = await _locked_membership(session, membership.id)
     membership.warning = reason
     membership.warned_at = utcnow()
@@ -83,10 +82,8 @@ async def ban(
     reason = clean_text(reason, field="reason", errors=errors, max_length=REASON_MAX)
     if errors:
         raise FormError(errors)
-    await begin_write(session)
     membership = await _locked_membership(session, membership.id)
     if membership.status not in (MemberStatus.ACTIVE, MemberStatus.BANNED):
-        await session.rollback()
         raise Refused(_("Only members can be banned."))
     days = BAN_LENGTHS[length]
     membership.status = MemberStatus.BANNED
@@ -100,10 +97,8 @@ async def ban(
 
 async def unban(*, session: AsyncSession, membership: Membership, moderator: User, reason: str) -> Membership:
     reason = clean_reason(reason, required=False)
-    await begin_write(session)
     membership = await _locked_membership(session, membership.id)
     if membership.status != MemberStatus.BANNED:
-        await session.rollback()
         raise Refused(_("This member is not banned."))
     membership.status = MemberStatus.ACTIVE
     membership.banned_until = None

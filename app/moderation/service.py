@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts.models import User
 from app.audit import service as audit
 from app.comments.models import Comment
-from app.db import begin_write, utcnow
+from app.db import utcnow
 from app.forms import FormError, clean_text, whole_number
 from app.i18n import _
 from app.ideas.models import Idea
@@ -117,7 +117,7 @@ _REPORTED = {
 
 async def _locked_case(session: AsyncSession, workspace_id: int, target: Target) -> ModerationCase:
     """The target's case, created when it has none, with its row locked until commit. The caller has
-    called ``begin_write``."""
+    made its unit of work."""
     insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     await session.exec(
         insert(ModerationCase.__table__)
@@ -206,13 +206,11 @@ async def report(
         raise FormError(errors)
     if target.author_id == reporter.id:
         raise Refused(_own_report(target.kind), status=403)
-    await begin_write(session)
     case = await _locked_case(session, workspace.id, target)
     try:
         async with session.begin_nested():
             session.add(Report(case_id=case.id, reporter_id=reporter.id, reason=reason, note=note))
     except IntegrityError:
-        await session.rollback()
         raise Refused(_already_reported(target.kind)) from None
     was_waiting = case.is_waiting
     now = utcnow()
@@ -259,7 +257,7 @@ async def report(
             comment_id=target.comment_id,
         )
     session.add(case)
-    await session.commit()
+    await session.flush()
     return case
 
 
@@ -286,17 +284,15 @@ async def hide(
     """A moderator hides a comment or an idea, reported or not, with a reason its author is shown; one
     hidden by reports, or whose author asks for a review, they keep hidden."""
     reason = clean_reason(reason, required=True)
-    await begin_write(session)
     case = await _locked_case(session, workspace.id, target)
     if case.state in HIDDEN_STATES and not case.is_waiting:
-        await session.rollback()
         raise Refused(
             _("This idea is already hidden.")
             if target.kind == TargetKind.IDEA
             else _("This comment is already hidden.")
         )
     await _apply(session, case, target, Action.HIDE, moderator, reason)
-    await session.commit()
+    await session.flush()
     return case
 
 
@@ -389,7 +385,6 @@ async def decide(
     reason = clean_reason(reason, required=action != Action.DISMISS)
     if not case_ids:
         raise FormError({"cases": _("Select at least one item.")})
-    await begin_write(session)
     statement = (
         select(ModerationCase)
         .where(col(ModerationCase.id).in_(case_ids))
@@ -405,7 +400,7 @@ async def decide(
     for case in cases:
         if case.id in targets:
             changed += await _apply(session, case, targets[case.id], action, moderator, reason)
-    await session.commit()
+    await session.flush()
     return changed, len(case_ids) - changed
 
 
@@ -419,10 +414,8 @@ async def request_review(
         raise FormError(errors)
     if case.author_id != author.id:
         raise Refused(_("Only the author can ask for a review."), status=403)
-    await begin_write(session)
     case = await _locked_case(session, case.workspace_id, target)
     if case.state != CaseState.HIDDEN:
-        await session.rollback()
         raise Refused(_("A review can be asked only for hidden content that is not already waiting for one."))
     case.state = CaseState.REVIEW
     case.review_note = note
@@ -447,7 +440,7 @@ async def request_review(
         target_id=case.target_id,
         reason=note,
     )
-    await session.commit()
+    await session.flush()
     return case
 
 
@@ -460,7 +453,6 @@ async def set_locked(
     """Locks an idea against new comments (with a reason everyone reads), or opens it again. The idea's
     row is locked first, so two moderators acting at once leave one state and one audit entry."""
     reason = clean_reason(reason, required=locked)
-    await begin_write(session)
     current = (
         await session.exec(
             select(Idea)
@@ -470,7 +462,6 @@ async def set_locked(
         )
     ).one()
     if current.is_locked == locked:
-        await session.rollback()
         raise Refused(_("This idea is already locked.") if locked else _("This idea is not locked."))
     before = {"locked": current.is_locked, "reason": current.lock_reason}
     current.locked_at = utcnow() if locked else None
@@ -487,7 +478,7 @@ async def set_locked(
         reason=reason,
         data={"before": before, "after": {"locked": locked, "reason": current.lock_reason}},
     )
-    await session.commit()
+    await session.flush()
 
 
 # Reading cases --------------------------------------------------------------------------------------
@@ -737,7 +728,6 @@ async def set_threshold(*, session: AsyncSession, workspace: Workspace, value: s
                 )
             }
         )
-    await begin_write(session)
     before = workspace.report_threshold
     workspace.report_threshold = number
     session.add(workspace)
@@ -750,4 +740,4 @@ async def set_threshold(*, session: AsyncSession, workspace: Workspace, value: s
         target_id=workspace.id,
         data={"from": before, "to": number},
     )
-    await session.commit()
+    await session.flush()

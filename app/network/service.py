@@ -347,7 +347,7 @@ async def import_cities(
             report.memberships_updated += 1
         if progress:
             progress(done)
-    await session.commit()
+    await session.flush()
     return report
 
 

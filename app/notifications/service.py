@@ -226,7 +226,7 @@ async def mark_read(*, session: AsyncSession, user_id: int, notification_id: int
     if notification_id is not None:
         statement = statement.where(col(Notification.id) == notification_id)
     result = await session.exec(statement.values(read_at=utcnow()))
-    await session.commit()
+    await session.flush()
     return result.rowcount
 
 
@@ -255,14 +255,14 @@ async def toggle_follow(
     target = Follow.workspace_id == workspace_id if workspace_id is not None else Follow.idea_id == idea_id
     removed = await session.exec(delete(Follow).where(col(Follow.user_id) == user_id, target))
     if removed.rowcount:
-        await session.commit()
+        await session.flush()
         return False
     try:
         async with session.begin_nested():
             session.add(Follow(user_id=user_id, workspace_id=workspace_id, idea_id=idea_id))
     except IntegrityError:
         pass
-    await session.commit()
+    await session.flush()
     return True
 
 

@@ -13,9 +13,10 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from app import i18n, live, ratelimit
 from app.accounts import service as account_service
 from app.accounts.middleware import expired_cookie
+from app.attachments import service as attachment_service
 from app.attachments.deps import StorageDep
 from app.config import HTMX_CDN_URL
-from app.db import utcnow
+from app.db import after_commit, utcnow
 from app.deps import CurrentUser, FormStr, SessionDep, SettingsDep
 from app.forms import FormError
 from app.i18n import _
@@ -115,7 +116,7 @@ async def delete_account(
         )
     except privacy_service.Refused as refused:
         return _delete_page(request, errors={"__all__": refused.message}, remove=remove, status_code=409)
-    privacy_service.remove_files(storage, done.files)
+    after_commit(session, lambda: attachment_service.remove_files(storage, done.files))
     response = RedirectResponse("/", status_code=303)
     response.headers.append("set-cookie", expired_cookie(settings.session_cookie_name))
     if remove:

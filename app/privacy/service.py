@@ -33,7 +33,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, Registration
 from app.comments.models import Comment
 from app.config import Settings
-from app.db import begin_write, utcnow
+from app.db import utcnow
 from app.forms import FormError
 from app.i18n import _
 from app.ideas import service as idea_service
@@ -542,7 +542,6 @@ async def _refuse_last_admin(session: AsyncSession, user: User) -> None:
         .with_for_update()
     )
     if not others.all():
-        await session.rollback()
         raise Refused(
             _(
                 "You are the only administrator. Make someone else an administrator before you delete "
@@ -718,12 +717,12 @@ async def delete_account(
     (with their files and discussions), comments and papers on ballots still open go too. Raises
     FormError (wrong password), RateLimited, or Refused (the last admin). All in one transaction,
     with an entry in the audit log that names nobody; the returned ``files`` are the storage keys
-    to remove once it has committed (``remove_files``)."""
+    to remove once it has committed (``app.attachments.service.remove_files``)."""
+    # The guess is counted first, apart from this transaction (``ratelimit.count``).
+    await check_password(session=session, user=user, password=password)
     user = await session.get(User, user.id, populate_existing=True)
     if user is None:  # deleted by a request sent just before this one
         return Deletion()
-    await check_password(session=session, user=user, password=password)
-    await begin_write(session)
     await _refuse_last_admin(session, user)
     done = Deletion()
     promoted = await session_service.give_up_places(session=session, user_id=user.id)
@@ -766,17 +765,8 @@ async def delete_account(
         },
     )
     await session.exec(delete(User).where(col(User.id) == user.id))
-    await session.commit()
+    await session.flush()
     return done
-
-
-def remove_files(storage: Storage, keys: list[str]) -> None:
-    """After the commit: a file left behind by a failure is never shown, since no row names it."""
-    for key in keys:
-        try:
-            storage.delete(key)
-        except OSError:
-            logger.warning("attachment file %s was not removed", key, exc_info=True)
 
 
 # Retention -------------------------------------------------------------------------------------------
@@ -808,7 +798,6 @@ async def prune(*, session: AsyncSession, settings: Settings, now: datetime | No
     now = now or utcnow()
     ended = now - account_service.ENDED_SESSION_RETENTION
     idle = timedelta(minutes=settings.session_idle_minutes)
-    await begin_write(session)
     logins = await session.exec(
         delete(AuthSession).where(
             or_(
@@ -832,5 +821,5 @@ async def prune(*, session: AsyncSession, settings: Settings, now: datetime | No
     ).one()
     if old:
         await _delete_old_audit(session, before)
-    await session.commit()
+    await session.flush()
     return {"login_sessions": logins.rowcount, "counters": counters.rowcount, "audit_entries": old}

@@ -136,7 +136,7 @@ async def seed(
                 workspace_id=workspace.id, actor_id=facilitator.id, kind="topic_seeded", topic_id=topic.id
             )
         )
-    await session.commit()
+    await session.flush()
     return topic_seed
 
 

@@ -12,19 +12,18 @@ rules; this route answers every other request, and all of them on SQLite."""
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from app.db import rollback_and_reload, without_transaction
-from app.deps import CurrentUser, RowId, SessionDep, SettingsDep, rate_limited
+from app.db import Mode
+from app.deps import CurrentUser, RowId, SessionDep, SettingsDep, rate_limited, unit_mode
 from app.voting import permissions
 from app.voting import service as voting_service
 
 router = APIRouter(prefix="/api/v1")
 
 
-@router.post("/ballots/{ballot_id}/vote", dependencies=[rate_limited("vote")])
+@router.post("/ballots/{ballot_id}/vote", dependencies=[unit_mode(Mode.ALONE), rate_limited("vote")])
 async def vote(
     ballot_id: RowId, request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ):
-    await without_transaction(session)
     loaded = await voting_service.ballot_standing(session=session, ballot_id=ballot_id, user=user)
     if loaded is None or not permissions.can_see(user, loaded[1]):
         raise HTTPException(status_code=404)
@@ -41,6 +40,5 @@ async def vote(
             secret_key=settings.voting_key,
         )
     except voting_service.VoteRefused as error:
-        await rollback_and_reload(session)
         return JSONResponse({"detail": error.message}, status_code=403 if error.forbidden else 422)
     return JSONResponse({"first": done.first}, status_code=201 if done.first else 200)

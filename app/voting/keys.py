@@ -47,5 +47,5 @@ async def load_or_create(session: AsyncSession) -> str:
         .values(name=VOTING, value=new_key(), created_at=utcnow())
         .on_conflict_do_nothing(index_elements=[table.c.name])
     )
-    await session.commit()
+    # Another process's key, inserted first, is the one read (the insert waited for its commit).
     return (await session.exec(select(DeploymentSecret.value).where(DeploymentSecret.name == VOTING))).one()

@@ -11,8 +11,8 @@ from app.accounts import service as account_service
 from app.cocreation import permissions as session_permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
-from app.db import rollback_and_reload, without_transaction
-from app.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep, rate_limited
+from app.db import Mode
+from app.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep, rate_limited, unit_mode
 from app.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
 from app.i18n import _, get_time_zone
 from app.templating import flash, render
@@ -45,9 +45,8 @@ VisibleBallot = Annotated[tuple[WorkspaceContext, Ballot], Depends(visible_ballo
 async def ballot_to_vote_on(
     slug: str, ballot_id: RowId, session: SessionDep, user: OptionalUser
 ) -> tuple[WorkspaceContext, Ballot]:
-    """``visible_ballot`` for a vote: the reads run without a transaction around them, so a vote on a
-    workspace's ballot is its reads and one statement (see ``app.db.without_transaction``)."""
-    await without_transaction(session)
+    """``visible_ballot`` for a vote (whose route runs in ``Mode.ALONE``: a vote on a workspace's ballot
+    is its reads and one statement)."""
     return await visible_ballot(ballot_id, session, await visible_workspace(slug, session, user))
 
 
@@ -217,7 +216,7 @@ async def ballot_page(request: Request, session: SessionDep, settings: SettingsD
     )
 
 
-@router.post("/w/{slug}/ballots/{ballot_id}/vote", dependencies=[rate_limited("vote")])
+@router.post("/w/{slug}/ballots/{ballot_id}/vote", dependencies=[unit_mode(Mode.ALONE), rate_limited("vote")])
 async def cast_vote(
     request: Request, session: SessionDep, settings: SettingsDep, loaded: BallotToVoteOn, user: CurrentUser
 ):
@@ -235,7 +234,6 @@ async def cast_vote(
             secret_key=settings.voting_key,
         )
     except voting_service.VoteRefused as error:
-        await rollback_and_reload(session, ballot, context.workspace, context.membership)
         page = await ballot_context(session, settings, context, ballot)
         page["error"] = error.message
         page["submitted"] = form

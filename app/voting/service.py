@@ -21,7 +21,7 @@ from app import live
 from app.accounts.models import AuthSession, User
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
-from app.db import DriverQuery, begin_write, loaded_models, utcnow
+from app.db import DriverQuery, loaded_models, needs_transaction, utcnow
 from app.exports import SafeCsvWriter
 from app.forms import (
     FormError,
@@ -221,7 +221,6 @@ async def create(
     data: BallotInput,
 ) -> Ballot:
     values, options = await _clean(session, workspace, cs, data)
-    await begin_write(session)
     ballot = Ballot(
         **values, workspace_id=workspace.id, session_id=cs.id if cs else None, created_by_id=author.id
     )
@@ -235,7 +234,7 @@ async def create(
         await live.publish(
             session, channel=session_service.channel(cs.id), kind="ballot", data={"ballot_id": ballot.id}
         )
-    await session.commit()
+    await session.flush()
     return ballot
 
 
@@ -529,10 +528,11 @@ async def cast(
     One INSERT .. ON CONFLICT DO UPDATE: a voter sending twice at once ends with one paper, and
     1,000 voters at once each keep theirs. A vote on a session's ballot also raises a live event in
     the same transaction; any other vote is that one statement, which may commit on its own (see
-    ``app.db.without_transaction``)."""
+    ``app.db.Mode.ALONE``)."""
     option_ids = [option.id for option in options]
     choices = await _checked_choices(session, ballot, option_ids, user, member, form)
-    commits_itself = await begin_write(session, alone=ballot.session_id is None)
+    if ballot.session_id is not None:
+        await needs_transaction(session)
     key = voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
     stamp = utcnow()
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
@@ -545,7 +545,6 @@ async def cast(
     }
     cast_at = (await session.exec(_upsert_paper(dialect), params=params)).scalar_one_or_none()
     if cast_at is None:
-        await session.rollback()
         raise VoteRefused(_("This ballot is closed."))
     if ballot.session_id is not None:
         # Readers waiting to see results until they have voted learn it was their vote from the key.
@@ -555,8 +554,6 @@ async def cast(
         await live.publish(
             session, channel=session_service.channel(ballot.session_id), kind="tally", data=data
         )
-    if not commits_itself:
-        await session.commit()
     paper = Vote(
         ballot_id=ballot.id,
         voter_key=key,
@@ -649,7 +646,6 @@ async def driver_cast(
 async def close_early(*, session: AsyncSession, ballot: Ballot) -> None:
     if ballot.state(utcnow()) == BallotState.CLOSED:
         raise VoteRefused(_("This ballot is closed."))
-    await begin_write(session)
     ballot.closed_early_at = utcnow()
     await session.exec(
         update(Ballot).where(col(Ballot.id) == ballot.id).values(closed_early_at=ballot.closed_early_at)
@@ -661,7 +657,7 @@ async def close_early(*, session: AsyncSession, ballot: Ballot) -> None:
             kind="tally",
             data={"ballot_id": ballot.id},
         )
-    await session.commit()
+    await session.flush()
 
 
 def can_see_results(ballot: Ballot, *, has_voted: bool) -> bool:

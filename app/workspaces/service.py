@@ -11,7 +11,7 @@ from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
-from app.db import begin_write, utcnow
+from app.db import utcnow
 from app.forms import FormError, clean_text, whole_numbers
 from app.i18n import N_, _
 from app.ideas.models import Idea
@@ -138,7 +138,7 @@ async def create(*, session: AsyncSession, creator: User, data: WorkspaceInput) 
         )
     )
     session.add(Activity(workspace_id=workspace.id, actor_id=creator.id, kind="workspace_created"))
-    await session.commit()
+    await session.flush()
     return workspace
 
 
@@ -157,7 +157,7 @@ async def update_details(*, session: AsyncSession, workspace: Workspace, data: W
             await session.delete(link)
     for city_id in wanted - {link.city_id for link in links}:
         session.add(WorkspaceCity(workspace_id=workspace.id, city_id=city_id))
-    await session.commit()
+    await session.flush()
     return workspace
 
 
@@ -304,7 +304,6 @@ async def join(*, session: AsyncSession, workspace: Workspace, user: User, messa
         raise NotAllowed(_("You already belong to this workspace or have asked to join it."))
     message = message.strip()[:MESSAGE_MAX]
     status = MemberStatus.ACTIVE if workspace.join_policy == JoinPolicy.OPEN else MemberStatus.PENDING
-    await begin_write(session)
     if membership is None:
         membership = Membership(workspace_id=workspace.id, user_id=user.id)
     membership.status = status
@@ -312,11 +311,10 @@ async def join(*, session: AsyncSession, workspace: Workspace, user: User, messa
     membership.message = message
     membership.created_at = utcnow()
     membership.decided_at = membership.decided_by_id = None
-    session.add(membership)
     try:
-        await session.flush()
+        async with session.begin_nested():
+            session.add(membership)
     except IntegrityError:
-        await session.rollback()
         raise NotAllowed(_("You already belong to this workspace or have asked to join it.")) from None
     if status == MemberStatus.ACTIVE:
         await _count_member(session, workspace.id, 1)
@@ -329,7 +327,7 @@ async def join(*, session: AsyncSession, workspace: Workspace, user: User, messa
             actor_id=user.id,
             workspace_id=workspace.id,
         )
-    await session.commit()
+    await session.flush()
     return membership
 
 
@@ -340,7 +338,7 @@ async def add_member(*, session: AsyncSession, workspace: Workspace, user: User)
     await session.flush()
     await _count_member(session, workspace.id, 1)
     session.add(Activity(workspace_id=workspace.id, actor_id=user.id, kind="member_joined"))
-    await session.commit()
+    await session.flush()
     return membership
 
 
@@ -355,7 +353,7 @@ async def leave(*, session: AsyncSession, workspace: Workspace, user: User) -> N
             session=session, kind="membership_requested", actor_id=user.id, workspace_id=workspace.id
         )
     await session.delete(membership)
-    await session.commit()
+    await session.flush()
 
 
 async def get_membership(
@@ -397,7 +395,7 @@ async def decide(
         actor_id=moderator.id,
         workspace_id=workspace.id,
     )
-    await session.commit()
+    await session.flush()
     await session.refresh(membership)
     return membership
 
@@ -429,7 +427,7 @@ async def set_role(
             actor_id=by.id,
             workspace_id=workspace.id,
         )
-    await session.commit()
+    await session.flush()
     return membership
 
 
@@ -445,7 +443,7 @@ async def set_archived(*, session: AsyncSession, workspace: Workspace, archived:
             kind="workspace_archived" if archived else "workspace_reopened",
         )
     )
-    await session.commit()
+    await session.flush()
     return workspace
 
 

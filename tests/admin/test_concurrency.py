@@ -21,7 +21,7 @@ async def arena(engine, database_url):
 
 
 async def active_admins(arena: Arena) -> list[int]:
-    async with arena.factory() as session:
+    async with arena.work() as session:
         rows = await session.exec(
             select(User.id).where(User.role == Role.ADMIN, col(User.is_active)).order_by(User.id)
         )
@@ -32,7 +32,7 @@ async def act_at_once(arena: Arena, first: User, second: User, act) -> list[bool
     """``first`` acts on ``second`` and ``second`` on ``first``, together; True for each act done."""
 
     async def one(admin: User, target: User) -> bool:
-        async with arena.factory() as session:
+        async with arena.work() as session:
             try:
                 await act(session=session, target=await session.get(User, target.id), admin=admin)
             except Refused:
@@ -68,12 +68,12 @@ async def test_the_last_two_admins_acting_on_each_other_at_once_leave_one_admin(
         assert sorted(outcomes) == [False, True]
         assert len(await active_admins(arena)) == 1
         # Out of the way for the next round: the admin left becomes a citizen (directly, unlogged).
-        async with arena.factory() as session:
+        async with arena.work() as session:
             for user in await session.exec(select(User).where(col(User.id).in_([first.id, second.id]))):
                 user.role = Role.CITIZEN
                 session.add(user)
             await session.commit()
-    async with arena.factory() as session:
+    async with arena.work() as session:
         logged = await session.exec(
             select(func.count())
             .select_from(AuditEvent)

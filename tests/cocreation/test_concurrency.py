@@ -23,7 +23,7 @@ async def test_two_hundred_people_registering_at_once_never_go_over_capacity(are
     facilitator = await arena.user(role="facilitator")
     workspace = await arena.workspace(facilitator)
     people = await arena.members(workspace, 200)
-    async with arena.factory() as session:
+    async with arena.work() as session:
         data = session_service.SessionInput(
             title="Tree planting day",
             phase="co-implementation",
@@ -38,14 +38,14 @@ async def test_two_hundred_people_registering_at_once_never_go_over_capacity(are
         await session_service.set_status(session=session, cs=cs, status="scheduled", by=facilitator)
 
     async def register(person):
-        async with arena.factory() as session:
+        async with arena.work() as session:
             mine = await session.get(CocreationSession, cs.id)
             return (await session_service.register(session=session, cs=mine, user=person)).status
 
     statuses = await asyncio.gather(*(register(person) for person in people))
     assert statuses.count("registered") == 50 and statuses.count("waitlisted") == 150
 
-    async with arena.factory() as session:
+    async with arena.work() as session:
         stored = await session.get(CocreationSession, cs.id)
         counted = await session.exec(
             select(Registration.status, func.count())
@@ -57,7 +57,7 @@ async def test_two_hundred_people_registering_at_once_never_go_over_capacity(are
 
     # Twenty with a place cancel at once: twenty from the waiting list take them, in their order.
     seated = [p for p, s in zip(people, statuses, strict=True) if s == "registered"][:20]
-    async with arena.factory() as session:
+    async with arena.work() as session:
         queue = await session.exec(
             select(Registration.user_id)
             .where(Registration.session_id == cs.id, Registration.status == "waitlisted")
@@ -66,12 +66,12 @@ async def test_two_hundred_people_registering_at_once_never_go_over_capacity(are
         first_waiting = list(queue.all())[:20]
 
     async def cancel(person):
-        async with arena.factory() as session:
+        async with arena.work() as session:
             mine = await session.get(CocreationSession, cs.id)
             await session_service.cancel(session=session, cs=mine, user=person)
 
     await asyncio.gather(*(cancel(person) for person in seated))
-    async with arena.factory() as session:
+    async with arena.work() as session:
         stored = await session.get(CocreationSession, cs.id)
         registered = set(
             (

@@ -26,7 +26,7 @@ async def test_reports_sent_at_once_each_count_and_hide_the_comment_once(arena):
     facilitator = await arena.user(role="facilitator")
     workspace = await arena.workspace(facilitator)
     author, *reporters = await arena.members(workspace, 13)
-    async with arena.factory() as session:
+    async with arena.work() as session:
         idea = await idea_service.create(
             session=session, workspace=workspace, author=author, data=idea_service.IdeaInput(title="Swales")
         )
@@ -35,7 +35,7 @@ async def test_reports_sent_at_once_each_count_and_hide_the_comment_once(arena):
         )
 
     async def report(reporter, reason="spam"):
-        async with arena.factory() as session:
+        async with arena.work() as session:
             try:
                 await moderation_service.report_comment(
                     session=session,
@@ -52,7 +52,7 @@ async def test_reports_sent_at_once_each_count_and_hide_the_comment_once(arena):
     # Every reporter twice, all at once: each counts once.
     outcomes = await asyncio.gather(*(report(reporter) for reporter in reporters * 2))
     assert outcomes.count(True) == len(reporters)
-    async with arena.factory() as session:
+    async with arena.work() as session:
         case = (
             await session.exec(select(ModerationCase).where(ModerationCase.target_id == comment.id))
         ).one()

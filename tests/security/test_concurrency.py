@@ -45,7 +45,7 @@ class Room:
 
     async def account(self, name: str = "Ana") -> User:
         """A member who can log in with PASSWORD."""
-        async with self.arena.factory() as session:
+        async with self.arena.work() as session:
             user = await account_service.create(
                 session=session,
                 email=f"{self.arena.tag}-{uuid.uuid4().hex[:6]}@example.org",
@@ -57,7 +57,7 @@ class Room:
 
     async def signed_in(self, user: User) -> tuple[httpx.AsyncClient, str]:
         """A client with a session of ``user``, and its CSRF token."""
-        async with self.arena.factory() as session:
+        async with self.arena.work() as session:
             token, _auth = await account_service.start_session(
                 session=session, user=user, settings=self.settings, address=self.address, user_agent="test"
             )
@@ -66,7 +66,7 @@ class Room:
         return client, csrf_token_for(self.settings.secret_key, token)
 
     async def forget(self) -> None:
-        async with self.arena.factory() as session:
+        async with self.arena.work() as session:
             tagged = select(User.id).where(col(User.email).startswith(f"{self.arena.tag}-"))
             ids = {*self.user_ids, *(await session.exec(tagged)).all()}
             await session.exec(
@@ -138,7 +138,7 @@ async def test_forty_account_deletions_at_once_check_five_passwords(room):
     most = account_service.RECHECK_LIMIT_PER_ACCOUNT
     assert statuses(answers) == {422: most, 429: BURST - most}
     assert right.status_code == 429 and "Too many wrong passwords" in right.text
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         assert await session.get(User, user.id) is not None
 
 
@@ -171,7 +171,7 @@ async def test_forty_password_changes_at_once_check_five_passwords(room):
             },
         )
     assert right.status_code == 429 and "Too many wrong passwords" in right.text
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         stored = await session.get(User, user.id)
         assert verify_password(stored.password_hash, PASSWORD)
 
@@ -195,7 +195,7 @@ async def test_forty_registrations_at_once_from_one_address_make_the_limit_and_n
     answers = await asyncio.gather(*(register(n) for n in range(BURST)))
     counted = statuses(answers)
     assert counted == {303: 10, 429: BURST - 10}
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         made = select(func.count()).where(col(User.email).startswith(f"{room.arena.tag}-r"))
         assert (await session.exec(made)).one() == 10
 
@@ -204,7 +204,7 @@ async def members_with_an_idea(room, count: int):
     facilitator = await room.arena.user(role="facilitator")
     workspace = await room.arena.workspace(facilitator)
     people = await room.arena.members(workspace, count)
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         idea = await idea_service.create(
             session=session,
             workspace=workspace,
@@ -230,7 +230,7 @@ async def test_forty_ideas_at_once_by_one_member_make_the_limit_and_no_more(room
             )
         )
     assert statuses(answers) == {303: 10, 429: BURST - 10}
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         posted = select(func.count()).where(Idea.author_id == author.id)
         assert (await session.exec(posted)).one() == 10
 
@@ -250,7 +250,7 @@ async def test_forty_comments_at_once_by_one_member_make_the_limit_and_no_more(r
             )
         )
     assert statuses(answers) == {303: 10, 429: BURST - 10}
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         posted = select(func.count()).where(Comment.author_id == author.id)
         assert (await session.exec(posted)).one() == 10
 
@@ -260,7 +260,7 @@ async def test_forty_members_behind_one_address_report_and_join_at_once_without_
     workspace, people, idea = await members_with_an_idea(room, BURST)
     clients = [await room.signed_in(person) for person in people]
     # The threshold out of reach: every report is counted, none hides the idea meanwhile.
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         workspace.report_threshold = 1000
         session.add(workspace)
         await session.commit()
@@ -273,7 +273,7 @@ async def test_forty_members_behind_one_address_report_and_join_at_once_without_
 
     reports = await asyncio.gather(*(report(client, token) for client, token in clients))
     assert statuses(reports) == {303: 30, 429: BURST - 30}
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         reported = select(func.count()).where(col(Report.reporter_id).in_([p.id for p in people]))
         assert (await session.exec(reported)).one() == 30
 
@@ -284,7 +284,7 @@ async def test_forty_members_behind_one_address_report_and_join_at_once_without_
         *(client.post(f"/w/{workspace.slug}/join", data={"csrf_token": token}) for client, token in joining)
     )
     assert statuses(joins) == {303: BURST}
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         joined = select(func.count()).where(
             Membership.workspace_id == workspace.id,
             col(Membership.user_id).in_([person.id for person in newcomers]),
@@ -324,7 +324,7 @@ async def test_a_workshop_of_two_hundred_behind_one_address_registers_and_votes(
     facilitator = await room.arena.user(role="facilitator")
     workspace = await room.arena.workspace(facilitator)
     ballot, options = await open_ballot(room.arena, workspace, facilitator)
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         ids = (
             await session.exec(select(User.id).where(col(User.email).startswith(f"{room.arena.tag}-w")))
         ).all()
@@ -343,7 +343,7 @@ async def test_a_workshop_of_two_hundred_behind_one_address_registers_and_votes(
 
     votes = await asyncio.gather(*(vote(client, n) for n, client in enumerate(clients)))
     assert statuses(votes) == {201: room_size}
-    async with room.arena.factory() as session:
+    async with room.arena.work() as session:
         cast = select(func.count()).select_from(Vote).where(Vote.ballot_id == ballot.id)
         assert (await session.exec(cast)).one() == room_size
     for client in clients:

@@ -10,7 +10,7 @@ from sqlmodel import func, select
 
 from app import migrations, seed
 from app.config import DEVELOPMENT_SECRET_KEY
-from app.db import create_engine, create_session_factory
+from app.db import create_engine, create_session_factory, unit_of_work
 from app.main import create_app
 from app.voting import keys
 from app.voting.models import Vote
@@ -75,7 +75,7 @@ async def test_on_the_development_key_anonymous_papers_are_keyed_under_a_key_no_
 
 async def test_processes_starting_at_once_agree_on_one_voting_key(session_factory):
     async def load():
-        async with session_factory() as session:
+        async with unit_of_work(session_factory) as session:
             return await keys.load_or_create(session)
 
     first, second = await load(), await load()
@@ -124,7 +124,7 @@ async def test_upgrading_keeps_every_paper_cast_before(empty_database_url, monke
         await asyncio.to_thread(migrations.upgrade, empty_database_url)
         engine = create_engine(make_settings(empty_database_url))
         try:
-            async with create_session_factory(engine)() as session:
+            async with unit_of_work(create_session_factory(engine)) as session:
                 if secret:
                     await seed.seed_demo(session=session, with_users=True)
             await asyncio.to_thread(migrations.downgrade, empty_database_url, "0012")
