@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from app.config import ConfigurationError, Settings
+from app.core.config import ConfigurationError, Settings
 
 cli = typer.Typer(
     help="cocreate: co-create nature-based solutions across a network of cities.",
@@ -28,7 +28,7 @@ def load_settings() -> Settings:
 
 async def _with_session(settings: Settings, work):
     import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
-    from app.db import create_engine, create_session_factory, unit_of_work
+    from app.core.db import create_engine, create_session_factory, unit_of_work
 
     engine = create_engine(settings)
     try:
@@ -78,7 +78,7 @@ def migrate(
     revision: Annotated[str | None, typer.Option(help="Target (default: head, or -1 down).")] = None,
 ) -> None:
     """Apply (or roll back) database migrations."""
-    from app import migrations
+    from app.core import migrations
 
     settings = load_settings()
     if direction == Direction.upgrade:
@@ -95,7 +95,7 @@ def seed_demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when the database is empty.")] = False,
 ) -> None:
     """Load the demo network, organisations and (in development) demo accounts."""
-    from app import seed
+    from app.demo import seed
 
     settings = load_settings()
 
@@ -153,7 +153,7 @@ def seed(
     """Load a large, realistic data set (for benchmarks); refuses to load it twice."""
     import time
 
-    from app import scale as scale_data
+    from app.demo import scale as scale_data
 
     settings = load_settings()
     size = scale_data.SCALES[scale.value]
@@ -222,7 +222,7 @@ def create_user(
     """Create an account, for example the first admin."""
     from app.accounts import service as account_service
     from app.accounts.models import Role
-    from app.forms import FormError
+    from app.core.forms import FormError
 
     settings = load_settings()
     if password is None:

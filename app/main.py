@@ -16,7 +16,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match
 
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
-from app import header, live, ratelimit
+from app.accounts.deps import LoginRequired
 from app.accounts.middleware import AuthContextMiddleware
 from app.accounts.routes import router as accounts_router
 from app.admin.routes import router as admin_router
@@ -25,35 +25,37 @@ from app.attachments.routes import router as attachments_router
 from app.audit.routes import router as audit_router
 from app.cocreation.routes import router as cocreation_router
 from app.comments.routes import router as comments_router
-from app.config import STATIC_DIR, Settings
-from app.db import (
+from app.core import live, ratelimit
+from app.core.config import STATIC_DIR, Settings
+from app.core.db import (
     SessionFactory,
     UnitOfWorkMiddleware,
     create_engine,
     create_session_factory,
     unit_of_work,
 )
-from app.deps import LoginRequired
-from app.i18n import N_, LocaleMiddleware, gettext, ngettext
-from app.ideas.routes import router as ideas_router
-from app.moderation.routes import router as moderation_router
-from app.network.routes import router as network_router
-from app.notifications.routes import router as notifications_router
-from app.privacy.routes import router as privacy_router
-from app.search.routes import router as search_router
-from app.security import (
+from app.core.i18n import N_, LocaleMiddleware, gettext, ngettext
+from app.core.security import (
     BodySizeLimitMiddleware,
     SecurityHeadersMiddleware,
     refuse_nul_characters,
     security_headers,
     verify_csrf,
 )
-from app.templating import create_environment, is_htmx_fragment_request, render, static_version
+from app.core.templating import create_environment, is_htmx_fragment_request, render, static_version
+from app.ideas.routes import router as ideas_router
+from app.moderation.routes import router as moderation_router
+from app.network.routes import router as network_router
+from app.notifications.routes import router as notifications_router
+from app.privacy.routes import router as privacy_router
+from app.search.routes import router as search_router
 from app.topics.routes import router as topics_router
 from app.voting import keys as voting_keys
 from app.voting.api import router as voting_api_router
 from app.voting.intake import VoteIntake
 from app.voting.routes import router as voting_router
+from app.web import header
+from app.web.helpers import TEMPLATE_HELPERS
 from app.workspaces.routes import router as workspaces_router
 
 logger = logging.getLogger("cocreate")
@@ -116,7 +118,7 @@ def tune_garbage_collector() -> None:
 
 
 GZIP_MINIMUM_BYTES = 500
-# A file asked for by its versioned URL (``app.templating.static_url`` adds ``?v=<content hash>``)
+# A file asked for by its versioned URL (``app.core.templating.static_url`` adds ``?v=<content hash>``)
 # never changes at that URL: browsers and proxies keep it for a year. Any other URL of it (no
 # version, or an old one) is checked again each time.
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -164,7 +166,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
-    app.state.templates = create_environment(settings)
+    app.state.templates = create_environment(settings, TEMPLATE_HELPERS)
     app.state.local_limits = ratelimit.LocalWindows()
 
     app.add_middleware(UnitOfWorkMiddleware, session_factory=session_factory)

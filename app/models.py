@@ -2,12 +2,12 @@
 
 from sqlmodel import SQLModel
 
-from app import live, ratelimit
 from app.accounts import models as accounts_models
 from app.attachments import models as attachment_models
 from app.audit import models as audit_models
 from app.cocreation import models as cocreation_models
 from app.comments import models as comment_models
+from app.core import live, ratelimit
 from app.ideas import models as idea_models
 from app.moderation import models as moderation_models
 from app.network import models as network_models

@@ -24,10 +24,10 @@ from app.accounts import service as account_service
 from app.accounts.models import User
 from app.cocreation import service as session_service
 from app.cocreation.models import Mode, Phase, SessionStatus
-from app.config import Settings
-from app.db import create_engine, create_session_factory, utcnow
-from app.forms import local_datetime_input
-from app.security import hash_password
+from app.core.config import Settings
+from app.core.db import create_engine, create_session_factory, utcnow
+from app.core.forms import local_datetime_input
+from app.core.security import hash_password
 from app.voting import service as voting_service
 from app.voting.models import Eligibility, Method, ResultsVisibility
 from app.workspaces import service as workspace_service

@@ -52,10 +52,10 @@ import httpx
 import uvloop
 from sqlmodel import col, select
 
-from app import live
 from app.cocreation import service as session_service
-from app.config import Settings
-from app.db import create_engine, create_session_factory
+from app.core import live
+from app.core.config import Settings
+from app.core.db import create_engine, create_session_factory
 from app.voting.models import ResultsVisibility
 from bench import crowd, votes
 from bench.pages import BenchError, expect, machine, percentile, positive, prepare_database

@@ -28,9 +28,9 @@ from dataclasses import asdict
 import httpx
 from sqlalchemy import text
 
-from app import scale
-from app.config import Settings
-from app.db import create_engine
+from app.core.config import Settings
+from app.core.db import create_engine
+from app.demo import scale
 from bench.pages import (
     REQUEST_TIMEOUT,
     BenchError,

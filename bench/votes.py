@@ -53,8 +53,8 @@ import asyncpg
 import httpx
 from sqlmodel import select
 
-from app.config import Settings
-from app.db import create_engine, create_session_factory
+from app.core.config import Settings
+from app.core.db import create_engine, create_session_factory
 from app.voting.models import ResultsVisibility, Vote
 from bench import crowd, wire
 from bench.pages import BenchError, machine, not_negative, percentile, positive, prepare_database

@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import AutoString
 
-from app.config import Settings
-from app.db import UTCDateTime, create_engine
-from app.migrations import include_object
+from app.core.config import Settings
+from app.core.db import UTCDateTime, create_engine
+from app.core.migrations import include_object
 from app.models import metadata
 
 config = context.config

@@ -11,11 +11,11 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import migrations, security
 from app.accounts import service as account_service
 from app.accounts.models import Role, User
-from app.config import Settings
-from app.db import DriverQuery, create_engine
+from app.core import migrations, security
+from app.core.config import Settings
+from app.core.db import DriverQuery, create_engine
 from app.main import create_app
 from tests.e2e import chromium
 
@@ -150,7 +150,7 @@ async def other_client(app):
 @pytest.fixture
 def query_counter(connection, monkeypatch):
     """Counts the SQL statements run on the test connection while it is active, those run straight on
-    asyncpg (``app.db.DriverQuery``) included."""
+    asyncpg (``app.core.db.DriverQuery``) included."""
 
     class Counter:
         count = 0

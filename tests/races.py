@@ -7,7 +7,7 @@ import uuid
 from sqlmodel import col, delete
 
 from app.accounts.models import User
-from app.db import Mode, create_engine, create_session_factory, unit_of_work
+from app.core.db import Mode, create_engine, create_session_factory, unit_of_work
 from app.workspaces.models import Membership, MemberStatus, Workspace
 from tests.conftest import make_settings
 

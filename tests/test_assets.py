@@ -1,6 +1,6 @@
 """Static files carry versioned URLs kept for a year, pages and scripts are compressed."""
 
-from app.templating import static_url
+from app.core.templating import static_url
 
 
 async def test_a_versioned_static_url_is_kept_for_a_year_and_any_other_is_checked_again(client):

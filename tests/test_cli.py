@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import cli
-from app.config import PACKAGE_DATA_DIR
+from app.core.config import PACKAGE_DATA_DIR
 
 runner = CliRunner()
 HEADER = "network,name_en,name_local,country_code,region,role,latitude,longitude\n"

@@ -9,11 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from app import db
 from app.accounts.models import AuthSession, User
+from app.core import db
+from app.core.templating import render
 from app.main import create_app
 from app.network.models import NetworkCity
-from app.templating import render
 from app.voting.models import Ballot, BallotOption
 from app.workspaces.models import Membership, Workspace
 from tests.conftest import client_for, make_user

@@ -79,7 +79,7 @@ async def test_healthz_checks_the_database(client):
 
 
 async def test_healthz_reports_an_unreachable_database(settings):
-    from app.db import create_engine, create_session_factory
+    from app.core.db import create_engine, create_session_factory
     from tests.conftest import make_settings
 
     broken = make_settings("postgresql+asyncpg://nobody@127.0.0.1:1/none")

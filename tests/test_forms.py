@@ -1,13 +1,13 @@
-"""The one reader of numbers and dates every form uses (app/forms.py), and the zone moves that pages
-use to show a stored moment (app/i18n.py)."""
+"""The one reader of numbers and dates every form uses (app/core/forms.py), and the zone moves that pages
+use to show a stored moment (app/core/i18n.py)."""
 
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from app import i18n
-from app.forms import clean_date, clean_local_datetime, number_between, whole_number
+from app.core import i18n
+from app.core.forms import clean_date, clean_local_datetime, number_between, whole_number
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -7,8 +7,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from app import i18n
-from app.config import BASE_DIR
+from app.core import i18n
+from app.core.config import BASE_DIR
 from tests.conftest import log_in, make_user, post_form
 
 ZH_CATALOG = BASE_DIR / "app/translations/zh_Hans/LC_MESSAGES/messages.po"

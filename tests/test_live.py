@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 from starlette.routing import Route
 
-from app import live
-from app.config import BASE_DIR
-from app.db import create_engine, create_session_factory, utcnow
-from app.live import LiveEvent
+from app.core import live
+from app.core.config import BASE_DIR
+from app.core.db import create_engine, create_session_factory, utcnow
+from app.core.live import LiveEvent
 from app.main import create_app
 from tests.conftest import TEST_DATABASE_URL, make_settings
 
@@ -566,9 +566,9 @@ PUBLISHER = """
 import asyncio, os, sys
 
 import app.models
-from app import live
-from app.config import Settings
-from app.db import create_engine, create_session_factory
+from app.core import live
+from app.core.config import Settings
+from app.core.db import create_engine, create_session_factory
 
 
 async def main(url, channel):

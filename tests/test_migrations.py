@@ -10,8 +10,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
-from app import migrations, seed
-from app.db import create_engine, create_session_factory, unit_of_work
+from app.core import migrations
+from app.core.db import create_engine, create_session_factory, unit_of_work
+from app.demo import seed
 from app.models import metadata
 from app.search import service as search_service
 from tests.conftest import TEST_DATABASE_URL, make_settings

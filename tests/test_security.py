@@ -5,7 +5,7 @@ import re
 import pytest
 from fastapi.routing import APIRoute
 
-from app.config import ConfigurationError, Settings
+from app.core.config import ConfigurationError, Settings
 from app.main import create_app
 from tests.conftest import client_for, csrf_token, log_in, make_settings, post_form
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.db import Mode, UnitOfWork, after_commit, apart, unit_of_work
+from app.core.db import Mode, UnitOfWork, after_commit, apart, unit_of_work
 
 APP = Path(__file__).resolve().parents[1] / "app"
 
@@ -57,7 +57,7 @@ async def test_a_write_apart_comes_before_the_request_writes(session_factory, us
 
 
 def test_no_service_commits():
-    """Only the unit of work (app/db.py) commits, and the loaders of demo and scale data, which write
+    """Only the unit of work (app/core/db.py) commits, and the loaders of demo and scale data, which write
     in batches. A commit anywhere else would split a request's work in two."""
     allowed = {"db.py", "seed.py", "scale.py"}
     committing = [

@@ -2,7 +2,7 @@
 
 import re
 
-from app.i18n import _
+from app.core.i18n import _
 
 # Order matters: Edge and Opera say "Chrome" too, and Chrome says "Safari".
 _BROWSERS = [

@@ -8,9 +8,9 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import service as account_service
-from app.config import Settings
-from app.db import Mode, SessionFactory, bind_of, driver, runs_on_driver, unit_of_work
-from app.security import csrf_token_for
+from app.core.config import Settings
+from app.core.db import Mode, SessionFactory, bind_of, driver, runs_on_driver, unit_of_work
+from app.core.security import csrf_token_for
 
 # What a whole page's header shows the signed-in user (their unread notifications, say), from a session.
 HeaderCounts = Callable[..., Awaitable[dict]]

@@ -2,8 +2,8 @@
 
 from functools import cache
 
-from app.config import PACKAGE_DATA_DIR
-from app.i18n import _
+from app.core.config import PACKAGE_DATA_DIR
+from app.core.i18n import _
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128

@@ -3,25 +3,17 @@
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app import i18n, ratelimit
 from app.accounts import service as account_service
+from app.accounts.deps import CurrentAuthSession, CurrentUser, OptionalUser
 from app.accounts.devices import describe_device
 from app.accounts.middleware import expired_cookie
-from app.config import Settings
-from app.deps import (
-    ClientAddress,
-    CurrentAuthSession,
-    CurrentUser,
-    FormStr,
-    OptionalUser,
-    SessionDep,
-    SettingsDep,
-    rate_limited,
-)
-from app.forms import FormError
-from app.i18n import _
+from app.core import i18n, ratelimit
+from app.core.config import Settings
+from app.core.deps import ClientAddress, FormStr, SessionDep, SettingsDep, rate_limited
+from app.core.forms import FormError
+from app.core.i18n import _
+from app.core.templating import flash, render
 from app.network import service as network_service
-from app.templating import flash, render
 
 router = APIRouter()
 

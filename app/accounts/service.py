@@ -13,14 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import i18n, ratelimit
 from app.accounts.models import AuthSession, Role, User
 from app.accounts.passwords import MAX_LENGTH, password_problem
-from app.config import Settings
-from app.db import DriverQuery, Mode, apart, loaded_models, utcnow
-from app.forms import FormError, clean_text
-from app.i18n import _
-from app.security import (
+from app.core import i18n, ratelimit
+from app.core.config import Settings
+from app.core.db import DriverQuery, Mode, apart, loaded_models, utcnow
+from app.core.forms import FormError, clean_text
+from app.core.i18n import _
+from app.core.security import (
     hash_password,
     new_token,
     password_needs_rehash,
@@ -294,7 +294,7 @@ def _driver_queries() -> tuple[DriverQuery, DriverQuery]:
 
 
 async def driver_load_session(*, connection, token: str, settings: Settings) -> LoadedSession | None:
-    """``load_session`` on an asyncpg connection (``app.db.driver``): the same query and checks."""
+    """``load_session`` on an asyncpg connection (``app.core.db.driver``): the same query and checks."""
     rows = await _driver_queries()[0].fetch(connection, digest=token_digest(token))
     if not rows:
         return None

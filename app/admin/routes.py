@@ -6,15 +6,16 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
+from app.accounts.deps import AdminUser
 from app.accounts.models import User
 from app.admin import permissions
 from app.admin import service as admin_service
 from app.audit import service as audit_service
-from app.deps import AdminUser, FormStr, RowId, SessionDep, SettingsDep
-from app.forms import FormError
-from app.i18n import _, ngettext
+from app.core.deps import FormStr, RowId, SessionDep, SettingsDep
+from app.core.forms import FormError
+from app.core.i18n import _, ngettext
+from app.core.templating import flash, render
 from app.moderation.service import Refused
-from app.templating import flash, render
 
 router = APIRouter()
 

@@ -15,10 +15,10 @@ from app.accounts import service as account_service
 from app.accounts.models import Role, User
 from app.audit import service as audit
 from app.audit.models import AuditEvent
-from app.config import Settings
-from app.db import utcnow
-from app.forms import FormError, clean_text, whole_number
-from app.i18n import N_, _
+from app.core.config import Settings
+from app.core.db import utcnow
+from app.core.forms import FormError, clean_text, whole_number
+from app.core.i18n import N_, _
 from app.moderation.models import REASON_MAX
 from app.moderation.service import Refused, clean_reason
 from app.network.models import Organisation

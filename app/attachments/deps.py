@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.attachments.storage import Storage, storage_for
-from app.deps import SettingsDep
+from app.core.deps import SettingsDep
 
 
 async def get_storage(settings: SettingsDep) -> Storage:

@@ -6,13 +6,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
+from app.accounts.deps import CurrentUser
 from app.attachments import permissions
 from app.attachments import service as attachment_service
 from app.attachments.deps import StorageDep
-from app.deps import CurrentUser, RowId, SessionDep
-from app.i18n import _
+from app.core.deps import RowId, SessionDep
+from app.core.i18n import _
+from app.core.templating import flash
 from app.ideas.routes import VisibleIdea
-from app.templating import flash
 
 router = APIRouter()
 

@@ -14,14 +14,14 @@ from babel.numbers import format_decimal
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import i18n
 from app.accounts.models import User
 from app.attachments import content
 from app.attachments.models import Attachment
 from app.attachments.storage import Storage, new_key
-from app.db import after_commit
-from app.forms import FormError, clean_text
-from app.i18n import _, ngettext
+from app.core import i18n
+from app.core.db import after_commit
+from app.core.forms import FormError, clean_text
+from app.core.i18n import _, ngettext
 from app.ideas.models import Idea
 
 logger = logging.getLogger("cocreate")

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from app.config import Settings
+from app.core.config import Settings
 
 _KEY = re.compile(r"[0-9a-f]{32}\.[a-z]{3,4}")
 

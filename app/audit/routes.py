@@ -3,12 +3,13 @@
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from app.accounts.deps import CurrentUser
 from app.audit import service as audit_service
-from app.deps import CurrentUser, SessionDep
-from app.forms import whole_number
+from app.core.deps import SessionDep
+from app.core.forms import whole_number
+from app.core.templating import render
 from app.moderation.models import REASON_LABELS
 from app.moderation.permissions import can_see_every_queue
-from app.templating import render
 from app.workspaces import service as workspace_service
 
 router = APIRouter()

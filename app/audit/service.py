@@ -9,8 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
 from app.audit.models import AuditEvent
-from app.exports import SafeCsvWriter
-from app.i18n import N_
+from app.core.exports import SafeCsvWriter
+from app.core.i18n import N_
 from app.workspaces.models import Workspace
 
 PAGE_SIZE = 50

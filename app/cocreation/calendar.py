@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from icalendar import Calendar, Event
 
 from app.cocreation.models import CocreationSession, SessionStatus
-from app.config import Settings
+from app.core.config import Settings
 from app.workspaces.models import Workspace
 
 

@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from app import i18n, live
 from app.accounts import service as account_service
 from app.cocreation import permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
-from app.db import Mode, unit_of_work
+from app.core import i18n, live
+from app.core.db import Mode, unit_of_work
 from app.ideas.models import Idea
 from app.voting import routes as voting_routes
 from app.voting import service as voting_service

@@ -7,15 +7,16 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData
 
-from app import live
+from app.accounts.deps import CurrentUser
 from app.cocreation import calendar, permissions, room
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, SessionStatus
-from app.deps import CurrentUser, FormStr, RowId, SessionDep, SettingsDep, rate_limited
-from app.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
-from app.i18n import N_, _, get_time_zone, time_zones
+from app.core import live
+from app.core.deps import FormStr, RowId, SessionDep, SettingsDep, rate_limited
+from app.core.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
+from app.core.i18n import N_, _, get_time_zone, time_zones
+from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import service as idea_service
-from app.templating import flash, is_htmx_fragment_request, render
 from app.voting import routes as voting_routes
 from app.voting import service as voting_service
 from app.workspaces import service as workspace_service

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import live, markdown
 from app.accounts.models import User
 from app.cocreation.models import (
     AgendaItem,
@@ -22,9 +21,10 @@ from app.cocreation.models import (
     SessionIdea,
     SessionStatus,
 )
-from app.db import utcnow
-from app.forms import FormError, clean_local_datetime, clean_text, number_between
-from app.i18n import N_, _, is_time_zone
+from app.core import live, markdown
+from app.core.db import utcnow
+from app.core.forms import FormError, clean_local_datetime, clean_text, number_between
+from app.core.i18n import N_, _, is_time_zone
 from app.ideas.models import Idea
 from app.notifications import service as notification_service
 from app.workspaces.models import Activity, Workspace

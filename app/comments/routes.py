@@ -5,18 +5,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
+from app.accounts.deps import CurrentUser
 from app.comments import permissions
 from app.comments import service as comment_service
 from app.comments.models import Comment
-from app.db import utcnow
-from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
-from app.forms import FormError, whole_number
-from app.i18n import _
+from app.core.db import utcnow
+from app.core.deps import FormStr, RowId, SessionDep, rate_limited
+from app.core.forms import FormError, whole_number
+from app.core.i18n import _
+from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions as idea_permissions
 from app.ideas.routes import VisibleIdea
 from app.moderation import permissions as moderation_permissions
 from app.moderation import service as moderation_service
-from app.templating import flash, is_htmx_fragment_request, render
 from app.workspaces.deps import Visible, WorkspaceContext
 
 router = APIRouter()

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import markdown
 from app.accounts.models import User
 from app.comments import permissions
 from app.comments.models import Comment
-from app.db import utcnow
-from app.forms import FormError, clean_text
-from app.i18n import _
+from app.core import markdown
+from app.core.db import utcnow
+from app.core.forms import FormError, clean_text
+from app.core.i18n import _
 from app.ideas import permissions as idea_permissions
 from app.ideas.models import Idea
 from app.notifications import service as notification_service

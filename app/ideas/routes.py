@@ -7,22 +7,23 @@ from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData, UploadFile
 
 from app.accounts import service as account_service
+from app.accounts.deps import CurrentUser
 from app.attachments import service as attachment_service
 from app.attachments.deps import StorageDep
 from app.comments import permissions as comment_permissions
 from app.comments import service as comment_service
-from app.db import utcnow
-from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
-from app.forms import FormError
-from app.i18n import _
+from app.core.db import utcnow
+from app.core.deps import FormStr, RowId, SessionDep, rate_limited
+from app.core.forms import FormError
+from app.core.i18n import _
+from app.core.taxonomy import taxonomy
+from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.moderation import permissions as moderation_permissions
 from app.moderation import service as moderation_service
 from app.notifications import service as notification_service
-from app.taxonomy import taxonomy
-from app.templating import flash, is_htmx_fragment_request, render
 from app.topics import service as topic_service
 from app.workspaces import service as workspace_service
 from app.workspaces.deps import Visible, WorkspaceContext

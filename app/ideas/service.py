@@ -6,14 +6,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import markdown
 from app.accounts.models import User
-from app.db import utcnow
-from app.forms import FormError, clean_text, parse_coordinate, whole_number
-from app.i18n import N_, _
+from app.core import markdown
+from app.core.db import utcnow
+from app.core.forms import FormError, clean_text, parse_coordinate, whole_number
+from app.core.i18n import N_, _
+from app.core.taxonomy import taxonomy
 from app.ideas.models import Idea, IdeaStatus, IdeaStatusChange, IdeaTag, Support
 from app.notifications import service as notification_service
-from app.taxonomy import taxonomy
 from app.topics.models import Topic
 from app.workspaces.models import Activity, Workspace
 

@@ -6,8 +6,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.db import UTCDateTime, utcnow
-from app.i18n import N_
+from app.core.db import UTCDateTime, utcnow
+from app.core.i18n import N_
 
 REASON_MAX = 500
 NOTE_MAX = 500

@@ -8,16 +8,17 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.accounts import service as account_service
+from app.accounts.deps import CurrentUser
 from app.comments.routes import VisibleComment, comment_url, comments_context
-from app.deps import CurrentUser, FormStr, RowId, SessionDep, rate_limited
-from app.forms import FormError, form_text, whole_numbers
-from app.i18n import _, ngettext
+from app.core.deps import FormStr, RowId, SessionDep, rate_limited
+from app.core.forms import FormError, form_text, whole_numbers
+from app.core.i18n import _, ngettext
+from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions as idea_permissions
 from app.ideas.routes import VisibleIdea, idea_view
 from app.moderation import permissions, sanctions
 from app.moderation import service as moderation_service
 from app.moderation.models import DECISION_LABELS, REASON_LABELS, STATE_LABELS, ReportReason
-from app.templating import flash, is_htmx_fragment_request, render
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces import service as workspace_service
 from app.workspaces.deps import Visible, WorkspaceContext

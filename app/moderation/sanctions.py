@@ -8,9 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
 from app.audit import service as audit
-from app.db import utcnow
-from app.forms import FormError, clean_text
-from app.i18n import N_, _
+from app.core.db import utcnow
+from app.core.forms import FormError, clean_text
+from app.core.i18n import N_, _
 from app.moderation.models import REASON_MAX
 from app.moderation.service import Refused, clean_reason
 from app.notifications import service as notification_service

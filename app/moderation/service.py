@@ -18,9 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts.models import User
 from app.audit import service as audit
 from app.comments.models import Comment
-from app.db import utcnow
-from app.forms import FormError, clean_text, whole_number
-from app.i18n import _
+from app.core.db import utcnow
+from app.core.forms import FormError, clean_text, whole_number
+from app.core.i18n import _
 from app.ideas.models import Idea
 from app.moderation.models import (
     NOTE_MAX,

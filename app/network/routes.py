@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from app import i18n
-from app.deps import AdminUser, CurrentUser, SessionDep, SettingsDep, rate_limited
-from app.i18n import _
+from app.accounts.deps import AdminUser, CurrentUser
+from app.core import i18n
+from app.core.deps import SessionDep, SettingsDep, rate_limited
+from app.core.i18n import _
+from app.core.templating import render
 from app.network import geocoder
 from app.network import service as network_service
-from app.templating import render
 
 logger = logging.getLogger("cocreate")
 router = APIRouter()

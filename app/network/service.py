@@ -10,10 +10,10 @@ from functools import cache
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import PACKAGE_DATA_DIR
-from app.db import utcnow
-from app.forms import parse_coordinate
-from app.i18n import N_, _
+from app.core.config import PACKAGE_DATA_DIR
+from app.core.db import utcnow
+from app.core.forms import parse_coordinate
+from app.core.i18n import N_, _
 from app.network.models import (
     City,
     Network,

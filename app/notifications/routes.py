@@ -3,11 +3,12 @@
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app.deps import CurrentUser, RowId, SessionDep
+from app.accounts.deps import CurrentUser
+from app.core.deps import RowId, SessionDep
+from app.core.templating import is_htmx_fragment_request, render
 from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
 from app.notifications import service as notification_service
-from app.templating import is_htmx_fragment_request, render
 from app.workspaces.deps import Visible
 
 router = APIRouter()

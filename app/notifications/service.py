@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import Role, User
 from app.cocreation.models import CocreationSession
-from app.db import utcnow
-from app.i18n import N_
+from app.core.db import utcnow
+from app.core.i18n import N_
 from app.ideas.models import Idea
 from app.notifications.models import Follow, Notification
 from app.workspaces import permissions as workspace_permissions

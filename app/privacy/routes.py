@@ -10,18 +10,19 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from app import i18n, live, ratelimit
 from app.accounts import service as account_service
+from app.accounts.deps import CurrentUser
 from app.accounts.middleware import expired_cookie
 from app.attachments import service as attachment_service
 from app.attachments.deps import StorageDep
-from app.config import HTMX_CDN_URL
-from app.db import after_commit, utcnow
-from app.deps import CurrentUser, FormStr, SessionDep, SettingsDep
-from app.forms import FormError
-from app.i18n import _
+from app.core import i18n, live, ratelimit
+from app.core.config import HTMX_CDN_URL
+from app.core.db import after_commit, utcnow
+from app.core.deps import FormStr, SessionDep, SettingsDep
+from app.core.forms import FormError
+from app.core.i18n import _
+from app.core.templating import flash, render
 from app.privacy import service as privacy_service
-from app.templating import flash, render
 
 router = APIRouter()
 

@@ -21,7 +21,6 @@ from sqlalchemy import and_, case, text
 from sqlmodel import col, delete, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import live, ratelimit
 from app.accounts import service as account_service
 from app.accounts.models import AuthSession, Role, User
 from app.attachments import service as attachment_service
@@ -32,10 +31,11 @@ from app.audit.models import AuditEvent
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, Registration
 from app.comments.models import Comment
-from app.config import Settings
-from app.db import utcnow
-from app.forms import FormError
-from app.i18n import _
+from app.core import live, ratelimit
+from app.core.config import Settings
+from app.core.db import utcnow
+from app.core.forms import FormError
+from app.core.i18n import _
 from app.ideas import service as idea_service
 from app.ideas.models import Idea, Support
 from app.moderation.models import CaseState, ModerationCase, Report, TargetKind

@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter, Request
 
-from app.deps import OptionalUser, SessionDep
+from app.accounts.deps import OptionalUser
+from app.core.deps import SessionDep
+from app.core.templating import render
 from app.search import service as search_service
-from app.templating import render
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces.deps import Visible
 

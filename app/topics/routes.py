@@ -3,13 +3,14 @@
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app import i18n
-from app.deps import CurrentUser, RowId, SessionDep
-from app.forms import FormError, form_text, whole_numbers
-from app.i18n import _
+from app.accounts.deps import CurrentUser
+from app.core import i18n
+from app.core.deps import RowId, SessionDep
+from app.core.forms import FormError, form_text, whole_numbers
+from app.core.i18n import _
+from app.core.taxonomy import taxonomy
+from app.core.templating import flash, render
 from app.network import service as network_service
-from app.taxonomy import taxonomy
-from app.templating import flash, render
 from app.topics import permissions
 from app.topics import service as topic_service
 from app.workspaces import service as workspace_service

@@ -5,13 +5,13 @@ from dataclasses import dataclass
 from sqlmodel import col, distinct, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import markdown
 from app.accounts.models import User
-from app.forms import FormError, clean_date, clean_text
-from app.i18n import _
+from app.core import markdown
+from app.core.forms import FormError, clean_date, clean_text
+from app.core.i18n import _
+from app.core.taxonomy import taxonomy
 from app.ideas.models import Idea
 from app.network.models import City, Network, NetworkCity
-from app.taxonomy import taxonomy
 from app.topics.models import Topic, TopicSeed
 from app.workspaces.models import Activity, Workspace, WorkspaceCity
 

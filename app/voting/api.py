@@ -12,8 +12,9 @@ rules; this route answers every other request, and all of them on SQLite."""
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from app.db import Mode
-from app.deps import CurrentUser, RowId, SessionDep, SettingsDep, rate_limited, unit_mode
+from app.accounts.deps import CurrentUser
+from app.core.db import Mode
+from app.core.deps import RowId, SessionDep, SettingsDep, rate_limited, unit_mode
 from app.voting import permissions
 from app.voting import service as voting_service
 

@@ -5,11 +5,12 @@ before the sign-in and the language are settled, and takes the common vote itsel
 /api/v1/ballots/<id>/vote`` by a signed-in user, as an urlencoded form with the session's CSRF token, on
 a workspace's ballot, on PostgreSQL. It answers as the route in ``app.voting.api`` does (201 or 200 with
 ``{"first": ...}``, or 403 or 422 with ``{"detail": message}``), by the same rules: the sign-in checks of
-``app.accounts.service`` (``live_session``), the CSRF token of ``app.security``, the language of
-``app.i18n``, the rate limit of ``app.ratelimit`` and the ballot's rules in ``app.voting.permissions``
-and ``app.voting.service``. What it leaves out is FastAPI's routing and dependencies, and the ORM: its
+``app.accounts.service`` (``live_session``), the CSRF token of ``app.core.security``, the language of
+``app.core.i18n``, the rate limit of ``app.core.ratelimit`` and the ballot's rules in
+``app.voting.permissions`` and ``app.voting.service``. What it leaves out is FastAPI's routing and
+dependencies, and the ORM: its
 two statements (the sign-in, the ballot and the voter's standing in one; the paper in the other) run
-on asyncpg (``app.db.DriverQuery``). A vote costs about half the CPU it costs through the route.
+on asyncpg (``app.core.db.DriverQuery``). A vote costs about half the CPU it costs through the route.
 
 Everything else goes on down the stack to the route, with the body it read handed on: SQLite, no
 session cookie, a session that is not live (the sign-in middleware clears its cookie), a missing or
@@ -25,16 +26,16 @@ from starlette.datastructures import FormData, Headers
 from starlette.requests import ClientDisconnect, cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import i18n, ratelimit
 from app.accounts import service as account_service
-from app.config import Settings
-from app.db import SessionFactory, bind_of, driver, runs_on_driver
-from app.security import CSRF_FIELD, CSRF_HEADER, BodyTooLarge, csrf_matches, csrf_token_for
+from app.core import i18n, ratelimit
+from app.core.config import Settings
+from app.core.db import SessionFactory, bind_of, driver, runs_on_driver
+from app.core.security import CSRF_FIELD, CSRF_HEADER, BodyTooLarge, csrf_matches, csrf_token_for
 from app.voting import permissions
 from app.voting import service as voting_service
 
 VOTE_PATH = re.compile(r"/api/v1/ballots/([1-9][0-9]{0,9})/vote")
-ROW_ID_MAX = 2_147_483_647  # app.deps.RowId
+ROW_ID_MAX = 2_147_483_647  # app.core.deps.RowId
 FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 1000  # Starlette's form parser's limits
 MAX_FIELD_BYTES = 1024 * 1024
@@ -105,7 +106,7 @@ class VoteIntake:
             return None
         form = FormData(fields)
         sent = headers.get(CSRF_HEADER)
-        if sent is None:  # as app.security.verify_csrf: the header when there is one, else the field
+        if sent is None:  # as app.core.security.verify_csrf: the header when there is one, else the field
             sent = form.get(CSRF_FIELD)
         if not csrf_matches(csrf_token_for(self.settings.secret_key, token), sent):
             return None
@@ -122,7 +123,7 @@ class VoteIntake:
             user, ballot, standing = found.user, found.ballot, found.standing
             if ballot is None or ballot.session_id is not None or not permissions.can_see(user, standing):
                 return None
-            address = scope["client"][0] if scope.get("client") else "unknown"  # app.deps.client_address
+            address = scope["client"][0] if scope.get("client") else "unknown"  # app.core.deps.client_address
             try:
                 scope["app"].state.local_limits.enforce(
                     action="vote", limit=self.settings.limits["vote"], user_id=user.id, address=address
@@ -146,7 +147,7 @@ class VoteIntake:
 
 
 async def read_body(receive: Receive) -> bytes:
-    """The whole request body (its size is bounded by ``app.security.BodySizeLimitMiddleware``);
+    """The whole request body (its size is bounded by ``app.core.security.BodySizeLimitMiddleware``);
     ClientDisconnect when the client goes before it is all there."""
     chunks = []
     while True:

@@ -8,14 +8,15 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts import service as account_service
+from app.accounts.deps import CurrentUser, OptionalUser
 from app.cocreation import permissions as session_permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
-from app.db import Mode
-from app.deps import CurrentUser, OptionalUser, RowId, SessionDep, SettingsDep, rate_limited, unit_mode
-from app.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
-from app.i18n import _, get_time_zone
-from app.templating import flash, render
+from app.core.db import Mode
+from app.core.deps import RowId, SessionDep, SettingsDep, rate_limited, unit_mode
+from app.core.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
+from app.core.i18n import _, get_time_zone
+from app.core.templating import flash, render
 from app.voting import permissions
 from app.voting import service as voting_service
 from app.voting.models import Ballot, BallotOption, BallotState, Eligibility, ResultsVisibility, Vote

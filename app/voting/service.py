@@ -17,13 +17,13 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import col, delete, exists, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import live
 from app.accounts.models import AuthSession, User
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
-from app.db import DriverQuery, loaded_models, needs_transaction, utcnow
-from app.exports import SafeCsvWriter
-from app.forms import (
+from app.core import live
+from app.core.db import DriverQuery, loaded_models, needs_transaction, utcnow
+from app.core.exports import SafeCsvWriter
+from app.core.forms import (
     FormError,
     clean_local_datetime,
     clean_text,
@@ -32,9 +32,9 @@ from app.forms import (
     whole_number,
     whole_numbers,
 )
-from app.i18n import N_, _, get_time_zone
+from app.core.i18n import N_, _, get_time_zone
+from app.core.security import token_digest
 from app.ideas.models import Idea
-from app.security import token_digest
 from app.voting import tally
 from app.voting.models import (
     Ballot,
@@ -528,7 +528,7 @@ async def cast(
     One INSERT .. ON CONFLICT DO UPDATE: a voter sending twice at once ends with one paper, and
     1,000 voters at once each keep theirs. A vote on a session's ballot also raises a live event in
     the same transaction; any other vote is that one statement, which may commit on its own (see
-    ``app.db.Mode.ALONE``)."""
+    ``app.core.db.Mode.ALONE``)."""
     option_ids = [option.id for option in options]
     choices = await _checked_choices(session, ballot, option_ids, user, member, form)
     if ballot.session_id is not None:
@@ -607,7 +607,7 @@ class DriverStanding:
 async def driver_standing(*, connection, token: str, ballot_id: int) -> DriverStanding | None:
     """The session behind the cookie ``token`` (None when there is none, live or not: the caller checks
     with ``app.accounts.service.live_session``), with ``ballot_standing`` and the ballot's option ids,
-    in one statement on an asyncpg connection (``app.db.driver``)."""
+    in one statement on an asyncpg connection (``app.core.db.driver``)."""
     rows = await _driver_queries()[0].fetch(connection, digest=token_digest(token), ballot_id=ballot_id)
     if not rows:
         return None
@@ -623,7 +623,7 @@ async def driver_standing(*, connection, token: str, ballot_id: int) -> DriverSt
 async def driver_cast(
     *, connection, ballot: Ballot, option_ids: list[int], user: User, member: bool, form, secret_key: str
 ) -> bool:
-    """``cast`` on an asyncpg connection (``app.db.driver``), for a ballot outside a session (whose vote
+    """``cast`` on an asyncpg connection (``app.core.db.driver``), for a ballot outside a session (whose vote
     raises no live event): the same checks, then the same single statement, which commits by itself.
     Returns whether it was the voter's first paper."""
     if ballot.session_id is not None:

@@ -5,8 +5,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 
+from app.accounts.deps import CurrentUser, OptionalUser
 from app.accounts.models import User
-from app.deps import CurrentUser, OptionalUser, SessionDep
+from app.core.deps import SessionDep
 from app.workspaces import permissions
 from app.workspaces import service as workspace_service
 from app.workspaces.models import Membership, Workspace

@@ -2,7 +2,7 @@
 moderators everywhere; city officials moderate the workspaces they are moderators of."""
 
 from app.accounts.models import Role, User
-from app.db import utcnow
+from app.core.db import utcnow
 from app.workspaces.models import MemberRole, Membership, MemberStatus, Workspace
 
 

@@ -5,9 +5,12 @@ import functools
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app.deps import CurrentUser, FormStr, OptionalUser, RowId, SessionDep
-from app.forms import FormError, form_text
-from app.i18n import _
+from app.accounts.deps import CurrentUser, OptionalUser
+from app.core.deps import FormStr, RowId, SessionDep
+from app.core.forms import FormError, form_text
+from app.core.i18n import _
+from app.core.taxonomy import taxonomy
+from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions as idea_permissions
 from app.ideas import service as idea_service
 from app.moderation import permissions as moderation_permissions
@@ -16,8 +19,6 @@ from app.moderation import service as moderation_service
 from app.moderation.models import REASON_LABELS
 from app.network import service as network_service
 from app.notifications import service as notification_service
-from app.taxonomy import taxonomy
-from app.templating import flash, is_htmx_fragment_request, render
 from app.topics import service as topic_service
 from app.workspaces import permissions
 from app.workspaces import service as workspace_service

@@ -11,9 +11,9 @@ from sqlmodel import col, func, or_, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
-from app.db import utcnow
-from app.forms import FormError, clean_text, whole_numbers
-from app.i18n import N_, _
+from app.core.db import utcnow
+from app.core.forms import FormError, clean_text, whole_numbers
+from app.core.i18n import N_, _
 from app.ideas.models import Idea
 from app.network.models import City
 from app.notifications import service as notification_service

@@ -40,7 +40,7 @@ def _key(secret: str, ballot_id: int, user_id: int) -> str:
 
 
 def _configured_secret() -> str:
-    from app.config import Settings
+    from app.core.config import Settings
 
     return Settings().secret_key
 

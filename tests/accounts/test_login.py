@@ -6,7 +6,7 @@ from sqlmodel import func, select
 
 from app.accounts import service as account_service
 from app.accounts.models import AuthSession
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.conftest import PASSWORD, log_in, make_user, post_form
 
 COOKIE = "cocreate_session"

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from app.accounts.models import Role, User
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.workspaces.conftest import facilitator, network, porto  # noqa: F401 (fixtures)
 
 UNUSABLE_PASSWORD_HASH = "!admin-tests"

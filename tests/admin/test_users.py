@@ -6,7 +6,7 @@ from datetime import timedelta
 from app.accounts.models import Role
 from app.admin import service as admin_service
 from app.audit.models import AuditEvent
-from app.db import utcnow
+from app.core.db import utcnow
 from app.network.models import Organisation
 from app.workspaces import service as workspace_service
 from tests.admin.conftest import add_users

@@ -8,7 +8,7 @@ import pytest
 from app.attachments import content
 from app.attachments import service as attachment_service
 from app.attachments.storage import LocalStorage, new_key
-from app.forms import FormError
+from app.core.forms import FormError
 from tests.attachments.files import PDF, jpeg, png
 
 

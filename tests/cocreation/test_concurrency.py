@@ -8,7 +8,7 @@ from sqlmodel import func, select
 
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, Registration
-from app.db import utcnow
+from app.core.db import utcnow
 from tests.races import Arena
 
 

@@ -21,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db import utcnow
-from app.seed import DEMO_PASSWORD
+from app.core.db import utcnow
+from app.demo.seed import DEMO_PASSWORD
 from tests.conftest import TEST_DATABASE_URL, post_form
 from tests.e2e import server
 from tests.test_live import postgresql_only

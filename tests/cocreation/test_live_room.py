@@ -9,11 +9,11 @@ from types import SimpleNamespace
 from sqlmodel import select
 from starlette.datastructures import FormData
 
-from app import live
 from app.admin import service as admin_service
 from app.cocreation import room
 from app.cocreation import service as session_service
 from app.cocreation.models import AgendaItem, SessionIdea
+from app.core import live
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.voting import service as voting_service

@@ -1,14 +1,14 @@
 """A request's acts are kept together or not at all: the live room's idea and its place on the board,
-a support and its live event, an idea and its files (``app.db.UnitOfWork``)."""
+a support and its live event, an idea and its files (``app.core.db.UnitOfWork``)."""
 
 import pytest
 from sqlmodel import func, select
 
-from app import live
 from app.cocreation import service as session_service
 from app.cocreation.models import SessionIdea
+from app.core import live
+from app.core.live import LiveEvent
 from app.ideas.models import Idea, Support
-from app.live import LiveEvent
 from tests.cocreation.test_live_room import live_session
 from tests.cocreation.test_routes import member_of
 from tests.conftest import log_in, post_form

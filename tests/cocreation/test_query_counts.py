@@ -5,7 +5,7 @@ from datetime import timedelta
 from starlette.datastructures import FormData
 
 from app.cocreation import service as session_service
-from app.db import utcnow
+from app.core.db import utcnow
 from app.ideas import service as idea_service
 from app.voting import service as voting_service
 from tests.cocreation.test_routes import member_of, published_session

@@ -6,7 +6,7 @@ from sqlmodel import func, select
 
 from app.cocreation import service as session_service
 from app.cocreation.models import AgendaItem, CocreationSession, Registration
-from app.db import utcnow
+from app.core.db import utcnow
 from app.ideas.models import Idea
 from app.main import create_app
 from app.notifications.models import Notification

@@ -5,9 +5,9 @@ import re
 
 from sqlmodel import update
 
-from app import i18n
 from app.accounts.models import Role
 from app.cocreation.models import CocreationSession
+from app.core import i18n
 from tests.cocreation.test_routes import published_session
 from tests.conftest import log_in, make_user
 

@@ -9,7 +9,7 @@ from sqlmodel import col, func, select
 from app.comments import permissions
 from app.comments import service as comment_service
 from app.comments.models import Comment
-from app.db import utcnow
+from app.core.db import utcnow
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.notifications.models import Notification

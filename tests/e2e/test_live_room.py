@@ -29,7 +29,7 @@ PORTO = "/w/porto-campanha-green-corridor"
 SESSION_ZONE = "Europe/Lisbon"
 AGENDA = [("Welcome and walk-through", "10"), ("Ideas for the riverbank", "30"), ("Vote", "15")]
 
-# The demo users (see app/seed.py): Ana is a member of Porto's workspace, Wei of Shenzhen's.
+# The demo users (see app/demo/seed.py): Ana is a member of Porto's workspace, Wei of Shenzhen's.
 ANA = ("ana@example.org", "Ana Silva")
 WEI = ("wei@example.org", "李伟")
 MODERATOR = (FACILITATOR, "Ingrid (IKED)")

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
-from app.db import utcnow
+from app.core.db import utcnow
 from app.notifications.models import Notification
 from app.workspaces.models import Membership, MemberStatus, Visibility
 from tests.comments.test_routes import make_idea, member

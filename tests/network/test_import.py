@@ -3,9 +3,9 @@
 import pytest
 from sqlmodel import func, select
 
+from app.demo.seed import DEMO_NETWORK_CSV
 from app.network import service as network_service
 from app.network.models import City, NetworkCity
-from app.seed import DEMO_NETWORK_CSV
 
 HEADER = "network,name_en,name_local,country_code,region,role,latitude,longitude\n"
 

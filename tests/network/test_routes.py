@@ -5,9 +5,9 @@ import re
 
 from sqlmodel import func, select
 
+from app.demo.seed import DEMO_NETWORK_CSV
 from app.network import service as network_service
 from app.network.models import City
-from app.seed import DEMO_NETWORK_CSV
 from tests.conftest import log_in, post_form
 
 HEADER = "network,name_en,name_local,country_code,region,role,latitude,longitude\n"

@@ -13,7 +13,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.comments import service as comment_service
 from app.comments.models import Comment
-from app.db import utcnow
+from app.core.db import utcnow
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.moderation import service as moderation_service

@@ -1,7 +1,7 @@
 """The privacy page is public, linked from every page, in both languages, and gives the times the
 code keeps things for; the profile leads to the download and the deletion."""
 
-from app import i18n
+from app.core import i18n
 from tests.conftest import log_in
 
 

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import delete, select
 
-from app import ratelimit
 from app.accounts.models import AuthSession
 from app.audit.models import AuditEvent
-from app.db import utcnow
+from app.core import ratelimit
+from app.core.db import utcnow
 from app.privacy import service as privacy_service
 from tests.conftest import make_user
 

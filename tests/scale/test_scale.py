@@ -3,8 +3,8 @@ keeps working on top of it."""
 
 from sqlmodel import col, func, select
 
-from app import scale
 from app.comments.models import Comment
+from app.demo import scale
 from app.ideas import service as idea_service
 from app.ideas.models import Idea, Support
 from app.workspaces.models import Membership, Workspace

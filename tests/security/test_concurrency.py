@@ -10,15 +10,15 @@ import httpx
 import pytest
 from sqlmodel import col, delete, func, or_, select
 
-from app import ratelimit
 from app.accounts import service as account_service
 from app.accounts.models import User
 from app.comments.models import Comment
+from app.core import ratelimit
+from app.core.security import csrf_token_for, verify_password
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.main import create_app
 from app.moderation.models import Report
-from app.security import csrf_token_for, verify_password
 from app.voting.models import Vote
 from app.workspaces.models import Membership, MemberStatus
 from tests.conftest import PASSWORD, csrf_token, make_settings

@@ -21,7 +21,7 @@ from markdown_it import MarkdownIt
 
 from app.accounts.models import User
 from app.cocreation import service as cocreation_service
-from app.exports import FORMULA_STARTS
+from app.core.exports import FORMULA_STARTS
 from app.voting import service as voting_service
 from app.workspaces import service as workspace_service
 from tests.attachments.files import png

@@ -4,9 +4,9 @@ configurable, answered with 429, a Retry-After and a message people understand; 
 import pytest
 from sqlmodel import func, select
 
-from app import ratelimit
 from app.comments.models import Comment
-from app.config import ConfigurationError
+from app.core import ratelimit
+from app.core.config import ConfigurationError
 from app.main import create_app
 from app.voting.models import Vote
 from tests.comments.test_routes import make_idea, member

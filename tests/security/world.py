@@ -28,19 +28,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import live
 from app.accounts import service as account_service
 from app.accounts.models import Role, User
 from app.attachments import service as attachment_service
 from app.cocreation import service as cocreation_service
-from app.config import Settings
-from app.forms import LOCAL_DATETIME
+from app.core import live
+from app.core.config import Settings
+from app.core.forms import LOCAL_DATETIME
+from app.core.security import csrf_token_for
+from app.demo.seed import DEMO_NETWORK_CSV
 from app.main import create_app
 from app.moderation.models import ModerationCase, TargetKind
 from app.network import service as network_service
 from app.notifications.models import Notification
-from app.security import csrf_token_for
-from app.seed import DEMO_NETWORK_CSV
 from app.topics import service as topic_service
 from app.voting import service as voting_service
 from app.workspaces import service as workspace_service

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import select
 from starlette.datastructures import FormData
 
-from app.db import Mode, utcnow
+from app.core.db import Mode, utcnow
 from app.voting import service as voting_service
 from app.voting.models import Ballot, Vote
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET_KEY

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import func, select, update
 
-from app.db import utcnow
+from app.core.db import utcnow
 from app.voting.models import Ballot
 from tests.cocreation.test_dates import FAR_ZONES, FIRST_MINUTE, LAST_MINUTE, YEAR_RANGE
 from tests.conftest import log_in, make_user, post_form

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from app.cocreation.models import CocreationSession
-from app.db import utcnow
+from app.core.db import utcnow
 from app.voting.models import Ballot
 from tests.cocreation.test_routes import FORM
 from tests.conftest import log_in, post_form

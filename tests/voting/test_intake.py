@@ -12,7 +12,7 @@ from starlette.requests import ClientDisconnect
 
 from app.accounts import service as account_service
 from app.accounts.models import AuthSession, User
-from app.db import utcnow
+from app.core.db import utcnow
 from app.voting import service as voting_service
 from app.voting.models import Vote
 from app.workspaces import service as workspace_service

@@ -8,9 +8,10 @@ import hmac
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from app import migrations, seed
-from app.config import DEVELOPMENT_SECRET_KEY
-from app.db import create_engine, create_session_factory, unit_of_work
+from app.core import migrations
+from app.core.config import DEVELOPMENT_SECRET_KEY
+from app.core.db import create_engine, create_session_factory, unit_of_work
+from app.demo import seed
 from app.main import create_app
 from app.voting import keys
 from app.voting.models import Vote

@@ -5,7 +5,7 @@ from datetime import timedelta
 from sqlmodel import func, select
 
 from app.cocreation import service as session_service
-from app.db import utcnow
+from app.core.db import utcnow
 from app.voting import service as voting_service
 from app.voting.models import Ballot, Vote
 from app.workspaces import service as workspace_service

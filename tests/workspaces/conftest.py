@@ -3,8 +3,8 @@
 import pytest
 
 from app.accounts.models import Role
+from app.demo.seed import DEMO_NETWORK_CSV
 from app.network import service as network_service
-from app.seed import DEMO_NETWORK_CSV
 from app.workspaces import service as workspace_service
 from app.workspaces.models import JoinPolicy, Visibility
 from tests.conftest import make_user

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel, and_, col, delete, func, insert, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db import UTCDateTime, apart, utcnow
+from app.core.db import UTCDateTime, apart, utcnow
 
 
 class RateLimitHit(SQLModel, table=True):
@@ -64,7 +64,7 @@ async def count(*, session: AsyncSession, counters: Sequence[Counter], window: t
     returns their ids (for ``refund``).
 
     The count stands whatever the act then does: it is a transaction of its own beside the
-    request's (``app.db.apart``), committed before this returns, so call it before the request's
+    request's (``app.core.db.apart``), committed before this returns, so call it before the request's
     first write. The counters are locked while they are counted (SQLite's write lock, PostgreSQL
     advisory locks), so requests sent at once are counted one after another and a limit holds
     exactly; and only for that moment, so that the act itself, a password hashed say, does not hold

@@ -16,15 +16,15 @@ import sqlalchemy as sa
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import markdown
 from app.accounts.models import User
 from app.comments.models import Comment
-from app.config import PACKAGE_DATA_DIR
+from app.core import markdown
+from app.core.config import PACKAGE_DATA_DIR
+from app.core.security import hash_password
+from app.core.taxonomy import taxonomy
 from app.ideas.models import Idea, IdeaStatus, IdeaTag, Support
 from app.network import service as network_service
 from app.network.models import City
-from app.security import hash_password
-from app.taxonomy import taxonomy
 from app.topics.models import Topic, TopicSeed
 from app.workspaces.models import Membership, MemberStatus, Visibility, Workspace, WorkspaceCity
 from app.workspaces.service import slugify

@@ -5,7 +5,7 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from app.i18n import _, in_zone
+from app.core.i18n import _, in_zone
 
 
 class FormError(Exception):

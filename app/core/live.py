@@ -46,7 +46,7 @@ from sqlmodel import Field, SQLModel, col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
-from app.db import SessionFactory, UTCDateTime, create_session_factory, utcnow
+from app.core.db import SessionFactory, UTCDateTime, create_session_factory, utcnow
 
 logger = logging.getLogger("cocreate")
 

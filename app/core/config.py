@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, PrivateAttr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = BASE_DIR / "templates"
 STATIC_DIR = BASE_DIR / "static"
 MIGRATIONS_DIR = BASE_DIR / "migrations"
-PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
+PACKAGE_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"  # noqa: S105
 DEVELOPMENT_BASE_URL = "http://127.0.0.1:8000"
@@ -63,7 +63,7 @@ class Settings(BaseSettings):
 
     @property
     def limits(self) -> dict:
-        """The rate limit of each action (``app.ratelimit.Limit``)."""
+        """The rate limit of each action (``app.core.ratelimit.Limit``)."""
         return self._limits
 
     @property
@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         if not self.secret_key:
             self.secret_key = DEVELOPMENT_SECRET_KEY
         self.base_url = self._checked_base_url()
-        from app.ratelimit import parse_limits  # the models import the settings module
+        from app.core.ratelimit import parse_limits  # the models import the settings module
 
         try:
             self._limits = parse_limits(self.rate_limits)

@@ -20,7 +20,7 @@ from sqlalchemy.util import await_only
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.config import Settings
+from app.core.config import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -344,7 +344,7 @@ async def apart(session: AsyncSession, mode: Mode = Mode.WRITE) -> AsyncIterator
 
 class UnitOfWorkMiddleware:
     """Gives each HTTP request a unit of work (``scope["state"]["unit_of_work"]``), READ for GET and
-    HEAD, WRITE for the rest, which ``app.deps.get_session`` opens. It ends when the answer starts:
+    HEAD, WRITE for the rest, which ``app.core.deps.get_session`` opens. It ends when the answer starts:
     committed for an answer below 400, rolled back for a refusal or an error, so a page that shows a
     form again with its errors keeps nothing of what was tried. A commit that fails becomes the
     server error it is, before anything was sent. An event stream's session ends before its first

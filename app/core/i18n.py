@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.config import BASE_DIR
+from app.core.config import BASE_DIR
 
 TRANSLATIONS_DIR = BASE_DIR / "app" / "translations"
 DEFAULT_LANGUAGE = "en"

@@ -4,8 +4,8 @@ import json
 from dataclasses import dataclass
 from functools import cache
 
-from app.config import PACKAGE_DATA_DIR
-from app.i18n import get_language
+from app.core.config import PACKAGE_DATA_DIR
+from app.core.i18n import get_language
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from alembic import command
 from alembic.config import Config
 
-from app.config import BASE_DIR, MIGRATIONS_DIR
+from app.core.config import BASE_DIR, MIGRATIONS_DIR
 
 # Search structures are written by hand per database (SQLite FTS5, PostgreSQL pg_trgm) and have no
 # model; SQLite also keeps bookkeeping tables of its own. Autogenerate leaves all of these alone.

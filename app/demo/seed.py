@@ -11,8 +11,8 @@ from app.accounts import service as account_service
 from app.accounts.models import Role, User
 from app.cocreation import service as session_service
 from app.comments import service as comment_service
-from app.config import PACKAGE_DATA_DIR
-from app.forms import local_datetime_input
+from app.core.config import PACKAGE_DATA_DIR
+from app.core.forms import local_datetime_input
 from app.ideas import service as idea_service
 from app.moderation import service as moderation_service
 from app.network import service as network_service

@@ -1,20 +1,19 @@
-"""Annotated dependencies shared by every domain's routes."""
+"""Annotated dependencies every domain's routes use: the request's unit of work, the settings, form
+fields and row ids, rate limits. Who is signed in is ``app.accounts.deps``."""
 
 from typing import Annotated
 
-from fastapi import Depends, Form, HTTPException, Path, Request
+from fastapi import Depends, Form, Path, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import ratelimit
-from app.accounts.models import AuthSession, User
-from app.accounts.permissions import can_administer
-from app.config import Settings
-from app.db import Mode
+from app.core import ratelimit
+from app.core.config import Settings
+from app.core.db import Mode
 
 
 async def get_session(request: Request) -> AsyncSession:
-    """The request's unit of work's session (``app.db.UnitOfWorkMiddleware``): committed once when the
-    answer starts, if it is not a refusal or an error; rolled back otherwise."""
+    """The request's unit of work's session (``app.core.db.UnitOfWorkMiddleware``): committed once when
+    the answer starts, if it is not a refusal or an error; rolled back otherwise."""
     return request.state.unit_of_work.session
 
 
@@ -32,31 +31,6 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-class LoginRequired(Exception):
-    """Raised for a page that needs a signed-in user; answered with a redirect to the login page."""
-
-
-async def optional_user(request: Request) -> User | None:
-    return getattr(request.state, "user", None)
-
-
-async def current_user(request: Request) -> User:
-    user = getattr(request.state, "user", None)
-    if user is None:
-        raise LoginRequired
-    return user
-
-
-async def current_auth_session(request: Request) -> AuthSession | None:
-    return getattr(request.state, "auth_session", None)
-
-
-async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
-    if not can_administer(user):
-        raise HTTPException(status_code=403)
-    return user
-
-
 async def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -68,20 +42,17 @@ RowId = Annotated[int, Path(gt=0, le=2_147_483_647)]
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-OptionalUser = Annotated[User | None, Depends(optional_user)]
-CurrentUser = Annotated[User, Depends(current_user)]
-AdminUser = Annotated[User, Depends(admin_user)]
-CurrentAuthSession = Annotated[AuthSession | None, Depends(current_auth_session)]
 ClientAddress = Annotated[str, Depends(client_address)]
 
 
 def rate_limited(action: str):
     """A route dependency: answers 429 (``RateLimited``) when the user or their address has done
     ``action`` too often lately (``Settings.limits``); else counts this act. Votes are counted in the
-    process's memory (``app.ratelimit.LocalWindows``), everything else in the database."""
+    process's memory (``app.core.ratelimit.LocalWindows``), everything else in the database."""
 
-    async def dependency(request: Request, session: SessionDep, user: OptionalUser, address: ClientAddress):
+    async def dependency(request: Request, session: SessionDep, address: ClientAddress):
         limit = request.app.state.settings.limits[action]
+        user = getattr(request.state, "user", None)
         user_id = user.id if user else None
         if action in ratelimit.IN_MEMORY:
             request.app.state.local_limits.enforce(

@@ -11,9 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app import forms, i18n
-from app.accounts.permissions import can_administer
-from app.config import (
+from app.core import forms, i18n
+from app.core.config import (
     HTMX_CDN_URL,
     HTMX_SRI,
     HTMX_SSE_CDN_URL,
@@ -25,7 +24,6 @@ from app.config import (
     TEMPLATES_DIR,
     Settings,
 )
-from app.workspaces.permissions import is_banned, is_staff
 
 FLASH_COOKIE = "cocreate_flash"
 
@@ -63,7 +61,9 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={static_version(path)}"
 
 
-def create_environment(settings: Settings) -> Environment:
+def create_environment(settings: Settings, helpers: dict[str, Any] | None = None) -> Environment:
+    """The templates' environment; ``helpers`` are the domains' functions the templates call (a
+    permission check, say), given by the layer above them (``app.web.template_helpers``)."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(("html", "xml")),
@@ -85,12 +85,10 @@ def create_environment(settings: Settings) -> Environment:
         sse_sri=HTMX_SSE_SRI,
         sse_local=f"vendor/htmx-ext-sse-{HTMX_SSE_VERSION}/sse.min.js",
         leaflet_dir=f"vendor/leaflet-{LEAFLET_VERSION}",
-        can_administer=can_administer,
-        is_staff=is_staff,
-        is_banned=is_banned,
         reader_time_zone=i18n.get_time_zone,
         date_years=(forms.FIRST_YEAR, forms.LAST_YEAR),
     )
+    env.globals.update(helpers or {})
     env.filters.update(
         datetime=i18n.format_datetime,
         date=i18n.format_date,

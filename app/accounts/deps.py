@@ -1,0 +1,39 @@
+"""Who is signed in, as route dependencies: set on the request by ``app.accounts.middleware``."""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from app.accounts.models import AuthSession, User
+from app.accounts.permissions import can_administer
+
+
+class LoginRequired(Exception):
+    """Raised for a page that needs a signed-in user; answered with a redirect to the login page."""
+
+
+async def optional_user(request: Request) -> User | None:
+    return getattr(request.state, "user", None)
+
+
+async def current_user(request: Request) -> User:
+    user = getattr(request.state, "user", None)
+    if user is None:
+        raise LoginRequired
+    return user
+
+
+async def current_auth_session(request: Request) -> AuthSession | None:
+    return getattr(request.state, "auth_session", None)
+
+
+async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+    if not can_administer(user):
+        raise HTTPException(status_code=403)
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(current_user)]
+AdminUser = Annotated[User, Depends(admin_user)]
+CurrentAuthSession = Annotated[AuthSession | None, Depends(current_auth_session)]

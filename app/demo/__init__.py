@@ -1,0 +1,2 @@
+"""Loaders of demo data (``seed``) and of data at network scale (``scale``), for development and
+benchmarks; above every domain, since they call the domains' services."""

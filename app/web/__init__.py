@@ -1,0 +1,1 @@
+"""The page layer: what composes several domains into one page or header, above them all."""
