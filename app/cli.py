@@ -27,6 +27,7 @@ def load_settings() -> Settings:
 
 
 async def _with_session(settings: Settings, work):
+    import app.handlers
     import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
     from app.core.db import create_engine, create_session_factory, unit_of_work
 

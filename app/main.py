@@ -15,16 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match
 
+import app.handlers
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
 from app.accounts.deps import LoginRequired
 from app.accounts.middleware import AuthContextMiddleware
-from app.accounts.routes import router as accounts_router
 from app.admin.routes import router as admin_router
 from app.attachments import service as attachment_service
 from app.attachments.routes import router as attachments_router
-from app.audit.routes import router as audit_router
-from app.cocreation.routes import router as cocreation_router
-from app.comments.routes import router as comments_router
 from app.core import live, ratelimit
 from app.core.config import STATIC_DIR, Settings
 from app.core.db import (
@@ -34,6 +31,7 @@ from app.core.db import (
     create_session_factory,
     unit_of_work,
 )
+from app.core.errors import Refused
 from app.core.i18n import N_, LocaleMiddleware, gettext, ngettext
 from app.core.security import (
     BodySizeLimitMiddleware,
@@ -43,20 +41,24 @@ from app.core.security import (
     verify_csrf,
 )
 from app.core.templating import create_environment, is_htmx_fragment_request, render, static_version
-from app.ideas.routes import router as ideas_router
-from app.moderation.routes import router as moderation_router
 from app.network.routes import router as network_router
 from app.notifications.routes import router as notifications_router
 from app.privacy.routes import router as privacy_router
 from app.search.routes import router as search_router
-from app.topics.routes import router as topics_router
 from app.voting import keys as voting_keys
 from app.voting.api import router as voting_api_router
 from app.voting.intake import VoteIntake
 from app.voting.routes import router as voting_router
 from app.web import header
+from app.web.accounts import router as accounts_router
+from app.web.audit import router as audit_router
+from app.web.comments import router as comments_router
 from app.web.helpers import TEMPLATE_HELPERS
-from app.workspaces.routes import router as workspaces_router
+from app.web.ideas import router as ideas_router
+from app.web.moderation import router as moderation_router
+from app.web.sessions import router as cocreation_router
+from app.web.topics import router as topics_router
+from app.web.workspaces import router as workspaces_router
 
 logger = logging.getLogger("cocreate")
 
@@ -67,6 +69,7 @@ ERROR_TEXTS = {
     405: (N_("Not allowed"), N_("This address does not accept that kind of request.")),
     413: (N_("Too large"), N_("What you sent is larger than this site accepts.")),
     422: (N_("Check your input"), N_("Some of what you sent is not valid.")),
+    409: (N_("Not possible now"), N_("This cannot be done in the state things are in.")),
     429: (N_("Too many requests"), N_("Slow down a little and try again in a moment.")),
     500: (N_("Something went wrong"), N_("We could not finish this request. Please try again.")),
 }
@@ -88,6 +91,25 @@ def error_page(request: Request, status_code: int, headers: dict | None = None, 
         request,
         "errors/error.html",
         {"status_code": status_code, "title": gettext(title), "message": gettext(message)},
+        status_code=status_code,
+        headers=headers,
+    )
+
+
+def refusal(request: Request, status_code: int, message: str, headers: dict | None = None) -> Response:
+    """A refused act (``app.core.errors.Refused``, a rate limit) that no route answered in place: JSON
+    for the API, the message alone for an htmx fragment (swapped where the act was), else a page."""
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
+    if is_htmx_fragment_request(request):
+        return render(
+            request, "errors/_inline.html", {"message": message}, status_code=status_code, headers=headers
+        )
+    title = ERROR_TEXTS.get(status_code, ERROR_TEXTS[400])[0]
+    return render(
+        request,
+        "errors/error.html",
+        {"status_code": status_code, "title": gettext(title), "message": message},
         status_code=status_code,
         headers=headers,
     )
@@ -231,26 +253,16 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     @app.exception_handler(ratelimit.RateLimited)
     async def rate_limited_answer(request: Request, exc: ratelimit.RateLimited):
-        minutes = exc.minutes
         message = ngettext(
             "You did this many times in a short while. Try again in %(num)s minute.",
             "You did this many times in a short while. Try again in %(num)s minutes.",
-            minutes,
+            exc.minutes,
         )
-        headers = {"Retry-After": str(exc.retry_after)}
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": message}, status_code=429, headers=headers)
-        if is_htmx_fragment_request(request):
-            return render(
-                request, "errors/_inline.html", {"message": message}, status_code=429, headers=headers
-            )
-        return render(
-            request,
-            "errors/error.html",
-            {"status_code": 429, "title": gettext("Too many requests"), "message": message},
-            status_code=429,
-            headers=headers,
-        )
+        return refusal(request, 429, message, headers={"Retry-After": str(exc.retry_after)})
+
+    @app.exception_handler(Refused)
+    async def refused_answer(request: Request, exc: Refused):
+        return refusal(request, exc.status, exc.message)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):

@@ -87,3 +87,42 @@ async def test_healthz_reports_an_unreachable_database(settings):
     async with client_for(create_app(settings, factory)) as client:
         response = await client.get("/healthz")
     assert response.status_code == 503
+
+
+async def test_a_refusal_no_route_answered_is_a_page_a_fragment_or_json(settings, session_factory, session):
+    """``app.core.errors.Refused`` raised anywhere is answered with its status and message, as a page
+    for a browser, the message alone for an htmx swap, JSON for the API; and what the request wrote
+    before it is rolled back."""
+    from sqlmodel import select
+
+    from app.accounts.models import User
+    from app.core.db import Mode
+    from app.core.deps import SessionDep, unit_mode
+    from app.core.errors import Refused
+    from tests.conftest import make_user
+
+    app = create_app(settings, session_factory)
+    user = await make_user(session, display_name="Before the refusal")
+
+    async def refuse(session: SessionDep):
+        row = await session.get(User, user.id)
+        row.display_name = "Written, then refused"
+        await session.flush()
+        raise Refused("This workspace is archived and accepts nothing new.")
+
+    # A GET that writes says so (``unit_mode``), or its write is refused before it reaches the database.
+    app.get("/refuse", dependencies=[unit_mode(Mode.WRITE)])(refuse)
+    app.get("/api/v1/refuse", dependencies=[unit_mode(Mode.WRITE)])(refuse)
+    async with client_for(app) as client:
+        page = await client.get("/refuse", headers={"Accept-Language": "en"})
+        fragment = await client.get("/refuse", headers={"HX-Request": "true"})
+        api = await client.get("/api/v1/refuse")
+    assert page.status_code == 409 and 'class="site-header"' in page.text
+    assert "This workspace is archived and accepts nothing new." in page.text
+    assert fragment.status_code == 409 and 'class="site-header"' not in fragment.text
+    assert "This workspace is archived" in fragment.text
+    assert api.status_code == 409
+    assert api.json() == {"detail": "This workspace is archived and accepts nothing new."}
+    assert (await session.exec(select(User.display_name).where(User.id == user.id))).one() == (
+        "Before the refusal"
+    )

@@ -95,7 +95,7 @@ async def get(*, session: AsyncSession, user_id: int) -> User | None:
 
 class EmailTaken(FormError):
     """The address already has an account, and nothing else is wrong. The admin's command line says
-    so; the registration page answers as a login with these details would (app/accounts/routes.py)."""
+    so; the registration page answers as a login with these details would (app/web/accounts.py)."""
 
 
 async def create(

@@ -12,10 +12,10 @@ from app.admin import permissions
 from app.admin import service as admin_service
 from app.audit import service as audit_service
 from app.core.deps import FormStr, RowId, SessionDep, SettingsDep
+from app.core.errors import Refused
 from app.core.forms import FormError
 from app.core.i18n import _, ngettext
 from app.core.templating import flash, render
-from app.moderation.service import Refused
 
 router = APIRouter()
 

@@ -17,10 +17,11 @@ from app.audit import service as audit
 from app.audit.models import AuditEvent
 from app.core.config import Settings
 from app.core.db import utcnow
+from app.core.errors import Refused
 from app.core.forms import FormError, clean_text, whole_number
 from app.core.i18n import N_, _
 from app.moderation.models import REASON_MAX
-from app.moderation.service import Refused, clean_reason
+from app.moderation.service import clean_reason
 from app.network.models import Organisation
 from app.workspaces.models import Membership, Workspace
 

@@ -1,5 +1,5 @@
 """An idea's files: served to whoever may see the idea, and removed by its author. They are added
-with the idea's own form (app/ideas/routes.py)."""
+with the idea's own form (app/web/ideas.py)."""
 
 from urllib.parse import quote
 
@@ -13,7 +13,7 @@ from app.attachments.deps import StorageDep
 from app.core.deps import RowId, SessionDep
 from app.core.i18n import _
 from app.core.templating import flash
-from app.ideas.routes import VisibleIdea
+from app.ideas.deps import VisibleIdea
 
 router = APIRouter()
 

@@ -23,11 +23,13 @@ from app.cocreation.models import (
 )
 from app.core import live, markdown
 from app.core.db import utcnow
+from app.core.errors import Refused
+from app.core.events import Notice, publish
 from app.core.forms import FormError, clean_local_datetime, clean_text, number_between
 from app.core.i18n import N_, _, is_time_zone
 from app.ideas.models import Idea
-from app.notifications import service as notification_service
-from app.workspaces.models import Activity, Workspace
+from app.workspaces import service as workspace_service
+from app.workspaces.models import Workspace
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 20_000
@@ -55,14 +57,6 @@ STATUS_LABELS = {
     SessionStatus.LIVE: N_("Live now"),
     SessionStatus.CLOSED: N_("Closed"),
 }
-
-
-class RuleBroken(Exception):
-    """An action the rules do not allow right now; the message says why, in the reader's language."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def channel(session_id: int) -> str:
@@ -284,9 +278,9 @@ async def set_status(
         SessionStatus.CLOSED: set(),
     }
     if status not in allowed[SessionStatus(cs.status)]:
-        raise RuleBroken(_("This session cannot move to that state now."))
+        raise Refused(_("This session cannot move to that state now."))
     if status == SessionStatus.DRAFT and cs.registered_count:
-        raise RuleBroken(_("People have registered; the session cannot go back to draft."))
+        raise Refused(_("People have registered; the session cannot go back to draft."))
     previous = cs.status
     cs.status = status
     cs.updated_at = utcnow()
@@ -295,7 +289,9 @@ async def set_status(
         cs.current_item_id = agenda[0].id if agenda else None
     session.add(cs)
     if status == SessionStatus.SCHEDULED and previous == SessionStatus.DRAFT:
-        session.add(Activity(workspace_id=cs.workspace_id, actor_id=by.id, kind="session_scheduled"))
+        workspace_service.record_activity(
+            session, workspace_id=cs.workspace_id, actor_id=by.id, kind="session_scheduled"
+        )
     if status in (SessionStatus.LIVE, SessionStatus.CLOSED):
         await live.publish(session, channel=channel(cs.id), kind="status", data={"status": status})
     await session.flush()
@@ -372,10 +368,10 @@ async def register(*, session: AsyncSession, cs: CocreationSession, user: User) 
     await _lock(session, cs.id)
     await session.refresh(cs)
     if not can_register_now(cs):
-        raise RuleBroken(_("Registration for this session is not open."))
+        raise Refused(_("Registration for this session is not open."))
     registration = await registration_of(session=session, session_id=cs.id, user=user)
     if registration is not None and registration.status != RegistrationStatus.CANCELLED:
-        raise RuleBroken(_("You are already registered for this session."))
+        raise Refused(_("You are already registered for this session."))
     has_seat = cs.capacity is None or cs.registered_count < cs.capacity
     status = RegistrationStatus.REGISTERED if has_seat else RegistrationStatus.WAITLISTED
     now = utcnow()
@@ -420,13 +416,15 @@ async def _fill_seats(session: AsyncSession, cs: CocreationSession, *, actor_id:
         session.add(registration)
     if promoted:
         await _count_seats(session, cs.id, len(promoted))
-        notification_service.notify(
-            session=session,
-            user_ids=[r.user_id for r in promoted],
-            kind="session_place_offered",
-            actor_id=actor_id,
-            workspace_id=cs.workspace_id,
-            session_id=cs.id,
+        await publish(
+            session,
+            Notice(
+                user_ids=[r.user_id for r in promoted],
+                kind="session_place_offered",
+                actor_id=actor_id,
+                workspace_id=cs.workspace_id,
+                session_id=cs.id,
+            ),
         )
     return [r.user_id for r in promoted]
 
@@ -437,10 +435,10 @@ async def cancel(*, session: AsyncSession, cs: CocreationSession, user: User) ->
     await _lock(session, cs.id)
     await session.refresh(cs)
     if not can_register_now(cs):
-        raise RuleBroken(_("This session has ended; its registrations stay as they were."))
+        raise Refused(_("This session has ended; its registrations stay as they were."))
     registration = await registration_of(session=session, session_id=cs.id, user=user)
     if registration is None or registration.status == RegistrationStatus.CANCELLED:
-        raise RuleBroken(_("You are not registered for this session."))
+        raise Refused(_("You are not registered for this session."))
     had_seat = registration.status == RegistrationStatus.REGISTERED
     registration.status = RegistrationStatus.CANCELLED
     registration.attended = False
@@ -622,9 +620,9 @@ async def on_board(*, session: AsyncSession, session_id: int, idea_id: int) -> b
 async def move_agenda(*, session: AsyncSession, cs: CocreationSession, item_id: int) -> AgendaItem:
     item = await session.get(AgendaItem, item_id)
     if item is None or item.session_id != cs.id:
-        raise RuleBroken(_("Choose an item of this session's agenda."))
+        raise Refused(_("Choose an item of this session's agenda."))
     if cs.status != SessionStatus.LIVE:
-        raise RuleBroken(_("The session is not live."))
+        raise Refused(_("The session is not live."))
     await session.exec(
         update(CocreationSession).where(col(CocreationSession.id) == cs.id).values(current_item_id=item.id)
     )

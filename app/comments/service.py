@@ -3,7 +3,7 @@ threads read in a fixed number of queries however long the discussion."""
 
 from dataclasses import dataclass, field
 
-from sqlmodel import col, func, select, update
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
@@ -11,11 +11,13 @@ from app.comments import permissions
 from app.comments.models import Comment
 from app.core import markdown
 from app.core.db import utcnow
+from app.core.errors import Refused
+from app.core.events import Notice, publish
 from app.core.forms import FormError, clean_text
 from app.core.i18n import _
 from app.ideas import permissions as idea_permissions
+from app.ideas import service as idea_service
 from app.ideas.models import Idea
-from app.notifications import service as notification_service
 from app.workspaces.models import Membership, Workspace
 
 BODY_MAX = 10_000
@@ -98,31 +100,31 @@ async def add(
     if parent is None:
         comment.thread_id = comment.id
     # One relative UPDATE, so comments posted at the same moment are all counted.
-    await session.exec(
-        update(Idea)
-        .where(col(Idea.id) == idea.id)
-        .values(comment_count=Idea.comment_count + 1, last_activity_at=comment.created_at)
-    )
+    await idea_service.count_comments(session, idea.id, 1, at=comment.created_at)
     replied_to = parent.author_id if parent else None
     if replied_to:
-        notification_service.notify(
-            session=session,
-            user_ids=[replied_to],
-            kind="comment_reply",
-            actor_id=author.id,
-            workspace_id=workspace.id,
-            idea_id=idea.id,
-            comment_id=comment.id,
+        await publish(
+            session,
+            Notice(
+                user_ids=[replied_to],
+                kind="comment_reply",
+                actor_id=author.id,
+                workspace_id=workspace.id,
+                idea_id=idea.id,
+                comment_id=comment.id,
+            ),
         )
     if idea.author_id and idea.author_id != replied_to:
-        notification_service.notify(
-            session=session,
-            user_ids=[idea.author_id],
-            kind="idea_comment",
-            actor_id=author.id,
-            workspace_id=workspace.id,
-            idea_id=idea.id,
-            comment_id=comment.id,
+        await publish(
+            session,
+            Notice(
+                user_ids=[idea.author_id],
+                kind="idea_comment",
+                actor_id=author.id,
+                workspace_id=workspace.id,
+                idea_id=idea.id,
+                comment_id=comment.id,
+            ),
         )
     await session.flush()
     await session.refresh(idea, ["comment_count", "last_activity_at"])
@@ -138,9 +140,9 @@ async def edit(
     editor: User,
     body: str,
 ) -> Comment:
-    """The author's correction. Raises PermissionError when it is not theirs to change (any more)."""
+    """The author's correction. Refused (403) when it is not theirs to change (any more)."""
     if not permissions.can_edit_comment(editor, comment, workspace, membership, utcnow()):
-        raise PermissionError("this comment may not be edited by this user now")
+        raise Refused(_("You can no longer edit this comment."), 403)
     errors: dict[str, str] = {}
     text = _clean_body(body, errors)
     if errors:

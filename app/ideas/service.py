@@ -2,19 +2,22 @@
 
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select, update
+from sqlmodel import col, delete, distinct, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
 from app.core import markdown
 from app.core.db import utcnow
+from app.core.events import publish
 from app.core.forms import FormError, clean_text, parse_coordinate, whole_number
 from app.core.i18n import N_, _
 from app.core.taxonomy import taxonomy
+from app.ideas.events import IdeaPosted, IdeaStatusChanged
 from app.ideas.models import Idea, IdeaStatus, IdeaStatusChange, IdeaTag, Support
-from app.notifications import service as notification_service
-from app.topics.models import Topic
+from app.topics.models import Topic, TopicSeed
+from app.workspaces import service as workspace_service
 from app.workspaces.models import Activity, Workspace
 
 TITLE_MAX = 200
@@ -109,18 +112,11 @@ async def create(*, session: AsyncSession, workspace: Workspace, author: User, d
     session.add(idea)
     await session.flush()
     _set_tags(session, idea.id, tags)
-    await session.exec(
-        update(Workspace).where(col(Workspace.id) == workspace.id).values(idea_count=Workspace.idea_count + 1)
+    await workspace_service.count_ideas(session, workspace.id, 1)
+    workspace_service.record_activity(
+        session, workspace_id=workspace.id, actor_id=author.id, kind="idea_posted", idea_id=idea.id
     )
-    session.add(Activity(workspace_id=workspace.id, actor_id=author.id, kind="idea_posted", idea_id=idea.id))
-    notification_service.notify(
-        session=session,
-        user_ids=await notification_service.followers(session=session, workspace=workspace),
-        kind="followed_workspace_idea",
-        actor_id=author.id,
-        workspace_id=workspace.id,
-        idea_id=idea.id,
-    )
+    await publish(session, IdeaPosted(workspace=workspace, idea=idea, author_id=author.id))
     await session.flush()
     return idea
 
@@ -177,28 +173,10 @@ async def change_status(
     idea.status = status
     idea.last_activity_at = utcnow()
     session.add(idea)
-    session.add(
-        Activity(workspace_id=workspace.id, actor_id=moderator.id, kind="idea_status", idea_id=idea.id)
+    workspace_service.record_activity(
+        session, workspace_id=workspace.id, actor_id=moderator.id, kind="idea_status", idea_id=idea.id
     )
-    # A hidden idea is news to those who may still see it: its author and the moderators.
-    followers = set(await notification_service.followers(session=session, workspace=workspace, idea=idea))
-    notification_service.notify(
-        session=session,
-        user_ids=followers - {idea.author_id},
-        kind="followed_idea_status",
-        actor_id=moderator.id,
-        workspace_id=workspace.id,
-        idea_id=idea.id,
-    )
-    if idea.author_id:
-        notification_service.notify(
-            session=session,
-            user_ids=[idea.author_id],
-            kind="idea_status",
-            actor_id=moderator.id,
-            workspace_id=workspace.id,
-            idea_id=idea.id,
-        )
+    await publish(session, IdeaStatusChanged(workspace=workspace, idea=idea, moderator_id=moderator.id))
     await session.flush()
     return idea
 
@@ -213,6 +191,24 @@ async def status_history(
         .order_by(col(IdeaStatusChange.created_at).desc(), col(IdeaStatusChange.id).desc())
     )
     return list(rows.all())
+
+
+# An idea's counters belong to this domain: comments and privacy change them through these.
+
+
+async def count_comments(session: AsyncSession, idea_id: int, delta: int, *, at=None) -> None:
+    """Moves the idea's comment count by ``delta`` in one relative UPDATE (comments posted at the same
+    moment are all counted); ``at``, for a new comment, is the idea's latest activity."""
+    values = {"comment_count": Idea.comment_count + delta}
+    if at is not None:
+        values["last_activity_at"] = at
+    await session.exec(update(Idea).where(col(Idea.id) == idea_id).values(**values))
+
+
+async def count_supports(session: AsyncSession, idea_ids: int | sa.Select, delta: int) -> None:
+    """Moves the support count of an idea (or of each one a subquery selects) by ``delta``."""
+    where = col(Idea.id) == idea_ids if isinstance(idea_ids, int) else col(Idea.id).in_(idea_ids)
+    await session.exec(update(Idea).where(where).values(support_count=Idea.support_count + delta))
 
 
 async def toggle_support(*, session: AsyncSession, idea: Idea, user: User) -> tuple[bool, int]:
@@ -232,9 +228,7 @@ async def toggle_support(*, session: AsyncSession, idea: Idea, user: User) -> tu
         else:
             delta, supported = 1, True
     if delta:
-        await session.exec(
-            update(Idea).where(col(Idea.id) == idea.id).values(support_count=Idea.support_count + delta)
-        )
+        await count_supports(session, idea.id, delta)
     await session.flush()
     count = (await session.exec(select(Idea.support_count).where(Idea.id == idea.id))).one()
     return supported, count
@@ -342,3 +336,96 @@ async def placed_ideas(*, session: AsyncSession, workspace_id: int) -> list[dict
         .limit(MAP_IDEAS_MAX)
     )
     return [{"id": id_, "title": title, "lat": lat, "lng": lng} for id_, title, lat, lng in rows.all()]
+
+
+# Reads that show ideas in a lower domain's terms: a workspace's feed, a seeded topic's cities.
+
+FEED_SIZE = 30
+TOP_IDEAS = 10
+
+
+@dataclass
+class FeedItem:
+    activity: Activity
+    actor: User | None
+    subject: User | None
+
+
+async def feed(*, session: AsyncSession, workspace_id: int, limit: int = FEED_SIZE) -> list[FeedItem]:
+    """The workspace's activity, newest first, with the people involved: two queries."""
+    activities = list(
+        (
+            await session.exec(
+                select(Activity)
+                .outerjoin(Idea, col(Idea.id) == Activity.idea_id)
+                .where(Activity.workspace_id == workspace_id, col(Idea.hidden_at).is_(None))
+                .order_by(col(Activity.created_at).desc(), col(Activity.id).desc())
+                .limit(limit)
+            )
+        ).all()
+    )
+    people_ids = {a.actor_id for a in activities} | {a.subject_id for a in activities}
+    people_ids.discard(None)
+    people = {}
+    if people_ids:
+        people = {
+            u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(people_ids)))).all()
+        }
+    return [
+        FeedItem(activity=a, actor=people.get(a.actor_id), subject=people.get(a.subject_id))
+        for a in activities
+    ]
+
+
+@dataclass
+class SeedRow:
+    workspace: Workspace
+    topic: Topic
+    ideas: int
+    comments: int
+    participants: int
+
+
+@dataclass
+class SeedOverview:
+    seed: TopicSeed
+    topic: Topic
+    rows: list[SeedRow]
+    top_ideas: list[tuple[Idea, Workspace]]
+
+
+async def seed_overview(*, session: AsyncSession, seed_id: int) -> SeedOverview | None:
+    """The seeded topic across cities: ideas, comments and participants per workspace, and the most
+    supported ideas everywhere. Three queries, whatever the number of workspaces."""
+    topic_seed = await session.get(TopicSeed, seed_id)
+    if topic_seed is None:
+        return None
+    stats = await session.exec(
+        select(
+            Topic,
+            Workspace,
+            func.count(distinct(Idea.id)),
+            func.coalesce(func.sum(Idea.comment_count), 0),
+            func.count(distinct(Idea.author_id)),
+        )
+        .join(Workspace, col(Workspace.id) == Topic.workspace_id)
+        .outerjoin(Idea, (col(Idea.topic_id) == Topic.id) & col(Idea.hidden_at).is_(None))
+        .where(Topic.seed_id == seed_id)
+        .group_by(Topic.id, Workspace.id)
+        .order_by(Workspace.id)
+    )
+    rows = [
+        SeedRow(workspace=w, topic=t, ideas=ideas, comments=int(comments), participants=people)
+        for t, w, ideas, comments, people in stats.all()
+    ]
+    if not rows:
+        return None
+    top = await session.exec(
+        select(Idea, Workspace)
+        .join(Topic, col(Topic.id) == Idea.topic_id)
+        .join(Workspace, col(Workspace.id) == Idea.workspace_id)
+        .where(Topic.seed_id == seed_id, col(Idea.hidden_at).is_(None))
+        .order_by(col(Idea.support_count).desc(), col(Idea.id))
+        .limit(TOP_IDEAS)
+    )
+    return SeedOverview(seed=topic_seed, topic=rows[0].topic, rows=rows, top_ideas=list(top.all()))

@@ -9,11 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.accounts.models import User
 from app.audit import service as audit
 from app.core.db import utcnow
+from app.core.errors import Refused
+from app.core.events import Notice, publish
 from app.core.forms import FormError, clean_text
 from app.core.i18n import N_, _
 from app.moderation.models import REASON_MAX
-from app.moderation.service import Refused, clean_reason
-from app.notifications import service as notification_service
+from app.moderation.service import clean_reason
 from app.workspaces.models import Membership, MemberStatus
 
 # The lengths a moderator picks from: days, or None for good.
@@ -37,12 +38,14 @@ async def _record_sanction(
 ) -> Membership:
     """Saves the changed membership, tells the member and logs the act, in one transaction."""
     session.add(membership)
-    notification_service.notify(
-        session=session,
-        user_ids=[membership.user_id],
-        kind=SANCTION_NOTICES[action],
-        actor_id=moderator.id,
-        workspace_id=membership.workspace_id,
+    await publish(
+        session,
+        Notice(
+            user_ids=[membership.user_id],
+            kind=SANCTION_NOTICES[action],
+            actor_id=moderator.id,
+            workspace_id=membership.workspace_id,
+        ),
     )
     audit.record(
         session,

@@ -12,13 +12,15 @@ from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
-from sqlmodel import col, func, or_, select, update
+from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
 from app.audit import service as audit
 from app.comments.models import Comment
 from app.core.db import utcnow
+from app.core.errors import Refused
+from app.core.events import Notice, publish
 from app.core.forms import FormError, clean_text, whole_number
 from app.core.i18n import _
 from app.ideas.models import Idea
@@ -31,7 +33,6 @@ from app.moderation.models import (
     ReportReason,
     TargetKind,
 )
-from app.notifications import service as notification_service
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces import service as workspace_service
 from app.workspaces.models import MemberRole, Membership, MemberStatus, Workspace
@@ -43,15 +44,6 @@ HIDDEN_STATES = (CaseState.HIDDEN, CaseState.REVIEW)
 # ModerationCase.is_waiting in SQL: reports since the last decision, or a review asked for. Every
 # decision sets open_reports to 0, so deciding closes the case.
 WAITING = or_(col(ModerationCase.open_reports) > 0, col(ModerationCase.state) == CaseState.REVIEW)
-
-
-class Refused(Exception):
-    """An act the rules do not allow now; ``status`` is the HTTP answer (403 or 409)."""
-
-    def __init__(self, message: str, status: int = 409) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 class Action:
@@ -162,11 +154,7 @@ async def _set_hidden(session: AsyncSession, target: Target, hidden: bool) -> No
     session.add(target.obj)
     if target.kind == TargetKind.IDEA:
         step = -1 if hidden else 1
-        await session.exec(
-            update(Workspace)
-            .where(col(Workspace.id) == target.obj.workspace_id)
-            .values(idea_count=Workspace.idea_count + step)
-        )
+        await workspace_service.count_ideas(session, target.obj.workspace_id, step)
 
 
 def _already_reported(kind: str) -> str:
@@ -243,18 +231,20 @@ async def report(
             target_id=target.id,
             data={"reports": case.open_reports, "threshold": workspace.report_threshold},
         )
-        _tell_author(session, case, target, "hidden", actor_id=None)
+        await _tell_author(session, case, target, "hidden", actor_id=None)
     if not was_waiting:
         moderators = await workspace_service.moderator_ids(session=session, workspace_id=workspace.id)
         # No actor: the moderators' queue does not say who reported, nor does this.
-        notification_service.notify(
-            session=session,
-            user_ids=set(moderators) - {reporter.id},
-            kind=_REPORTED[target.kind],
-            actor_id=None,
-            workspace_id=workspace.id,
-            idea_id=target.idea_id,
-            comment_id=target.comment_id,
+        await publish(
+            session,
+            Notice(
+                user_ids=set(moderators) - {reporter.id},
+                kind=_REPORTED[target.kind],
+                actor_id=None,
+                workspace_id=workspace.id,
+                idea_id=target.idea_id,
+                comment_id=target.comment_id,
+            ),
         )
     session.add(case)
     await session.flush()
@@ -265,16 +255,20 @@ async def report_comment(*, comment: Comment, **kwargs) -> ModerationCase:
     return await report(target=comment_target(comment), **kwargs)
 
 
-def _tell_author(session: AsyncSession, case: ModerationCase, target: Target, what: str, *, actor_id) -> None:
+async def _tell_author(
+    session: AsyncSession, case: ModerationCase, target: Target, what: str, *, actor_id
+) -> None:
     if case.author_id is not None:
-        notification_service.notify(
-            session=session,
-            user_ids=[case.author_id],
-            kind=_NOTICES[(target.kind, what)],
-            actor_id=actor_id,
-            workspace_id=case.workspace_id,
-            idea_id=target.idea_id,
-            comment_id=target.comment_id,
+        await publish(
+            session,
+            Notice(
+                user_ids=[case.author_id],
+                kind=_NOTICES[(target.kind, what)],
+                actor_id=actor_id,
+                workspace_id=case.workspace_id,
+                idea_id=target.idea_id,
+                comment_id=target.comment_id,
+            ),
         )
 
 
@@ -316,11 +310,11 @@ async def _apply(
         case.hidden_by_id = moderator.id
         if not hidden:
             await _set_hidden(session, target, True)
-        _tell_author(session, case, target, "kept" if hidden else "hidden", actor_id=moderator.id)
+        await _tell_author(session, case, target, "kept" if hidden else "hidden", actor_id=moderator.id)
     elif action == Action.RESTORE and case.state in HIDDEN_STATES and target.can_hide:
         case.state = CaseState.RESTORED
         await _set_hidden(session, target, False)
-        _tell_author(session, case, target, "restored", actor_id=moderator.id)
+        await _tell_author(session, case, target, "restored", actor_id=moderator.id)
     elif action == Action.DISMISS and case.state == CaseState.OPEN:
         case.state = CaseState.DISMISSED
     else:
@@ -422,14 +416,16 @@ async def request_review(
     case.updated_at = utcnow()
     session.add(case)
     moderators = await workspace_service.moderator_ids(session=session, workspace_id=case.workspace_id)
-    notification_service.notify(
-        session=session,
-        user_ids=moderators,
-        kind=_NOTICES[(target.kind, "review")],
-        actor_id=author.id,
-        workspace_id=case.workspace_id,
-        idea_id=target.idea_id,
-        comment_id=target.comment_id,
+    await publish(
+        session,
+        Notice(
+            user_ids=moderators,
+            kind=_NOTICES[(target.kind, "review")],
+            actor_id=author.id,
+            workspace_id=case.workspace_id,
+            idea_id=target.idea_id,
+            comment_id=target.comment_id,
+        ),
     )
     audit.record(
         session,

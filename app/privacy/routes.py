@@ -19,6 +19,7 @@ from app.core import i18n, live, ratelimit
 from app.core.config import HTMX_CDN_URL
 from app.core.db import after_commit, utcnow
 from app.core.deps import FormStr, SessionDep, SettingsDep
+from app.core.errors import Refused
 from app.core.forms import FormError
 from app.core.i18n import _
 from app.core.templating import flash, render
@@ -115,7 +116,7 @@ async def delete_account(
             status_code=429,
             headers={"Retry-After": str(limited.retry_after)},
         )
-    except privacy_service.Refused as refused:
+    except Refused as refused:
         return _delete_page(request, errors={"__all__": refused.message}, remove=remove, status_code=409)
     after_commit(session, lambda: attachment_service.remove_files(storage, done.files))
     response = RedirectResponse("/", status_code=303)

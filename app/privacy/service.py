@@ -34,6 +34,7 @@ from app.comments.models import Comment
 from app.core import live, ratelimit
 from app.core.config import Settings
 from app.core.db import utcnow
+from app.core.errors import Refused
 from app.core.forms import FormError
 from app.core.i18n import _
 from app.ideas import service as idea_service
@@ -43,6 +44,7 @@ from app.network.models import Organisation
 from app.notifications.models import Follow, Notification
 from app.voting import service as voting_service
 from app.voting.models import BallotOption, BallotState
+from app.workspaces import service as workspace_service
 from app.workspaces.models import Membership, MemberStatus, Workspace
 
 logger = logging.getLogger("cocreate")
@@ -504,14 +506,6 @@ def zip_stream(export: Export) -> Iterator[bytes]:
 # Deletion ---------------------------------------------------------------------------------------------
 
 
-class Refused(Exception):
-    """The account may not be deleted now (the last admin); the page says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 @dataclass
 class Deletion:
     """What deleting the account did, for the confirmation and the audit log."""
@@ -552,9 +546,7 @@ async def _refuse_last_admin(session: AsyncSession, user: User) -> None:
 
 async def _forget_supports(session: AsyncSession, user_id: int) -> None:
     mine = select(Support.idea_id).where(Support.user_id == user_id)
-    await session.exec(
-        update(Idea).where(col(Idea.id).in_(mine)).values(support_count=Idea.support_count - 1)
-    )
+    await idea_service.count_supports(session, mine, -1)
     await session.exec(delete(Support).where(col(Support.user_id) == user_id))
 
 
@@ -565,11 +557,7 @@ async def _forget_memberships(session: AsyncSession, user_id: int) -> None:
         Membership.user_id == user_id,
         col(Membership.status).in_((MemberStatus.ACTIVE, MemberStatus.BANNED)),
     )
-    await session.exec(
-        update(Workspace)
-        .where(col(Workspace.id).in_(counted))
-        .values(member_count=Workspace.member_count - 1)
-    )
+    await workspace_service.count_members(session, counted, -1)
     await session.exec(
         delete(Notification).where(
             col(Notification.kind) == "membership_requested", col(Notification.actor_id) == user_id
@@ -644,11 +632,7 @@ async def _remove_ideas(session: AsyncSession, user_id: int) -> tuple[int, list[
     )
     shown = Counter(workspace_id for _idea_id, workspace_id, hidden_at in ideas if hidden_at is None)
     for workspace_id, number in sorted(shown.items()):
-        await session.exec(
-            update(Workspace)
-            .where(col(Workspace.id) == workspace_id)
-            .values(idea_count=Workspace.idea_count - number)
-        )
+        await workspace_service.count_ideas(session, workspace_id, -number)
     await _drop_cases(session, TargetKind.IDEA, idea_ids)
     await _drop_cases(
         session, TargetKind.COMMENT, select(Comment.id).where(col(Comment.idea_id).in_(idea_ids))
@@ -690,9 +674,7 @@ async def _remove_comments(session: AsyncSession, user_id: int) -> tuple[int, in
         select(Comment.idea_id, func.count()).where(Comment.author_id == user_id).group_by(Comment.idea_id)
     )
     for idea_id, number in sorted((await session.exec(per_idea)).all()):
-        await session.exec(
-            update(Idea).where(col(Idea.id) == idea_id).values(comment_count=Idea.comment_count - number)
-        )
+        await idea_service.count_comments(session, idea_id, -number)
     await _drop_cases(session, TargetKind.COMMENT, sorted(my_ids))
     if emptied:
         await session.exec(

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlmodel import col, distinct, func, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
@@ -10,14 +10,13 @@ from app.core import markdown
 from app.core.forms import FormError, clean_date, clean_text
 from app.core.i18n import _
 from app.core.taxonomy import taxonomy
-from app.ideas.models import Idea
 from app.network.models import City, Network, NetworkCity
 from app.topics.models import Topic, TopicSeed
-from app.workspaces.models import Activity, Workspace, WorkspaceCity
+from app.workspaces import service as workspace_service
+from app.workspaces.models import Workspace, WorkspaceCity
 
 TITLE_MAX = 200
 BRIEF_MAX = 10_000
-TOP_IDEAS = 10
 
 
 @dataclass
@@ -131,10 +130,12 @@ async def seed(
         )
         session.add(topic)
         await session.flush()
-        session.add(
-            Activity(
-                workspace_id=workspace.id, actor_id=facilitator.id, kind="topic_seeded", topic_id=topic.id
-            )
+        workspace_service.record_activity(
+            session,
+            workspace_id=workspace.id,
+            actor_id=facilitator.id,
+            kind="topic_seeded",
+            topic_id=topic.id,
         )
     await session.flush()
     return topic_seed
@@ -152,57 +153,3 @@ async def topics_of(*, session: AsyncSession, workspace_id: int) -> list[Topic]:
 
 async def get(*, session: AsyncSession, topic_id: int) -> Topic | None:
     return await session.get(Topic, topic_id)
-
-
-@dataclass
-class SeedRow:
-    workspace: Workspace
-    topic: Topic
-    ideas: int
-    comments: int
-    participants: int
-
-
-@dataclass
-class SeedOverview:
-    seed: TopicSeed
-    topic: Topic
-    rows: list[SeedRow]
-    top_ideas: list[tuple[Idea, Workspace]]
-
-
-async def overview(*, session: AsyncSession, seed_id: int) -> SeedOverview | None:
-    """The seeded topic across cities: ideas, comments and participants per workspace, and the most
-    supported ideas everywhere. Three queries, whatever the number of workspaces."""
-    topic_seed = await session.get(TopicSeed, seed_id)
-    if topic_seed is None:
-        return None
-    stats = await session.exec(
-        select(
-            Topic,
-            Workspace,
-            func.count(distinct(Idea.id)),
-            func.coalesce(func.sum(Idea.comment_count), 0),
-            func.count(distinct(Idea.author_id)),
-        )
-        .join(Workspace, col(Workspace.id) == Topic.workspace_id)
-        .outerjoin(Idea, (col(Idea.topic_id) == Topic.id) & col(Idea.hidden_at).is_(None))
-        .where(Topic.seed_id == seed_id)
-        .group_by(Topic.id, Workspace.id)
-        .order_by(Workspace.id)
-    )
-    rows = [
-        SeedRow(workspace=w, topic=t, ideas=ideas, comments=int(comments), participants=people)
-        for t, w, ideas, comments, people in stats.all()
-    ]
-    if not rows:
-        return None
-    top = await session.exec(
-        select(Idea, Workspace)
-        .join(Topic, col(Topic.id) == Idea.topic_id)
-        .join(Workspace, col(Workspace.id) == Idea.workspace_id)
-        .where(Topic.seed_id == seed_id, col(Idea.hidden_at).is_(None))
-        .order_by(col(Idea.support_count).desc(), col(Idea.id))
-        .limit(TOP_IDEAS)
-    )
-    return SeedOverview(seed=topic_seed, topic=rows[0].topic, rows=rows, top_ideas=list(top.all()))

@@ -41,5 +41,5 @@ async def vote(
             secret_key=settings.voting_key,
         )
     except voting_service.VoteRefused as error:
-        return JSONResponse({"detail": error.message}, status_code=403 if error.forbidden else 422)
+        return JSONResponse({"detail": error.message}, status_code=error.status)
     return JSONResponse({"first": done.first}, status_code=201 if done.first else 200)

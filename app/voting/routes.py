@@ -20,7 +20,7 @@ from app.core.templating import flash, render
 from app.voting import permissions
 from app.voting import service as voting_service
 from app.voting.models import Ballot, BallotOption, BallotState, Eligibility, ResultsVisibility, Vote
-from app.workspaces.deps import Visible, WorkspaceContext, visible_workspace
+from app.workspaces.deps import Visible, WorkspaceContext, allowed, visible_workspace
 
 router = APIRouter()
 
@@ -111,10 +111,12 @@ async def _form_page(
 
 @router.get("/w/{slug}/ballots/new")
 async def new_ballot(
-    request: Request, session: SessionDep, context: Visible, user: CurrentUser, session_id: str = ""
+    request: Request,
+    session: SessionDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_manage)],
+    user: CurrentUser,
+    session_id: str = "",
 ):
-    if not context.can(permissions.can_manage):
-        raise HTTPException(status_code=403)
     cs = await _session_for(session, context, session_id)
     form = voting_service.BallotInput(
         closes_at=local_datetime_input(voting_service.now() + timedelta(hours=1), get_time_zone()),
@@ -125,9 +127,12 @@ async def new_ballot(
 
 
 @router.post("/w/{slug}/ballots/new")
-async def create_ballot(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
-    if not context.can(permissions.can_manage):
-        raise HTTPException(status_code=403)
+async def create_ballot(
+    request: Request,
+    session: SessionDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_manage)],
+    user: CurrentUser,
+):
     form = await request.form()
     cs = await _session_for(session, context, form_text(form, "session_id"))
     fields = {

@@ -22,6 +22,7 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.core import live
 from app.core.db import DriverQuery, loaded_models, needs_transaction, utcnow
+from app.core.errors import Refused
 from app.core.exports import SafeCsvWriter
 from app.core.forms import (
     FormError,
@@ -45,7 +46,8 @@ from app.voting.models import (
     ResultsVisibility,
     Vote,
 )
-from app.workspaces.models import Activity, Membership, Workspace
+from app.workspaces import service as workspace_service
+from app.workspaces.models import Membership, Workspace
 
 QUESTION_MAX = 300
 DESCRIPTION_MAX = 4000
@@ -98,14 +100,11 @@ def now() -> datetime:
     return utcnow()
 
 
-class VoteRefused(Exception):
-    """A vote that may not be cast: the message says why; nothing was stored. ``forbidden``: the
-    voter may not vote on this ballot at all (403), rather than a ballot paper that breaks a rule."""
+class VoteRefused(Refused):
+    """A vote that may not be cast: the message says why; nothing was stored. 422 for a ballot paper
+    that breaks a rule (or a closed ballot), 403 when the voter may not vote on this ballot at all."""
 
-    def __init__(self, message: str, *, forbidden: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.forbidden = forbidden
+    default_status = 422
 
 
 @dataclass
@@ -228,7 +227,9 @@ async def create(
     await session.flush()
     for position, (label, idea_id) in enumerate(options, start=1):
         session.add(BallotOption(ballot_id=ballot.id, position=position, label=label, idea_id=idea_id))
-    session.add(Activity(workspace_id=workspace.id, actor_id=author.id, kind="ballot_created"))
+    workspace_service.record_activity(
+        session, workspace_id=workspace.id, actor_id=author.id, kind="ballot_created"
+    )
     if cs is not None and ballot.opens_at <= utcnow():
         await session.flush()
         await live.publish(
@@ -501,7 +502,7 @@ async def _checked_choices(
     if state == BallotState.CLOSED:
         raise VoteRefused(_("This ballot is closed."))
     if not await is_eligible(session=session, ballot=ballot, user=user, member=member):
-        raise VoteRefused(_("You are not among the people who may vote on this ballot."), forbidden=True)
+        raise VoteRefused(_("You are not among the people who may vote on this ballot."), 403)
     return parse_choices(ballot, option_ids, form)
 
 

@@ -38,22 +38,25 @@ async def visible_workspace(slug: str, session: SessionDep, user: OptionalUser) 
     return WorkspaceContext(workspace=workspace, membership=membership, user=user)
 
 
-async def moderated_workspace(
-    context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
-) -> WorkspaceContext:
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
-    return context
+def allowed(predicate):
+    """A route's permission as a dependency: the workspace, when the signed-in reader passes
+    ``predicate`` there (``WorkspaceContext.can``); 403 otherwise, and the login page first for a
+    visitor. Use it as ``context: Annotated[WorkspaceContext, allowed(permissions.can_post)]``."""
+
+    async def dependency(
+        context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
+    ) -> WorkspaceContext:
+        if not context.can(predicate):
+            raise HTTPException(status_code=403)
+        return context
+
+    return Depends(dependency)
 
 
-async def editable_workspace(
-    context: Annotated[WorkspaceContext, Depends(visible_workspace)], user: CurrentUser
-) -> WorkspaceContext:
-    if not permissions.can_edit(user, context.workspace):
-        raise HTTPException(status_code=403)
-    return context
+def _can_edit(user, workspace, _membership) -> bool:
+    return permissions.can_edit(user, workspace)
 
 
 Visible = Annotated[WorkspaceContext, Depends(visible_workspace)]
-Moderated = Annotated[WorkspaceContext, Depends(moderated_workspace)]
-Editable = Annotated[WorkspaceContext, Depends(editable_workspace)]
+Moderated = Annotated[WorkspaceContext, allowed(permissions.can_moderate)]
+Editable = Annotated[WorkspaceContext, allowed(_can_edit)]

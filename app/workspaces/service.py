@@ -5,6 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, or_, select, update
@@ -12,11 +13,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import User
 from app.core.db import utcnow
+from app.core.errors import Refused
+from app.core.events import Notice, NoticeWithdrawn, publish
 from app.core.forms import FormError, clean_text, whole_numbers
 from app.core.i18n import N_, _
-from app.ideas.models import Idea
 from app.network.models import City
-from app.notifications import service as notification_service
 from app.workspaces.models import (
     Activity,
     JoinPolicy,
@@ -32,7 +33,6 @@ TITLE_MAX = 200
 SUMMARY_MAX = 5000
 MESSAGE_MAX = 500
 PAGE_SIZE = 24
-FEED_SIZE = 30
 
 ACTIVITY_MESSAGES = {
     "workspace_created": N_("%(actor)s opened this workspace."),
@@ -47,14 +47,6 @@ ACTIVITY_MESSAGES = {
     "session_scheduled": N_("%(actor)s scheduled a co-creation session."),
     "ballot_created": N_("%(actor)s opened a ballot."),
 }
-
-
-class NotAllowed(Exception):
-    """The action breaks a rule of the workspace (archived, already a member, ...)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass
@@ -137,7 +129,7 @@ async def create(*, session: AsyncSession, creator: User, data: WorkspaceInput) 
             status=MemberStatus.ACTIVE,
         )
     )
-    session.add(Activity(workspace_id=workspace.id, actor_id=creator.id, kind="workspace_created"))
+    record_activity(session, workspace_id=workspace.id, actor_id=creator.id, kind="workspace_created")
     await session.flush()
     return workspace
 
@@ -286,22 +278,43 @@ async def moderator_ids(*, session: AsyncSession, workspace_id: int) -> list[int
     )
 
 
-async def _count_member(session: AsyncSession, workspace_id: int, delta: int) -> None:
-    # One UPDATE, so two joins at once cannot both read the same count.
+# The workspace's counters and its activity feed belong to this domain: other domains change them
+# only through these.
+
+
+async def count_members(session: AsyncSession, workspace_ids: int | sa.Select, delta: int) -> None:
+    """Moves the member count of a workspace (or of each one a subquery selects) by ``delta``, in one
+    relative UPDATE, so two joins at once cannot both read the same count."""
+    where = (
+        col(Workspace.id) == workspace_ids
+        if isinstance(workspace_ids, int)
+        else col(Workspace.id).in_(workspace_ids)
+    )
+    await session.exec(update(Workspace).where(where).values(member_count=Workspace.member_count + delta))
+
+
+async def count_ideas(session: AsyncSession, workspace_id: int, delta: int) -> None:
+    """Moves the count of the workspace's shown ideas by ``delta`` (posted, hidden, shown, deleted)."""
     await session.exec(
         update(Workspace)
         .where(col(Workspace.id) == workspace_id)
-        .values(member_count=Workspace.member_count + delta)
+        .values(idea_count=Workspace.idea_count + delta)
     )
+
+
+def record_activity(session: AsyncSession, **fields) -> None:
+    """A line of the workspace's activity feed (``Activity``: workspace_id, actor_id, kind, and what it
+    is about), in the caller's unit of work."""
+    session.add(Activity(**fields))
 
 
 async def join(*, session: AsyncSession, workspace: Workspace, user: User, message: str = "") -> Membership:
     """Joins an open workspace, or asks to join one that needs approval (moderators are told)."""
     if workspace.is_archived:
-        raise NotAllowed(_("This workspace is archived and accepts nothing new."))
+        raise Refused(_("This workspace is archived and accepts nothing new."))
     membership = await membership_of(session=session, workspace_id=workspace.id, user=user)
     if membership is not None and membership.status != MemberStatus.DECLINED:
-        raise NotAllowed(_("You already belong to this workspace or have asked to join it."))
+        raise Refused(_("You already belong to this workspace or have asked to join it."))
     message = message.strip()[:MESSAGE_MAX]
     status = MemberStatus.ACTIVE if workspace.join_policy == JoinPolicy.OPEN else MemberStatus.PENDING
     if membership is None:
@@ -315,17 +328,19 @@ async def join(*, session: AsyncSession, workspace: Workspace, user: User, messa
         async with session.begin_nested():
             session.add(membership)
     except IntegrityError:
-        raise NotAllowed(_("You already belong to this workspace or have asked to join it.")) from None
+        raise Refused(_("You already belong to this workspace or have asked to join it.")) from None
     if status == MemberStatus.ACTIVE:
-        await _count_member(session, workspace.id, 1)
-        session.add(Activity(workspace_id=workspace.id, actor_id=user.id, kind="member_joined"))
+        await count_members(session, workspace.id, 1)
+        record_activity(session, workspace_id=workspace.id, actor_id=user.id, kind="member_joined")
     else:
-        notification_service.notify(
-            session=session,
-            user_ids=await moderator_ids(session=session, workspace_id=workspace.id),
-            kind="membership_requested",
-            actor_id=user.id,
-            workspace_id=workspace.id,
+        await publish(
+            session,
+            Notice(
+                user_ids=await moderator_ids(session=session, workspace_id=workspace.id),
+                kind="membership_requested",
+                actor_id=user.id,
+                workspace_id=workspace.id,
+            ),
         )
     await session.flush()
     return membership
@@ -336,8 +351,8 @@ async def add_member(*, session: AsyncSession, workspace: Workspace, user: User)
     membership = Membership(workspace_id=workspace.id, user_id=user.id, status=MemberStatus.ACTIVE)
     session.add(membership)
     await session.flush()
-    await _count_member(session, workspace.id, 1)
-    session.add(Activity(workspace_id=workspace.id, actor_id=user.id, kind="member_joined"))
+    await count_members(session, workspace.id, 1)
+    record_activity(session, workspace_id=workspace.id, actor_id=user.id, kind="member_joined")
     await session.flush()
     return membership
 
@@ -345,12 +360,12 @@ async def add_member(*, session: AsyncSession, workspace: Workspace, user: User)
 async def leave(*, session: AsyncSession, workspace: Workspace, user: User) -> None:
     membership = await membership_of(session=session, workspace_id=workspace.id, user=user)
     if membership is None or membership.status not in (MemberStatus.ACTIVE, MemberStatus.PENDING):
-        raise NotAllowed(_("You are not a member of this workspace."))
+        raise Refused(_("You are not a member of this workspace."))
     if membership.status == MemberStatus.ACTIVE:
-        await _count_member(session, workspace.id, -1)
+        await count_members(session, workspace.id, -1)
     else:
-        await notification_service.withdraw(
-            session=session, kind="membership_requested", actor_id=user.id, workspace_id=workspace.id
+        await publish(
+            session, NoticeWithdrawn(kind="membership_requested", actor_id=user.id, workspace_id=workspace.id)
         )
     await session.delete(membership)
     await session.flush()
@@ -369,7 +384,7 @@ async def decide(
     """Approves or declines a pending request; the requester is told either way. Only a pending
     request changes, so two moderators deciding at once cannot both count the member."""
     if workspace.is_archived:
-        raise NotAllowed(_("This workspace is archived and accepts nothing new."))
+        raise Refused(_("This workspace is archived and accepts nothing new."))
     new_status = MemberStatus.ACTIVE if approve else MemberStatus.DECLINED
     result = await session.exec(
         update(Membership)
@@ -377,23 +392,24 @@ async def decide(
         .values(status=new_status, decided_at=utcnow(), decided_by_id=moderator.id)
     )
     if result.rowcount != 1:
-        raise NotAllowed(_("This request was already decided."))
+        raise Refused(_("This request was already decided."))
     if approve:
-        await _count_member(session, workspace.id, 1)
-        session.add(
-            Activity(
-                workspace_id=workspace.id,
-                actor_id=moderator.id,
-                kind="member_approved",
-                subject_id=membership.user_id,
-            )
+        await count_members(session, workspace.id, 1)
+        record_activity(
+            session,
+            workspace_id=workspace.id,
+            actor_id=moderator.id,
+            kind="member_approved",
+            subject_id=membership.user_id,
         )
-    notification_service.notify(
-        session=session,
-        user_ids=[membership.user_id],
-        kind="membership_approved" if approve else "membership_declined",
-        actor_id=moderator.id,
-        workspace_id=workspace.id,
+    await publish(
+        session,
+        Notice(
+            user_ids=[membership.user_id],
+            kind="membership_approved" if approve else "membership_declined",
+            actor_id=moderator.id,
+            workspace_id=workspace.id,
+        ),
     )
     await session.flush()
     await session.refresh(membership)
@@ -404,28 +420,29 @@ async def set_role(
     *, session: AsyncSession, workspace: Workspace, membership: Membership, role: str, by: User
 ) -> Membership:
     if role not in tuple(MemberRole):
-        raise NotAllowed(_("Choose member or moderator."))
+        raise Refused(_("Choose member or moderator."))
     if membership.status != MemberStatus.ACTIVE:
-        raise NotAllowed(_("Only active members can be made moderators."))
+        raise Refused(_("Only active members can be made moderators."))
     if membership.role == role:
         return membership
     membership.role = role
     session.add(membership)
     if role == MemberRole.MODERATOR:
-        session.add(
-            Activity(
-                workspace_id=workspace.id,
-                actor_id=by.id,
-                kind="moderator_appointed",
-                subject_id=membership.user_id,
-            )
-        )
-        notification_service.notify(
-            session=session,
-            user_ids=[membership.user_id],
-            kind="moderator_appointed",
-            actor_id=by.id,
+        record_activity(
+            session,
             workspace_id=workspace.id,
+            actor_id=by.id,
+            kind="moderator_appointed",
+            subject_id=membership.user_id,
+        )
+        await publish(
+            session,
+            Notice(
+                user_ids=[membership.user_id],
+                kind="moderator_appointed",
+                actor_id=by.id,
+                workspace_id=workspace.id,
+            ),
         )
     await session.flush()
     return membership
@@ -436,12 +453,11 @@ async def set_archived(*, session: AsyncSession, workspace: Workspace, archived:
         return workspace
     workspace.archived_at = utcnow() if archived else None
     session.add(workspace)
-    session.add(
-        Activity(
-            workspace_id=workspace.id,
-            actor_id=by.id,
-            kind="workspace_archived" if archived else "workspace_reopened",
-        )
+    record_activity(
+        session,
+        workspace_id=workspace.id,
+        actor_id=by.id,
+        kind="workspace_archived" if archived else "workspace_reopened",
     )
     await session.flush()
     return workspace
@@ -477,36 +493,3 @@ async def pending_count(*, session: AsyncSession, workspace_id: int) -> int:
             .where(Membership.workspace_id == workspace_id, Membership.status == MemberStatus.PENDING)
         )
     ).one()
-
-
-@dataclass
-class FeedItem:
-    activity: Activity
-    actor: User | None
-    subject: User | None
-
-
-async def feed(*, session: AsyncSession, workspace_id: int, limit: int = FEED_SIZE) -> list[FeedItem]:
-    """The workspace's activity, newest first, with the people involved: two queries."""
-    activities = list(
-        (
-            await session.exec(
-                select(Activity)
-                .outerjoin(Idea, col(Idea.id) == Activity.idea_id)
-                .where(Activity.workspace_id == workspace_id, col(Idea.hidden_at).is_(None))
-                .order_by(col(Activity.created_at).desc(), col(Activity.id).desc())
-                .limit(limit)
-            )
-        ).all()
-    )
-    people_ids = {a.actor_id for a in activities} | {a.subject_id for a in activities}
-    people_ids.discard(None)
-    people = {}
-    if people_ids:
-        people = {
-            u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(people_ids)))).all()
-        }
-    return [
-        FeedItem(activity=a, actor=people.get(a.actor_id), subject=people.get(a.subject_id))
-        for a in activities
-    ]

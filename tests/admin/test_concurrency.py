@@ -9,7 +9,7 @@ from sqlmodel import col, func, select
 from app.accounts.models import Role, User
 from app.admin import service as admin_service
 from app.audit.models import AuditEvent
-from app.moderation.service import Refused
+from app.core.errors import Refused
 from tests.races import Arena
 
 

@@ -10,13 +10,13 @@ from sqlmodel import select
 from starlette.datastructures import FormData
 
 from app.admin import service as admin_service
-from app.cocreation import room
 from app.cocreation import service as session_service
 from app.cocreation.models import AgendaItem, SessionIdea
 from app.core import live
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.voting import service as voting_service
+from app.web import room
 from app.workspaces import service as workspace_service
 from app.workspaces.deps import WorkspaceContext
 from app.workspaces.models import MemberStatus, Visibility

@@ -8,6 +8,7 @@ from sqlmodel import select
 from app.audit.models import AuditEvent
 from app.comments import service as comment_service
 from app.comments.models import Comment
+from app.core.errors import Refused
 from app.ideas import service as idea_service
 from app.moderation import service as moderation_service
 from app.moderation.models import CaseState, ModerationCase, Report
@@ -46,7 +47,7 @@ async def test_reports_sent_at_once_each_count_and_hide_the_comment_once(arena):
                     note="",
                 )
                 return True
-            except moderation_service.Refused:
+            except Refused:
                 return False
 
     # Every reporter twice, all at once: each counts once.

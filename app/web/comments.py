@@ -15,7 +15,7 @@ from app.core.forms import FormError, whole_number
 from app.core.i18n import _
 from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions as idea_permissions
-from app.ideas.routes import VisibleIdea
+from app.ideas.deps import VisibleIdea
 from app.moderation import permissions as moderation_permissions
 from app.moderation import service as moderation_service
 from app.workspaces.deps import Visible, WorkspaceContext
@@ -182,8 +182,6 @@ async def update_comment(
             editor=user,
             body=body,
         )
-    except PermissionError:
-        raise HTTPException(status_code=403) from None
     except FormError as error:
         return _edit_page(request, context, node.comment, body, error.errors, status_code=422)
     if is_htmx_fragment_request(request):

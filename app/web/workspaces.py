@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from app.accounts.deps import CurrentUser, OptionalUser
 from app.core.deps import FormStr, RowId, SessionDep
+from app.core.errors import Refused
 from app.core.forms import FormError, form_text
 from app.core.i18n import _
 from app.core.taxonomy import taxonomy
@@ -142,7 +143,7 @@ async def workspace_page(
             **_ideas_context(workspace, ideas, topics),
             "membership": context.membership,
             "cities": cities[workspace.id],
-            "feed": await workspace_service.feed(session=session, workspace_id=workspace.id),
+            "feed": await idea_service.feed(session=session, workspace_id=workspace.id),
             "activity_messages": workspace_service.ACTIVITY_MESSAGES,
             "can_join": context.can(permissions.can_join),
             "can_leave": context.can(permissions.can_leave),
@@ -225,7 +226,7 @@ async def join_workspace(
         membership = await workspace_service.join(
             session=session, workspace=workspace, user=user, message=message
         )
-    except workspace_service.NotAllowed as refused:
+    except Refused as refused:
         return _back(request, page, refused.message, "error")
     if membership.status == MemberStatus.PENDING:
         return _back(request, page, _("Your request is sent. A moderator will decide on it."))
@@ -239,7 +240,7 @@ async def leave_workspace(request: Request, session: SessionDep, context: Visibl
     target = page if workspace.is_public else "/workspaces"
     try:
         await workspace_service.leave(session=session, workspace=workspace, user=user)
-    except workspace_service.NotAllowed as refused:
+    except Refused as refused:
         return _back(request, page, refused.message, "error")
     return _back(request, target, _("You left the workspace."), "info")
 
@@ -321,7 +322,7 @@ async def decide_request(
             moderator=context.user,
             approve=decision == "approve",
         )
-    except workspace_service.NotAllowed as refused:
+    except Refused as refused:
         return _back(request, members, refused.message, "error")
     message = _("Request approved.") if decision == "approve" else _("Request declined.")
     return _back(request, members, message)
@@ -345,7 +346,7 @@ async def change_role(
         await workspace_service.set_role(
             session=session, workspace=workspace, membership=membership, role=role, by=user
         )
-    except workspace_service.NotAllowed as refused:
+    except Refused as refused:
         return _back(request, members, refused.message, "error")
     message = _("They are now a moderator.") if role == MemberRole.MODERATOR else _("They are now a member.")
     return _back(request, members, message)

@@ -10,6 +10,7 @@ from app.core.forms import FormError, form_text, whole_numbers
 from app.core.i18n import _
 from app.core.taxonomy import taxonomy
 from app.core.templating import flash, render
+from app.ideas import service as idea_service
 from app.network import service as network_service
 from app.topics import permissions
 from app.topics import service as topic_service
@@ -112,7 +113,7 @@ async def seed_topic(request: Request, session: SessionDep, user: CurrentUser):
 async def seed_overview(request: Request, session: SessionDep, user: CurrentUser, seed_id: RowId):
     if not permissions.can_seed(user):
         raise HTTPException(status_code=403)
-    overview = await topic_service.overview(session=session, seed_id=seed_id)
+    overview = await idea_service.seed_overview(session=session, seed_id=seed_id)
     if overview is None:
         raise HTTPException(status_code=404)
     return render(request, "topics/overview.html", {"overview": overview, "taxonomy": taxonomy()})

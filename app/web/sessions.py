@@ -8,19 +8,21 @@ from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from starlette.datastructures import FormData
 
 from app.accounts.deps import CurrentUser
-from app.cocreation import calendar, permissions, room
+from app.cocreation import calendar, permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession, SessionStatus
 from app.core import live
 from app.core.deps import FormStr, RowId, SessionDep, SettingsDep, rate_limited
+from app.core.errors import Refused
 from app.core.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
 from app.core.i18n import N_, _, get_time_zone, time_zones
 from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import service as idea_service
 from app.voting import routes as voting_routes
 from app.voting import service as voting_service
+from app.web import room
 from app.workspaces import service as workspace_service
-from app.workspaces.deps import Visible, WorkspaceContext
+from app.workspaces.deps import Visible, WorkspaceContext, allowed
 
 router = APIRouter()
 
@@ -153,10 +155,13 @@ def _with_a_row_added(request, context, data: session_service.SessionInput, cs=N
 
 
 @router.get("/w/{slug}/sessions/new")
-async def new_session(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
+async def new_session(
+    request: Request,
+    session: SessionDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_manage)],
+    user: CurrentUser,
+):
     """A new session starts in the time zone of the workspace's (first) city, else the moderator's."""
-    if not context.can(permissions.can_manage):
-        raise HTTPException(status_code=403)
     cities = (await workspace_service.cities_of(session=session, workspace_ids=[context.workspace.id]))[
         context.workspace.id
     ]
@@ -168,9 +173,12 @@ async def new_session(request: Request, session: SessionDep, context: Visible, u
 
 
 @router.post("/w/{slug}/sessions/new")
-async def create_session(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
-    if not context.can(permissions.can_manage):
-        raise HTTPException(status_code=403)
+async def create_session(
+    request: Request,
+    session: SessionDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_manage)],
+    user: CurrentUser,
+):
     form = await request.form()
     data = _form_input(form)
     if "add_row" in form:
@@ -287,7 +295,7 @@ async def register(request: Request, session: SessionDep, loaded: VisibleSession
         raise HTTPException(status_code=403)
     try:
         registration = await session_service.register(session=session, cs=cs, user=user)
-    except session_service.RuleBroken as error:
+    except Refused as error:
         return await _rule_error(request, session, context, cs, error.message)
     response = RedirectResponse(_url(context, cs), status_code=303)
     if registration.status == "registered":
@@ -304,7 +312,7 @@ async def cancel_registration(
     context, cs = loaded
     try:
         await session_service.cancel(session=session, cs=cs, user=user)
-    except session_service.RuleBroken as error:
+    except Refused as error:
         return await _rule_error(request, session, context, cs, error.message)
     response = RedirectResponse(_url(context, cs), status_code=303)
     flash(request, response, _("Your registration is cancelled."), "success")
@@ -330,7 +338,7 @@ async def change_status(
         )
     try:
         await session_service.set_status(session=session, cs=cs, status=SessionStatus(status), by=user)
-    except session_service.RuleBroken as error:
+    except Refused as error:
         return await _rule_error(request, session, context, cs, error.message)
     target = _url(context, cs, "/live" if status == SessionStatus.LIVE else "")
     response = RedirectResponse(target, status_code=303)
@@ -491,7 +499,7 @@ async def move_agenda(request: Request, session: SessionDep, loaded: ManagedSess
     try:
         item = whole_number(item_id) or 0
         await session_service.move_agenda(session=session, cs=cs, item_id=item)
-    except session_service.RuleBroken as error:
+    except Refused as error:
         if is_htmx_fragment_request(request):
             return Response(error.message, status_code=422)
         response = _back_to_room(context, cs)

@@ -2,6 +2,7 @@
 queues: one per workspace for its moderators, and an inbox of every queue one may act on (all of
 them for facilitators and admins, their workspaces' for city moderators)."""
 
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
@@ -9,21 +10,23 @@ from fastapi.responses import RedirectResponse
 
 from app.accounts import service as account_service
 from app.accounts.deps import CurrentUser
-from app.comments.routes import VisibleComment, comment_url, comments_context
 from app.core.deps import FormStr, RowId, SessionDep, rate_limited
+from app.core.errors import Refused
 from app.core.forms import FormError, form_text, whole_numbers
 from app.core.i18n import _, ngettext
 from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions as idea_permissions
-from app.ideas.routes import VisibleIdea, idea_view
+from app.ideas.deps import VisibleIdea
 from app.moderation import permissions, sanctions
 from app.moderation import service as moderation_service
 from app.moderation.models import DECISION_LABELS, REASON_LABELS, STATE_LABELS, ReportReason
+from app.web.comments import VisibleComment, comment_url, comments_context
+from app.web.ideas import idea_view
+from app.web.workspaces import members_view
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces import service as workspace_service
-from app.workspaces.deps import Visible, WorkspaceContext
+from app.workspaces.deps import Visible, WorkspaceContext, allowed
 from app.workspaces.models import Membership
-from app.workspaces.routes import members_view
 
 router = APIRouter()
 
@@ -82,7 +85,7 @@ async def _act_on_comment(request: Request, session, context, node, act, *, form
             errors=error.errors,
             form=form,
         )
-    except moderation_service.Refused as refused:
+    except Refused as refused:
         await _reload(session, context, node)
         return await _comment_answer(
             request, session, context, node, refused.message, status_code=refused.status
@@ -217,7 +220,7 @@ async def _act_on_idea(
         return await idea_view(
             request, session, context, idea, errors=error.errors, form=form, status_code=422
         )
-    except moderation_service.Refused as refused:
+    except Refused as refused:
         return await idea_view(
             request, session, context, idea, notice=refused.message, status_code=refused.status
         )
@@ -308,7 +311,7 @@ async def restore_idea(
             reason=reason,
         )
         if not changed:
-            raise moderation_service.Refused(_("This idea is not hidden."))
+            raise Refused(_("This idea is not hidden."))
 
     done = _("The idea is shown again. Its author is told why.")
     return await _act_on_idea(
@@ -475,25 +478,33 @@ async def _decide(request, session, context: WorkspaceContext | None, user, work
 
 
 @router.get("/w/{slug}/moderation")
-async def workspace_queue(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
+async def workspace_queue(
+    request: Request,
+    session: SessionDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_moderate)],
+    user: CurrentUser,
+):
     return await _show_queue(request, session, context, [context.workspace.id])
 
 
 @router.post("/w/{slug}/moderation")
-async def workspace_decide(request: Request, session: SessionDep, context: Visible, user: CurrentUser):
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
+async def workspace_decide(
+    request: Request,
+    session: SessionDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_moderate)],
+    user: CurrentUser,
+):
     return await _decide(request, session, context, user, [context.workspace.id])
 
 
 @router.post("/w/{slug}/moderation/threshold")
 async def workspace_threshold(
-    request: Request, session: SessionDep, context: Visible, user: CurrentUser, threshold: FormStr = ""
+    request: Request,
+    session: SessionDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_moderate)],
+    user: CurrentUser,
+    threshold: FormStr = "",
 ):
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
     try:
         await moderation_service.set_threshold(
             session=session, workspace=context.workspace, value=threshold, moderator=user
@@ -556,7 +567,7 @@ async def _act_on_member(request: Request, session, context: WorkspaceContext, a
         await act()
     except FormError as error:
         return await members_view(request, session, context, errors=error.errors, status_code=422)
-    except moderation_service.Refused as refused:
+    except Refused as refused:
         response = RedirectResponse(members, status_code=303)
         flash(request, response, refused.message, "error")
         return response

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData, UploadFile
 
@@ -13,36 +13,23 @@ from app.attachments.deps import StorageDep
 from app.comments import permissions as comment_permissions
 from app.comments import service as comment_service
 from app.core.db import utcnow
-from app.core.deps import FormStr, RowId, SessionDep, rate_limited
+from app.core.deps import FormStr, SessionDep, rate_limited
 from app.core.forms import FormError
 from app.core.i18n import _
 from app.core.taxonomy import taxonomy
 from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions
 from app.ideas import service as idea_service
+from app.ideas.deps import VisibleIdea
 from app.ideas.models import Idea
 from app.moderation import permissions as moderation_permissions
 from app.moderation import service as moderation_service
 from app.notifications import service as notification_service
 from app.topics import service as topic_service
 from app.workspaces import service as workspace_service
-from app.workspaces.deps import Visible, WorkspaceContext
+from app.workspaces.deps import Visible, WorkspaceContext, allowed
 
 router = APIRouter()
-
-
-async def visible_idea(
-    idea_id: RowId, session: SessionDep, context: Visible
-) -> tuple[WorkspaceContext, Idea]:
-    """The idea, when it belongs to a workspace the reader may see; 404 otherwise, so an id from
-    another (perhaps members-only) workspace reveals nothing."""
-    idea = await idea_service.get(session=session, workspace_id=context.workspace.id, idea_id=idea_id)
-    if idea is None or not context.can(permissions.can_see, idea):
-        raise HTTPException(status_code=404)
-    return context, idea
-
-
-VisibleIdea = Annotated[tuple[WorkspaceContext, Idea], Depends(visible_idea)]
 
 
 def _fields_and_files(form: FormData) -> tuple[FormData, list[attachment_service.FileInput]]:
@@ -137,20 +124,24 @@ async def ideas_map(request: Request, session: SessionDep, context: Visible):
 
 @router.get("/w/{slug}/ideas/new")
 async def new_idea(
-    request: Request, session: SessionDep, context: Visible, user: CurrentUser, topic: str = ""
+    request: Request,
+    session: SessionDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_post)],
+    user: CurrentUser,
+    topic: str = "",
 ):
-    if not context.can(permissions.can_post):
-        raise HTTPException(status_code=403)
     form = {"tags": [], "topic_id": topic}
     return await _form_page(request, session, context, form=form, errors={})
 
 
 @router.post("/w/{slug}/ideas/new", dependencies=[rate_limited("post")])
 async def post_idea(
-    request: Request, session: SessionDep, storage: StorageDep, context: Visible, user: CurrentUser
+    request: Request,
+    session: SessionDep,
+    storage: StorageDep,
+    context: Annotated[WorkspaceContext, allowed(permissions.can_post)],
+    user: CurrentUser,
 ):
-    if not context.can(permissions.can_post):
-        raise HTTPException(status_code=403)
     fields, files = _fields_and_files(await request.form())
     data = _input(fields)
     try:

@@ -1,0 +1,25 @@
+"""The idea a route is about, when the reader may see it."""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+
+from app.core.deps import RowId, SessionDep
+from app.ideas import permissions
+from app.ideas import service as idea_service
+from app.ideas.models import Idea
+from app.workspaces.deps import Visible, WorkspaceContext
+
+
+async def visible_idea(
+    idea_id: RowId, session: SessionDep, context: Visible
+) -> tuple[WorkspaceContext, Idea]:
+    """The idea, when it belongs to a workspace the reader may see; 404 otherwise, so an id from
+    another (perhaps members-only) workspace reveals nothing."""
+    idea = await idea_service.get(session=session, workspace_id=context.workspace.id, idea_id=idea_id)
+    if idea is None or not context.can(permissions.can_see, idea):
+        raise HTTPException(status_code=404)
+    return context, idea
+
+
+VisibleIdea = Annotated[tuple[WorkspaceContext, Idea], Depends(visible_idea)]
