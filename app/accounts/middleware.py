@@ -11,6 +11,7 @@ from app.accounts import service as account_service
 from app.core.config import Settings
 from app.core.db import Mode, SessionFactory, bind_of, driver, runs_on_driver, unit_of_work
 from app.core.security import csrf_token_for
+from app.core.templating import wants_fragment
 
 # What a whole page's header shows the signed-in user (their unread notifications, say), from a session.
 HeaderCounts = Callable[..., Awaitable[dict]]
@@ -101,7 +102,7 @@ def shows_header(connection: HTTPConnection) -> bool:
     headers = connection.headers
     if connection.url.path.startswith("/api/"):
         return False
-    if headers.get("hx-request") and not headers.get("hx-boosted"):
+    if wants_fragment(headers):
         return False
     return "text/event-stream" not in headers.get("accept", "")
 

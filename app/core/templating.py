@@ -137,8 +137,11 @@ def _read_flashes(request: Request) -> list[dict[str, str]]:
 
 def is_htmx_fragment_request(request: Request) -> bool:
     """True for an HTMX request that swaps part of a page. Boosted navigation and history restores
-    want the whole page."""
-    headers = request.headers
+    want the whole page. The one check of it: the middleware asks ``wants_fragment`` of the headers."""
+    return wants_fragment(request.headers)
+
+
+def wants_fragment(headers) -> bool:
     return (
         headers.get("HX-Request") == "true"
         and headers.get("HX-Boosted") != "true"

@@ -16,7 +16,7 @@ from app.core.db import Mode
 from app.core.deps import RowId, SessionDep, SettingsDep, rate_limited, unit_mode
 from app.core.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
 from app.core.i18n import _, get_time_zone
-from app.core.templating import flash, render
+from app.core.templating import flash, is_htmx_fragment_request, render
 from app.voting import permissions
 from app.voting import service as voting_service
 from app.voting.models import Ballot, BallotOption, BallotState, Eligibility, ResultsVisibility, Vote
@@ -246,7 +246,7 @@ async def cast_vote(
         status = 403 if not page["eligible"] and page["state"] == BallotState.OPEN else 422
         return render(request, "voting/ballot.html", page, status_code=status, block="ballot")
     message = _("Your vote has been recorded.") if done.first else _("Your vote has been updated.")
-    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
+    if is_htmx_fragment_request(request):
         page = await ballot_context(session, settings, context, ballot, options=options, paper=done.paper)
         page["notice"] = message
         return render(request, "voting/ballot.html", page, block="ballot")
