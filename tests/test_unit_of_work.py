@@ -56,6 +56,29 @@ async def test_a_write_apart_comes_before_the_request_writes(session_factory, us
         await unit.finish(success=False)
 
 
+async def test_a_unit_told_its_mode_after_opening_its_session_runs_in_that_mode(engine, database_url):
+    """On the app's own engine (not the tests' one connection) a route's mode may come after a
+    dependency opened the session: the session then runs on the engine of that mode, and says so."""
+    from tests.races import Arena
+
+    arena = Arena(database_url)
+    try:
+        unit = UnitOfWork(arena.factory, Mode.READ)
+        session = unit.session
+        unit.use(Mode.WRITE)
+        assert session.bind.dialect.name == arena.engine.dialect.name
+        created = await arena.user()
+        row = await session.get(type(created), created.id)
+        row.display_name = "Renamed in a unit told to write"
+        await session.flush()
+        await unit.finish(success=True)
+        async with arena.work(Mode.READ) as reading:
+            renamed = await reading.get(type(created), created.id)
+            assert renamed.display_name == "Renamed in a unit told to write"
+    finally:
+        await arena.close()
+
+
 def test_no_service_commits():
     """Only the unit of work (app/core/db.py) commits, and the loaders of demo and scale data, which write
     in batches. A commit anywhere else would split a request's work in two."""

@@ -230,7 +230,7 @@ class UnitOfWork:
         if self._session is not None and self._session.in_transaction():
             raise RuntimeError("the unit of work has begun; its mode can no longer change")
         if self._session is not None:
-            self._session.sync_session.bind = _bind_for(bind_of(self.factory), mode)
+            _rebind(self._session, _bind_for(bind_of(self.factory), mode))
             if self.mode is Mode.READ and mode is not Mode.READ:
                 sa.event.remove(self._session.sync_session, "before_flush", _refuse_writes_in_reads)
         self.mode = mode
@@ -276,6 +276,15 @@ def _bind_for(bind, mode: Mode):
     return per_mode[mode]
 
 
+def _rebind(session: AsyncSession, bind) -> None:
+    """Points an open session at another engine (the same database, other execution options). The
+    async session must know it too, else ``session.bind`` cannot translate it back."""
+    session.bind = bind
+    sync = bind.sync_engine if isinstance(bind, AsyncEngine) else bind.sync_connection
+    if session.sync_session.bind is not sync:  # SQLAlchemy 2.0 keeps the two apart
+        session.sync_session.bind = sync
+
+
 async def needs_transaction(session: AsyncSession) -> None:
     """For a unit of work in ``Mode.ALONE`` whose write turns out to be more than one statement (a vote
     on a session's ballot also raises a live event): on PostgreSQL its reads so far end, and what
@@ -286,7 +295,7 @@ async def needs_transaction(session: AsyncSession) -> None:
     bind = bind_of(unit.factory)
     if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
         await session.commit()  # statements ran each on its own: this only gives the connection back
-        session.sync_session.bind = _bind_for(bind, Mode.WRITE)
+        _rebind(session, _bind_for(bind, Mode.WRITE))
     unit.mode = Mode.WRITE
 
 

@@ -39,7 +39,7 @@ def running_app(database_url: str | None = None, *, extra_env: dict[str, str] | 
     with tempfile.TemporaryDirectory(prefix="cocreate-app-") as tmp:
         env = {
             **os.environ,
-            "COCREATE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/app.core.db",
+            "COCREATE_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{tmp}/app.db",
             "COCREATE_ASSETS": "local",
             "COCREATE_ENV": "development",
             "COCREATE_DATA_DIR": tmp,

@@ -4,12 +4,15 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import func, select
 from starlette.datastructures import FormData
 
+from app.cocreation import service as session_service
 from app.core.db import Mode, utcnow
+from app.core.live import LiveEvent
 from app.voting import service as voting_service
 from app.voting.models import Ballot, Vote
+from tests.cocreation.test_live_room import live_session
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET_KEY
 from tests.races import Arena
 
@@ -21,7 +24,7 @@ async def arena(engine, database_url):
     await arena.close()
 
 
-async def open_ballot(arena, workspace, author) -> tuple[Ballot, list[int]]:
+async def open_ballot(arena, workspace, author, cs=None) -> tuple[Ballot, list[int]]:
     async with arena.work() as session:
         data = voting_service.BallotInput(
             question="Which garden first?",
@@ -30,7 +33,7 @@ async def open_ballot(arena, workspace, author) -> tuple[Ballot, list[int]]:
             closes_at=(utcnow() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
         )
         ballot = await voting_service.create(
-            session=session, workspace=workspace, cs=None, author=author, data=data
+            session=session, workspace=workspace, cs=cs, author=author, data=data
         )
         options = await voting_service.options_of(session=session, ballot_id=ballot.id)
         return ballot, [option.id for option in options]
@@ -68,6 +71,27 @@ async def test_the_same_voter_sending_twice_at_once_counts_once(arena):
     stored = await papers(arena, ballot.id)
     assert len(stored) == 1 and stored[0].choices["options"][0] in (north, south)
     assert firsts.count(True) == 1
+
+
+@pytest.mark.parametrize("alone", [False, True], ids=["in-a-transaction", "statement-alone"])
+async def test_a_vote_in_the_live_room_keeps_its_paper_and_its_event(arena, alone):
+    """A vote on a session's ballot is two writes, its paper and the room's event: a unit of work begun
+    with statements alone (the vote route's) turns into one transaction on the app's own engine."""
+    author = await arena.user(role="facilitator")
+    workspace = await arena.workspace(author)
+    (voter,) = await arena.members(workspace, 1)
+    async with arena.work() as session:
+        cs = await live_session(session, workspace, author)
+    ballot, (north, _south, _east) = await open_ballot(arena, workspace, author, cs)
+    channel = session_service.channel(cs.id)
+    in_the_room = select(func.count()).select_from(LiveEvent).where(LiveEvent.channel == channel)
+    async with arena.work() as session:
+        before = await session.scalar(in_the_room)
+    assert await cast(arena, ballot.id, voter, north, alone=alone)
+    assert [paper.choices["options"] for paper in await papers(arena, ballot.id)] == [[north]]
+    async with arena.work() as session:
+        after = await session.scalar(in_the_room)
+    assert after == before + 1
 
 
 # The target is for PostgreSQL, the database for several app processes. SQLite lets one writer in at a
