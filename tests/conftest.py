@@ -3,19 +3,22 @@ at its end. The suite runs on SQLite, or on PostgreSQL when COCREATE_TEST_DATABA
 
 import os
 import re
+import secrets
 
 import httpx
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts import service as account_service
-from app.accounts.models import Role, User
+from app.accounts.models import AuthSession, Role, User
 from app.core import migrations, security
 from app.core.config import Settings
-from app.core.db import DriverQuery, create_engine
+from app.core.db import DriverQuery, Mode, create_engine, unit_of_work, utcnow
+from app.core.security import csrf_token_for, token_digest
 from app.main import create_app
 from tests.e2e import chromium
 
@@ -192,11 +195,31 @@ def http_scope(method: str, path: str, *, headers: list[tuple[bytes, bytes]], qu
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def csrf_token(client: httpx.AsyncClient, path: str = "/") -> str:
-    response = await client.get(path)
-    match = CSRF_RE.search(response.text)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
+async def csrf_token(client: httpx.AsyncClient, path: str | None = None) -> str:
+    """The token a form of this client's browser session carries. With ``path``, read off that page
+    as a browser does; otherwise derived from the client's cookies as the app derives it (the session's
+    key while the app takes the session as live, else an anonymous id, set here when the client has
+    none yet), which saves a page per form."""
+    if path is not None:
+        response = await client.get(path)
+        match = CSRF_RE.search(response.text)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+    app = client._transport.app
+    settings: Settings = app.state.settings
+    token = client.cookies.get(settings.session_cookie_name)
+    if token:
+        async with unit_of_work(app.state.session_factory, Mode.READ) as session:
+            live = await account_service.load_session(session=session, token=token, settings=settings)
+        if live:
+            return csrf_token_for(settings.secret_key, token)
+        # An ended session: the app treats the browser as a visitor and clears the cookie.
+        client.cookies.delete(settings.session_cookie_name)
+    anon = client.cookies.get(settings.anon_cookie_name)
+    if not anon:
+        anon = secrets.token_urlsafe(24)
+        client.cookies.set(settings.anon_cookie_name, anon)
+    return csrf_token_for(settings.secret_key, "anon:" + anon)
 
 
 async def post_form(client: httpx.AsyncClient, url: str, data: dict | None = None, **kwargs):
@@ -227,10 +250,33 @@ async def make_user(
     )
 
 
-async def log_in(client: httpx.AsyncClient, user: User, password: str = PASSWORD):
-    response = await post_form(client, "/login", {"email": user.email, "password": password})
-    assert response.status_code == 303, response.text
-    return response
+async def log_in(client: httpx.AsyncClient, user: User, password: str = PASSWORD, *, via_form: bool = False):
+    """Signs ``user`` in on ``client``. By default the login session is started directly, as the login
+    form starts it (its cookie, the user's last login, the client's earlier session ended), without
+    the form's page and password check; ``via_form`` (or another password) posts the real form and
+    returns its answer, for tests of signing in itself."""
+    if via_form or password != PASSWORD:
+        response = await post_form(client, "/login", {"email": user.email, "password": password})
+        assert response.status_code == 303, response.text
+        return response
+    app = client._transport.app
+    settings: Settings = app.state.settings
+    assert user.is_active, "a disabled account cannot sign in"
+    earlier = client.cookies.get(settings.session_cookie_name)
+    async with unit_of_work(app.state.session_factory) as session:
+        if earlier:
+            current = (
+                await session.exec(select(AuthSession).where(AuthSession.token_hash == token_digest(earlier)))
+            ).first()
+            if current is not None:
+                await account_service.end_session(session=session, auth_session_id=current.id)
+        row = await session.get(User, user.id)
+        row.last_login_at = utcnow()
+        token, _auth_session = await account_service.start_session(
+            session=session, user=row, settings=settings, address="203.0.113.7", user_agent="python-httpx"
+        )
+    client.cookies.set(settings.session_cookie_name, token)
+    return None
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ COOKIE = "cocreate_session"
 
 
 async def test_login_sets_a_fresh_session_each_time(client, session, user):
-    await log_in(client, user)
+    await log_in(client, user, via_form=True)
     first = client.cookies.get(COOKIE)
-    await log_in(client, user)
+    await log_in(client, user, via_form=True)
     second = client.cookies.get(COOKIE)
     assert first and second and first != second
     sessions = (await session.exec(select(AuthSession).where(AuthSession.user_id == user.id))).all()
@@ -67,7 +67,7 @@ async def test_logins_that_succeed_leave_the_address_its_allowance(client, sessi
     """A room of people logging in from one wifi: only the failures count against the address."""
     monkeypatch.setattr(account_service, "LOGIN_LIMIT_PER_ADDRESS", 3)
     for n in range(6):
-        await log_in(client, await make_user(session, display_name=f"Participant {n}"))
+        await log_in(client, await make_user(session, display_name=f"Participant {n}"), via_form=True)
     for n in range(3):
         failed = await post_form(
             client, "/login", {"email": f"guess{n}@example.org", "password": "whatever1"}
@@ -80,7 +80,7 @@ async def test_logins_that_succeed_leave_the_address_its_allowance(client, sessi
 async def test_success_clears_the_account_counter(client, user):
     for _ in range(4):
         await post_form(client, "/login", {"email": user.email, "password": "wrong-guess"})
-    await log_in(client, user)
+    await log_in(client, user, via_form=True)
     await post_form(client, "/logout")
     for _ in range(4):
         response = await post_form(client, "/login", {"email": user.email, "password": "wrong-guess"})
@@ -88,7 +88,7 @@ async def test_success_clears_the_account_counter(client, user):
 
 
 async def test_logout_revokes_so_a_replayed_cookie_is_logged_out(client, other_client, user):
-    await log_in(client, user)
+    await log_in(client, user, via_form=True)
     token = client.cookies.get(COOKIE)
     response = await post_form(client, "/logout")
     assert response.status_code == 303
@@ -99,7 +99,7 @@ async def test_logout_revokes_so_a_replayed_cookie_is_logged_out(client, other_c
 
 
 async def test_idle_session_expires(client, session, settings, user):
-    await log_in(client, user)
+    await log_in(client, user, via_form=True)
     auth = (await session.exec(select(AuthSession).where(AuthSession.user_id == user.id))).one()
     auth.last_seen_at = utcnow() - timedelta(minutes=settings.session_idle_minutes + 1)
     session.add(auth)
@@ -108,7 +108,7 @@ async def test_idle_session_expires(client, session, settings, user):
 
 
 async def test_absolute_expiry_ends_even_an_active_session(client, session, user):
-    await log_in(client, user)
+    await log_in(client, user, via_form=True)
     auth = (await session.exec(select(AuthSession).where(AuthSession.user_id == user.id))).one()
     auth.expires_at = utcnow() - timedelta(seconds=1)
     session.add(auth)
@@ -135,13 +135,13 @@ async def test_huge_password_is_refused_without_error(client, user):
 
 
 async def test_ended_sessions_are_cleared_at_the_next_login(client, session, user):
-    await log_in(client, user)
+    await log_in(client, user, via_form=True)
     await post_form(client, "/logout")
     ended = (await session.exec(select(AuthSession).where(AuthSession.user_id == user.id))).one()
     ended.revoked_at = utcnow() - timedelta(days=2)
     session.add(ended)
     await session.commit()
-    await log_in(client, user)
+    await log_in(client, user, via_form=True)
     statement = select(func.count()).select_from(AuthSession).where(AuthSession.user_id == user.id)
     assert (await session.exec(statement)).one() == 1
     assert (await session.exec(statement.where(AuthSession.revoked_at != None))).one() == 0  # noqa: E711

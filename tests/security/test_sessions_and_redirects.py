@@ -45,7 +45,7 @@ async def test_a_session_id_planted_before_login_is_not_the_one_after(app, sessi
     victim = await make_user(session)
     async with client_for(app) as client:
         client.cookies.set(SESSION_COOKIE, "planted-by-an-attacker")
-        answer = await log_in(client, victim)
+        answer = await log_in(client, victim, via_form=True)
     issued = [h for h in answer.headers.get_list("set-cookie") if h.startswith(f"{SESSION_COOKIE}=")]
     assert len(issued) == 1 and not issued[0].startswith(f"{SESSION_COOKIE}=planted-by-an-attacker")
     async with client_for(app) as attacker:
