@@ -28,7 +28,9 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_session_factory, utcnow
 from app.core.forms import local_datetime_input
 from app.core.security import hash_password
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 from app.voting.models import Eligibility, Method, ResultsVisibility
 from app.workspaces import service as workspace_service
 from bench.pages import BenchError, admin_connection, csrf_token, expect
@@ -119,7 +121,7 @@ async def prepare(
                 workspace=workspace,
                 cs=cs,
                 author=host,
-                data=voting_service.BallotInput(
+                data=voting_rules.BallotInput(
                     question="Which two should the corridor start with?",
                     method=Method.APPROVAL,
                     options_text="\n".join(OPTIONS),
@@ -129,7 +131,7 @@ async def prepare(
                     eligibility=Eligibility.ATTENDEES if session_ballot else Eligibility.MEMBERS,
                 ),
             )
-            options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+            options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
             return Crowd(
                 slug=workspace.slug,
                 ballot_id=ballot.id,

@@ -27,13 +27,20 @@ async def current_auth_session(request: Request) -> AuthSession | None:
     return getattr(request.state, "auth_session", None)
 
 
-async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
-    if not can_administer(user):
-        raise HTTPException(status_code=403)
-    return user
+def user_allowed(predicate):
+    """A route's permission about the signed-in user alone (may they administer, seed topics, open a
+    workspace) as a dependency: the user when ``predicate(user)``, 403 otherwise, and the login page
+    first for a visitor."""
+
+    async def dependency(user: Annotated[User, Depends(current_user)]) -> User:
+        if not predicate(user):
+            raise HTTPException(status_code=403)
+        return user
+
+    return Depends(dependency)
 
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(current_user)]
-AdminUser = Annotated[User, Depends(admin_user)]
+AdminUser = Annotated[User, user_allowed(can_administer)]
 CurrentAuthSession = Annotated[AuthSession | None, Depends(current_auth_session)]

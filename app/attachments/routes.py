@@ -1,6 +1,7 @@
 """An idea's files: served to whoever may see the idea, and removed by its author. They are added
 with the idea's own form (app/web/ideas.py)."""
 
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
@@ -13,9 +14,15 @@ from app.attachments.deps import StorageDep
 from app.core.deps import RowId, SessionDep
 from app.core.i18n import _
 from app.core.templating import flash
-from app.ideas.deps import VisibleIdea
+from app.ideas.deps import VisibleIdea, visible_idea
+from app.ideas.models import Idea
+from app.workspaces.deps import WorkspaceContext, allowed_on
 
 router = APIRouter()
+
+
+def _may_remove(user, context: WorkspaceContext, idea: Idea) -> bool:
+    return permissions.can_remove(user, context.workspace, idea, context.membership)
 
 
 def content_disposition(kind: str, filename: str) -> str:
@@ -53,13 +60,11 @@ async def remove(
     request: Request,
     session: SessionDep,
     storage: StorageDep,
-    loaded: VisibleIdea,
+    loaded: Annotated[tuple[WorkspaceContext, Idea], allowed_on(visible_idea, _may_remove)],
     user: CurrentUser,
     attachment_id: RowId,
 ):
     context, idea = loaded
-    if not permissions.can_remove(user, context.workspace, idea, context.membership):
-        raise HTTPException(status_code=403)
     attachment = await attachment_service.get(session=session, idea_id=idea.id, attachment_id=attachment_id)
     if attachment is None:
         raise HTTPException(status_code=404)

@@ -18,6 +18,7 @@ from app.moderation import service as moderation_service
 from app.network import service as network_service
 from app.network.models import OrganisationKind
 from app.topics import service as topic_service
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
 from app.workspaces import service as workspace_service
 from app.workspaces.models import JoinPolicy, Visibility
@@ -356,7 +357,7 @@ async def _seed_sessions(session: AsyncSession, *, facilitator, ana, wei, porto,
         workspace=porto,
         cs=None,
         author=facilitator,
-        data=voting_service.BallotInput(
+        data=voting_rules.BallotInput(
             question="Which idea should the co-design workshop start with?",
             method="approval",
             idea_ids=[idea.id for idea in ideas],

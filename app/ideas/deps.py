@@ -8,7 +8,7 @@ from app.core.deps import RowId, SessionDep
 from app.ideas import permissions
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
-from app.workspaces.deps import Visible, WorkspaceContext
+from app.workspaces.deps import Visible, WorkspaceContext, allowed_on
 
 
 async def visible_idea(
@@ -23,3 +23,21 @@ async def visible_idea(
 
 
 VisibleIdea = Annotated[tuple[WorkspaceContext, Idea], Depends(visible_idea)]
+
+
+def _may_edit(user, context: WorkspaceContext, idea: Idea) -> bool:
+    return permissions.can_edit(user, context.workspace, idea, context.membership)
+
+
+def _may_support(user, context: WorkspaceContext, idea: Idea) -> bool:
+    # As in the live room: a hidden idea takes no support, from anyone.
+    return context.can(permissions.can_support) and idea.hidden_at is None
+
+
+def _may_change_status(user, context: WorkspaceContext, _idea: Idea) -> bool:
+    return context.can(permissions.can_change_status)
+
+
+EditableIdea = Annotated[tuple[WorkspaceContext, Idea], allowed_on(visible_idea, _may_edit)]
+IdeaToSupport = Annotated[tuple[WorkspaceContext, Idea], allowed_on(visible_idea, _may_support)]
+IdeaToJudge = Annotated[tuple[WorkspaceContext, Idea], allowed_on(visible_idea, _may_change_status)]

@@ -43,6 +43,7 @@ from app.moderation.models import CaseState, ModerationCase, Report, TargetKind
 from app.network.models import Organisation
 from app.notifications.models import Follow, Notification
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 from app.voting.models import BallotOption, BallotState
 from app.workspaces import service as workspace_service
 from app.workspaces.models import Membership, MemberStatus, Workspace
@@ -322,7 +323,7 @@ async def collect(*, session: AsyncSession, storage: Storage, secret_key: str, u
         for registration, cs in registrations.all()
     ]
 
-    papers = await voting_service.papers_of_voter(session=session, secret_key=secret_key, user_id=user.id)
+    papers = await voting_storage.papers_of_voter(session=session, secret_key=secret_key, user_id=user.id)
     labels: dict[int, str] = {}
     if papers:
         options = await session.exec(
@@ -728,7 +729,7 @@ async def delete_account(
             )
         )
     )
-    papers = await voting_service.papers_of_voter(session=session, secret_key=secret_key, user_id=user.id)
+    papers = await voting_storage.papers_of_voter(session=session, secret_key=secret_key, user_id=user.id)
     done.papers_removed = await voting_service.forget_voter(
         session=session, papers=papers, remove_open=remove_contributions
     )

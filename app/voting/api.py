@@ -16,7 +16,9 @@ from app.accounts.deps import CurrentUser
 from app.core.db import Mode
 from app.core.deps import RowId, SessionDep, SettingsDep, rate_limited, unit_mode
 from app.voting import permissions
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 
 router = APIRouter(prefix="/api/v1")
 
@@ -25,11 +27,11 @@ router = APIRouter(prefix="/api/v1")
 async def vote(
     ballot_id: RowId, request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
 ):
-    loaded = await voting_service.ballot_standing(session=session, ballot_id=ballot_id, user=user)
+    loaded = await voting_storage.ballot_standing(session=session, ballot_id=ballot_id, user=user)
     if loaded is None or not permissions.can_see(user, loaded[1]):
         raise HTTPException(status_code=404)
     ballot, standing = loaded
-    options = await voting_service.options_of(session=session, ballot_id=ballot_id)
+    options = await voting_storage.options_of(session=session, ballot_id=ballot_id)
     try:
         done = await voting_service.cast(
             session=session,
@@ -40,6 +42,6 @@ async def vote(
             form=await request.form(),
             secret_key=settings.voting_key,
         )
-    except voting_service.VoteRefused as error:
+    except voting_rules.VoteRefused as error:
         return JSONResponse({"detail": error.message}, status_code=error.status)
     return JSONResponse({"first": done.first}, status_code=201 if done.first else 200)

@@ -32,7 +32,9 @@ from app.core.config import Settings
 from app.core.db import SessionFactory, bind_of, driver, runs_on_driver
 from app.core.security import CSRF_FIELD, CSRF_HEADER, BodyTooLarge, csrf_matches, csrf_token_for
 from app.voting import permissions
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 
 VOTE_PATH = re.compile(r"/api/v1/ballots/([1-9][0-9]{0,9})/vote")
 ROW_ID_MAX = 2_147_483_647  # app.core.deps.RowId
@@ -111,7 +113,7 @@ class VoteIntake:
         if not csrf_matches(csrf_token_for(self.settings.secret_key, token), sent):
             return None
         async with driver(self.bind) as connection:
-            found = await voting_service.driver_standing(
+            found = await voting_storage.driver_standing(
                 connection=connection, token=token, ballot_id=ballot_id
             )
             if found is None:
@@ -141,7 +143,7 @@ class VoteIntake:
                     form=form,
                     secret_key=self.settings.voting_key,
                 )
-            except voting_service.VoteRefused as error:
+            except voting_rules.VoteRefused as error:
                 return 403 if error.forbidden else 422, json_bytes({"detail": error.message})
         return (201, b'{"first":true}') if first else (200, b'{"first":false}')
 

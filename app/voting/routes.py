@@ -14,13 +14,18 @@ from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.core.db import Mode
 from app.core.deps import RowId, SessionDep, SettingsDep, rate_limited, unit_mode
+from app.core.errors import Refused
 from app.core.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
 from app.core.i18n import _, get_time_zone
 from app.core.templating import flash, is_htmx_fragment_request, render
+from app.voting import exports as voting_exports
 from app.voting import permissions
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
+from app.voting import views as voting_views
 from app.voting.models import Ballot, BallotOption, BallotState, Eligibility, ResultsVisibility, Vote
-from app.workspaces.deps import Visible, WorkspaceContext, allowed, visible_workspace
+from app.workspaces.deps import Visible, WorkspaceContext, allowed, allowed_on, visible_workspace
 
 router = APIRouter()
 
@@ -28,7 +33,7 @@ router = APIRouter()
 async def visible_ballot(
     ballot_id: RowId, session: SessionDep, context: Visible
 ) -> tuple[WorkspaceContext, Ballot]:
-    ballot = await voting_service.get(session=session, workspace_id=context.workspace.id, ballot_id=ballot_id)
+    ballot = await voting_storage.get(session=session, workspace_id=context.workspace.id, ballot_id=ballot_id)
     if ballot is None:
         raise HTTPException(status_code=404)
     if ballot.session_id is not None:
@@ -41,6 +46,13 @@ async def visible_ballot(
 
 
 VisibleBallot = Annotated[tuple[WorkspaceContext, Ballot], Depends(visible_ballot)]
+
+
+def _may_manage(user, context: WorkspaceContext, _ballot: Ballot) -> bool:
+    return context.can(permissions.can_manage)
+
+
+ManagedBallot = Annotated[tuple[WorkspaceContext, Ballot], allowed_on(visible_ballot, _may_manage)]
 
 
 async def ballot_to_vote_on(
@@ -60,7 +72,7 @@ def _url(context: WorkspaceContext, ballot: Ballot, tail: str = "") -> str:
 
 @router.get("/w/{slug}/ballots")
 async def ballots_page(request: Request, session: SessionDep, context: Visible):
-    ballots = await voting_service.list_ballots(
+    ballots = await voting_storage.list_ballots(
         session=session,
         workspace_id=context.workspace.id,
         with_draft_sessions=context.can(permissions.can_manage),
@@ -71,10 +83,10 @@ async def ballots_page(request: Request, session: SessionDep, context: Visible):
         {
             "workspace": context.workspace,
             "ballots": ballots,
-            "counts": await voting_service.vote_counts(session=session, ballot_ids=[b.id for b in ballots]),
+            "counts": await voting_storage.vote_counts(session=session, ballot_ids=[b.id for b in ballots]),
             "can_manage": context.can(permissions.can_manage),
             "now": voting_service.now(),
-            "labels": voting_service,
+            "labels": voting_views,
         },
     )
 
@@ -91,7 +103,7 @@ async def _session_for(session, context: WorkspaceContext, session_id: str) -> C
 
 
 async def _form_page(
-    request, session, context, *, cs, form: voting_service.BallotInput, errors, status_code=200
+    request, session, context, *, cs, form: voting_rules.BallotInput, errors, status_code=200
 ):
     return render(
         request,
@@ -101,8 +113,8 @@ async def _form_page(
             "cs": cs,
             "form": form,
             "errors": errors,
-            "ideas": await voting_service.candidate_ideas(session=session, workspace_id=context.workspace.id),
-            "labels": voting_service,
+            "ideas": await voting_storage.candidate_ideas(session=session, workspace_id=context.workspace.id),
+            "labels": voting_views,
             "time_zone": get_time_zone(),
         },
         status_code=status_code,
@@ -118,7 +130,7 @@ async def new_ballot(
     session_id: str = "",
 ):
     cs = await _session_for(session, context, session_id)
-    form = voting_service.BallotInput(
+    form = voting_rules.BallotInput(
         closes_at=local_datetime_input(voting_service.now() + timedelta(hours=1), get_time_zone()),
         eligibility=Eligibility.ATTENDEES if cs else Eligibility.MEMBERS,
         results_visibility=ResultsVisibility.LIVE if cs else ResultsVisibility.AFTER_CLOSE,
@@ -151,7 +163,7 @@ async def create_ballot(
             "eligibility",
         )
     }
-    data = voting_service.BallotInput(
+    data = voting_rules.BallotInput(
         **fields,
         anonymous=form.get("anonymous") == "on",
         idea_ids=whole_numbers(form.getlist("idea_ids"))[:50],
@@ -182,14 +194,14 @@ async def ballot_context(
     eligibility is known, and the options may be given: fewer queries on the busiest request."""
     just_voted = paper is not None
     if options is None:
-        options = await voting_service.options_of(session=session, ballot_id=ballot.id)
-    vote = paper or await voting_service.my_vote(
+        options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
+    vote = paper or await voting_storage.my_vote(
         session=session, ballot=ballot, user=context.user, secret_key=settings.voting_key
     )
     eligible = just_voted or await voting_service.is_eligible(
         session=session, ballot=ballot, user=context.user, member=context.can(permissions.can_vote_here)
     )
-    visible = voting_service.can_see_results(ballot, has_voted=vote is not None)
+    visible = voting_rules.can_see_results(ballot, has_voted=vote is not None)
     cs = None
     if ballot.session_id and not just_voted:
         cs = await session.get(CocreationSession, ballot.session_id)
@@ -202,12 +214,12 @@ async def ballot_context(
         "eligible": eligible,
         "signed_in": context.user is not None,
         "state": ballot.state(voting_service.now()),
-        "results": await voting_service.results(session=session, ballot=ballot, options=options)
+        "results": await voting_views.results(session=session, ballot=ballot, options=options)
         if visible
         else None,
-        "turnout": await voting_service.turnout(session=session, ballot_id=ballot.id),
+        "turnout": await voting_storage.turnout(session=session, ballot_id=ballot.id),
         "can_manage": context.can(permissions.can_manage),
-        "labels": voting_service,
+        "labels": voting_views,
         "error": None,
         "submitted": None,
     }
@@ -227,7 +239,7 @@ async def cast_vote(
     request: Request, session: SessionDep, settings: SettingsDep, loaded: BallotToVoteOn, user: CurrentUser
 ):
     context, ballot = loaded
-    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+    options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
     form = await request.form()
     try:
         done = await voting_service.cast(
@@ -239,7 +251,7 @@ async def cast_vote(
             form=form,
             secret_key=settings.voting_key,
         )
-    except voting_service.VoteRefused as error:
+    except voting_rules.VoteRefused as error:
         page = await ballot_context(session, settings, context, ballot)
         page["error"] = error.message
         page["submitted"] = form
@@ -256,14 +268,12 @@ async def cast_vote(
 
 
 @router.post("/w/{slug}/ballots/{ballot_id}/close")
-async def close_ballot(request: Request, session: SessionDep, loaded: VisibleBallot, user: CurrentUser):
+async def close_ballot(request: Request, session: SessionDep, loaded: ManagedBallot, user: CurrentUser):
     context, ballot = loaded
-    if not context.can(permissions.can_manage):
-        raise HTTPException(status_code=403)
     response = RedirectResponse(_url(context, ballot), status_code=303)
     try:
         await voting_service.close_early(session=session, ballot=ballot)
-    except voting_service.VoteRefused as error:
+    except voting_rules.VoteRefused as error:
         flash(request, response, error.message, "error")
         return response
     flash(request, response, _("The ballot is closed."), "success")
@@ -281,14 +291,14 @@ def _csv(body: str, filename: str) -> Response:
 @router.get("/w/{slug}/ballots/{ballot_id}/results.csv")
 async def results_csv(session: SessionDep, settings: SettingsDep, loaded: VisibleBallot):
     context, ballot = loaded
-    vote = await voting_service.my_vote(
+    vote = await voting_storage.my_vote(
         session=session, ballot=ballot, user=context.user, secret_key=settings.voting_key
     )
-    if not voting_service.can_see_results(ballot, has_voted=vote is not None):
-        raise HTTPException(status_code=403)
-    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
-    view = await voting_service.results(session=session, ballot=ballot, options=options)
-    return _csv(voting_service.results_csv(view), f"ballot-{ballot.id}-results.csv")
+    if not voting_rules.can_see_results(ballot, has_voted=vote is not None):
+        raise Refused(_("The results are not shown yet."), 403)
+    options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
+    view = await voting_views.results(session=session, ballot=ballot, options=options)
+    return _csv(voting_exports.results_csv(view), f"ballot-{ballot.id}-results.csv")
 
 
 @router.get("/w/{slug}/ballots/{ballot_id}/papers.csv")
@@ -298,12 +308,12 @@ async def papers_csv(session: SessionDep, loaded: VisibleBallot):
     anonymous ballot."""
     context, ballot = loaded
     if ballot.state(voting_service.now()) != BallotState.CLOSED:
-        raise HTTPException(status_code=403)
-    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
-    votes = await voting_service.papers(session=session, ballot=ballot)
+        raise Refused(_("The papers can be downloaded once the ballot has closed."), 403)
+    options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
+    votes = await voting_storage.papers(session=session, ballot=ballot)
     names = None
     if not ballot.anonymous and context.can(permissions.can_manage):
         names = await account_service.display_names(
             session=session, user_ids=[v.voter_id for v in votes if v.voter_id]
         )
-    return _csv(voting_service.papers_csv(ballot, options, votes, names), f"ballot-{ballot.id}-papers.csv")
+    return _csv(voting_exports.papers_csv(ballot, options, votes, names), f"ballot-{ballot.id}-papers.csv")

@@ -1,9 +1,12 @@
 """The audit log for facilitators and admins: a page to read, filters, and the CSV export."""
 
-from fastapi import APIRouter, HTTPException, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.accounts.deps import CurrentUser
+from app.accounts.deps import user_allowed
+from app.accounts.models import User
 from app.audit import service as audit_service
 from app.core.deps import SessionDep
 from app.core.forms import whole_number
@@ -28,14 +31,11 @@ async def _filters(request: Request, session) -> tuple[audit_service.AuditFilter
     return filters, slug
 
 
-def _staff_only(user) -> None:
-    if not can_see_every_queue(user):
-        raise HTTPException(status_code=403)
+Staff = Annotated[User, user_allowed(can_see_every_queue)]
 
 
 @router.get("/audit")
-async def audit_log(request: Request, session: SessionDep, user: CurrentUser):
-    _staff_only(user)
+async def audit_log(request: Request, session: SessionDep, user: Staff):
     filters, slug = await _filters(request, session)
     before = whole_number(request.query_params.get("before", ""))
     rows, next_before = await audit_service.page_of(session=session, filters=filters, before_id=before)
@@ -56,8 +56,7 @@ async def audit_log(request: Request, session: SessionDep, user: CurrentUser):
 
 
 @router.get("/audit.csv")
-async def audit_csv(request: Request, session: SessionDep, user: CurrentUser):
-    _staff_only(user)
+async def audit_csv(request: Request, session: SessionDep, user: Staff):
     filters, _slug = await _filters(request, session)
     body = await audit_service.as_csv(session=session, filters=filters)
     return Response(

@@ -15,10 +15,11 @@ from app.core.forms import FormError, whole_number
 from app.core.i18n import _
 from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions as idea_permissions
-from app.ideas.deps import VisibleIdea
+from app.ideas.deps import VisibleIdea, visible_idea
+from app.ideas.models import Idea
 from app.moderation import permissions as moderation_permissions
 from app.moderation import service as moderation_service
-from app.workspaces.deps import Visible, WorkspaceContext
+from app.workspaces.deps import Visible, WorkspaceContext, allowed_on
 
 router = APIRouter()
 
@@ -43,6 +44,20 @@ async def visible_comment(
 
 
 VisibleComment = Annotated[tuple[WorkspaceContext, comment_service.CommentNode], Depends(visible_comment)]
+
+
+def _may_comment(user, context: WorkspaceContext, _idea: Idea) -> bool:
+    return context.can(permissions.can_comment)
+
+
+def _may_edit(user, context: WorkspaceContext, node: comment_service.CommentNode) -> bool:
+    return permissions.can_edit_comment(user, node.comment, context.workspace, context.membership, utcnow())
+
+
+IdeaToCommentOn = Annotated[tuple[WorkspaceContext, Idea], allowed_on(visible_idea, _may_comment)]
+EditableComment = Annotated[
+    tuple[WorkspaceContext, comment_service.CommentNode], allowed_on(visible_comment, _may_edit)
+]
 
 
 def comments_context(context: WorkspaceContext, **values) -> dict:
@@ -82,7 +97,7 @@ async def comment_url(session, workspace_slug: str, comment: Comment) -> str:
 async def post_comment(
     request: Request,
     session: SessionDep,
-    loaded: VisibleIdea,
+    loaded: IdeaToCommentOn,
     user: CurrentUser,
     body: FormStr = "",
     parent_id: FormStr = "",
@@ -90,8 +105,6 @@ async def post_comment(
     """Posts a comment or a reply. htmx gets a fresh form and the new comment added in place;
     without JavaScript the browser goes to the comment on the idea page."""
     context, idea = loaded
-    if not context.can(permissions.can_comment):
-        raise HTTPException(status_code=403)
     parent = _parent_id(parent_id)
     try:
         comment = await comment_service.add(
@@ -161,10 +174,8 @@ def _edit_page(
 
 
 @router.get("/w/{slug}/comments/{comment_id}/edit")
-async def edit_comment(request: Request, loaded: VisibleComment, user: CurrentUser):
+async def edit_comment(request: Request, loaded: EditableComment, user: CurrentUser):
     context, node = loaded
-    if not permissions.can_edit_comment(user, node.comment, context.workspace, context.membership, utcnow()):
-        raise HTTPException(status_code=403)
     return _edit_page(request, context, node.comment, node.comment.body, {})
 
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData, UploadFile
 
@@ -20,7 +20,7 @@ from app.core.taxonomy import taxonomy
 from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions
 from app.ideas import service as idea_service
-from app.ideas.deps import VisibleIdea
+from app.ideas.deps import EditableIdea, IdeaToJudge, IdeaToSupport, VisibleIdea
 from app.ideas.models import Idea
 from app.moderation import permissions as moderation_permissions
 from app.moderation import service as moderation_service
@@ -240,10 +240,8 @@ async def idea_view(
 
 
 @router.get("/w/{slug}/ideas/{idea_id}/edit")
-async def edit_idea(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
+async def edit_idea(request: Request, session: SessionDep, loaded: EditableIdea, user: CurrentUser):
     context, idea = loaded
-    if not permissions.can_edit(user, context.workspace, idea, context.membership):
-        raise HTTPException(status_code=403)
     tags = await idea_service.tags_of(session=session, idea_ids=[idea.id])
     form = {
         **idea.model_dump(),
@@ -257,11 +255,9 @@ async def edit_idea(request: Request, session: SessionDep, loaded: VisibleIdea, 
 
 @router.post("/w/{slug}/ideas/{idea_id}/edit")
 async def update_idea(
-    request: Request, session: SessionDep, storage: StorageDep, loaded: VisibleIdea, user: CurrentUser
+    request: Request, session: SessionDep, storage: StorageDep, loaded: EditableIdea, user: CurrentUser
 ):
     context, idea = loaded
-    if not permissions.can_edit(user, context.workspace, idea, context.membership):
-        raise HTTPException(status_code=403)
     fields, files = _fields_and_files(await request.form())
     data = _input(fields)
     existing = await attachment_service.count(session=session, idea_id=idea.id) if files else 0
@@ -299,14 +295,12 @@ async def update_idea(
 async def change_status(
     request: Request,
     session: SessionDep,
-    loaded: VisibleIdea,
+    loaded: IdeaToJudge,
     user: CurrentUser,
     status: FormStr = "",
     note: FormStr = "",
 ):
     context, idea = loaded
-    if not context.can(permissions.can_change_status):
-        raise HTTPException(status_code=403)
     target = f"/w/{context.workspace.slug}/ideas/{idea.id}"
     try:
         await idea_service.change_status(
@@ -322,12 +316,10 @@ async def change_status(
 
 
 @router.post("/w/{slug}/ideas/{idea_id}/support")
-async def toggle_support(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
+async def toggle_support(request: Request, session: SessionDep, loaded: IdeaToSupport, user: CurrentUser):
     """Supports the idea or takes the support back. htmx swaps the button in place; without
     JavaScript the browser comes back to the idea page."""
     context, idea = loaded
-    if not context.can(permissions.can_support) or idea.hidden_at is not None:
-        raise HTTPException(status_code=403)
     supported, count = await idea_service.toggle_support(session=session, idea=idea, user=user)
     idea.support_count = count
     if is_htmx_fragment_request(request):

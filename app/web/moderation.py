@@ -5,30 +5,52 @@ them for facilitators and admins, their workspaces' for city moderators)."""
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
 from app.accounts import service as account_service
 from app.accounts.deps import CurrentUser
+from app.comments.service import CommentNode
 from app.core.deps import FormStr, RowId, SessionDep, rate_limited
 from app.core.errors import Refused
 from app.core.forms import FormError, form_text, whole_numbers
 from app.core.i18n import _, ngettext
 from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import permissions as idea_permissions
-from app.ideas.deps import VisibleIdea
+from app.ideas.deps import VisibleIdea, visible_idea
+from app.ideas.models import Idea
 from app.moderation import permissions, sanctions
 from app.moderation import service as moderation_service
 from app.moderation.models import DECISION_LABELS, REASON_LABELS, STATE_LABELS, ReportReason
-from app.web.comments import VisibleComment, comment_url, comments_context
+from app.web.comments import VisibleComment, comment_url, comments_context, visible_comment
 from app.web.ideas import idea_view
 from app.web.workspaces import members_view
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces import service as workspace_service
-from app.workspaces.deps import Visible, WorkspaceContext, allowed
+from app.workspaces.deps import Visible, WorkspaceContext, allowed, allowed_on
 from app.workspaces.models import Membership
 
 router = APIRouter()
+
+
+def _may_moderate(user, context: WorkspaceContext, _thing) -> bool:
+    return context.can(permissions.can_moderate)
+
+
+def _may_report_comment(user, context: WorkspaceContext, node: CommentNode) -> bool:
+    return permissions.can_report(user, context.workspace, context.membership, node.comment)
+
+
+def _may_report_idea(user, context: WorkspaceContext, idea: Idea) -> bool:
+    return context.can(permissions.can_report_idea, idea)
+
+
+ModeratedComment = Annotated[tuple[WorkspaceContext, CommentNode], allowed_on(visible_comment, _may_moderate)]
+CommentToReport = Annotated[
+    tuple[WorkspaceContext, CommentNode], allowed_on(visible_comment, _may_report_comment)
+]
+ModeratedIdea = Annotated[tuple[WorkspaceContext, Idea], allowed_on(visible_idea, _may_moderate)]
+IdeaToReport = Annotated[tuple[WorkspaceContext, Idea], allowed_on(visible_idea, _may_report_idea)]
 
 
 async def _reload(session, context: WorkspaceContext, node) -> None:
@@ -97,14 +119,12 @@ async def _act_on_comment(request: Request, session, context, node, act, *, form
 async def report_comment(
     request: Request,
     session: SessionDep,
-    loaded: VisibleComment,
+    loaded: CommentToReport,
     user: CurrentUser,
     reason: FormStr = "",
     note: FormStr = "",
 ):
     context, node = loaded
-    if not permissions.can_report(user, context.workspace, context.membership, node.comment):
-        raise HTTPException(status_code=403)
 
     async def act():
         await moderation_service.report_comment(
@@ -124,11 +144,9 @@ async def report_comment(
 
 @router.post("/w/{slug}/comments/{comment_id}/hide")
 async def hide_comment(
-    request: Request, session: SessionDep, loaded: VisibleComment, user: CurrentUser, reason: FormStr = ""
+    request: Request, session: SessionDep, loaded: ModeratedComment, user: CurrentUser, reason: FormStr = ""
 ):
     context, node = loaded
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
 
     async def act():
         await moderation_service.hide_comment(
@@ -150,11 +168,9 @@ async def _case_of(session, node):
 
 @router.post("/w/{slug}/comments/{comment_id}/restore")
 async def restore_comment(
-    request: Request, session: SessionDep, loaded: VisibleComment, user: CurrentUser, reason: FormStr = ""
+    request: Request, session: SessionDep, loaded: ModeratedComment, user: CurrentUser, reason: FormStr = ""
 ):
     context, node = loaded
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
     case = await _case_of(session, node)
     try:
         changed, _skipped = await moderation_service.decide(
@@ -237,14 +253,12 @@ async def _act_on_idea(
 async def report_idea(
     request: Request,
     session: SessionDep,
-    loaded: VisibleIdea,
+    loaded: IdeaToReport,
     user: CurrentUser,
     reason: FormStr = "",
     note: FormStr = "",
 ):
     context, idea = loaded
-    if not context.can(permissions.can_report_idea, idea):
-        raise HTTPException(status_code=403)
 
     async def act():
         await moderation_service.report(
@@ -264,11 +278,9 @@ async def report_idea(
 
 @router.post("/w/{slug}/ideas/{idea_id}/hide")
 async def hide_idea(
-    request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser, reason: FormStr = ""
+    request: Request, session: SessionDep, loaded: ModeratedIdea, user: CurrentUser, reason: FormStr = ""
 ):
     context, idea = loaded
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
 
     async def act():
         await moderation_service.hide(
@@ -294,11 +306,9 @@ async def _idea_case(session, idea):
 
 @router.post("/w/{slug}/ideas/{idea_id}/restore")
 async def restore_idea(
-    request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser, reason: FormStr = ""
+    request: Request, session: SessionDep, loaded: ModeratedIdea, user: CurrentUser, reason: FormStr = ""
 ):
     context, idea = loaded
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
     case = await _idea_case(session, idea)
 
     async def act():
@@ -337,11 +347,9 @@ async def request_idea_review(
 
 @router.post("/w/{slug}/ideas/{idea_id}/lock")
 async def lock_idea(
-    request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser, reason: FormStr = ""
+    request: Request, session: SessionDep, loaded: ModeratedIdea, user: CurrentUser, reason: FormStr = ""
 ):
     context, idea = loaded
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
 
     async def act():
         await moderation_service.set_locked(
@@ -358,10 +366,8 @@ async def lock_idea(
 
 
 @router.post("/w/{slug}/ideas/{idea_id}/unlock")
-async def unlock_idea(request: Request, session: SessionDep, loaded: VisibleIdea, user: CurrentUser):
+async def unlock_idea(request: Request, session: SessionDep, loaded: ModeratedIdea, user: CurrentUser):
     context, idea = loaded
-    if not context.can(permissions.can_moderate):
-        raise HTTPException(status_code=403)
 
     async def act():
         await moderation_service.set_locked(
@@ -524,7 +530,7 @@ async def workspace_threshold(
     return response
 
 
-async def _inbox_scope(session, user) -> list[int] | None:
+async def inbox_scope(session: SessionDep, user: CurrentUser) -> list[int] | None:
     """The workspaces whose queues the user's inbox holds (None: all); 403 for one who moderates none."""
     workspace_ids = await moderation_service.inbox_scope(session=session, user=user)
     if not permissions.has_inbox(user, workspace_ids):
@@ -532,20 +538,27 @@ async def _inbox_scope(session, user) -> list[int] | None:
     return workspace_ids
 
 
+InboxScope = Annotated[list[int] | None, Depends(inbox_scope)]
+
+
 @router.get("/moderation")
-async def inbox(request: Request, session: SessionDep, user: CurrentUser):
-    return await _show_queue(request, session, None, await _inbox_scope(session, user))
+async def inbox(request: Request, session: SessionDep, user: CurrentUser, workspace_ids: InboxScope):
+    return await _show_queue(request, session, None, workspace_ids)
 
 
 @router.post("/moderation")
-async def inbox_decide(request: Request, session: SessionDep, user: CurrentUser):
-    return await _decide(request, session, None, user, await _inbox_scope(session, user))
+async def inbox_decide(request: Request, session: SessionDep, user: CurrentUser, workspace_ids: InboxScope):
+    return await _decide(request, session, None, user, workspace_ids)
 
 
 # Warnings and bans ----------------------------------------------------------------------------------
 
 
-async def _sanction_target(session, context: WorkspaceContext, membership_id: int, user) -> Membership:
+async def sanction_target(
+    membership_id: RowId, session: SessionDep, context: Visible, user: CurrentUser
+) -> Membership:
+    """The membership a warning or a ban is about: 404 when it is not of this workspace, 403 unless the
+    user may sanction that member."""
     membership = await workspace_service.get_membership(
         session=session, workspace_id=context.workspace.id, membership_id=membership_id
     )
@@ -557,6 +570,24 @@ async def _sanction_target(session, context: WorkspaceContext, membership_id: in
     ):
         raise HTTPException(status_code=403)
     return membership
+
+
+SanctionTarget = Annotated[Membership, Depends(sanction_target)]
+
+
+async def reported_member(
+    membership_id: RowId, session: SessionDep, context: Visible, user: CurrentUser
+) -> Membership:
+    """The membership a report is about: 404 when it is not of this workspace, 403 unless the user may
+    report that member."""
+    reported = await workspace_service.get_membership(
+        session=session, workspace_id=context.workspace.id, membership_id=membership_id
+    )
+    if reported is None:
+        raise HTTPException(status_code=404)
+    if not context.can(permissions.can_report_member, reported):
+        raise HTTPException(status_code=403)
+    return reported
 
 
 async def _act_on_member(request: Request, session, context: WorkspaceContext, act, message: str):
@@ -582,17 +613,10 @@ async def report_member(
     session: SessionDep,
     context: Visible,
     user: CurrentUser,
-    membership_id: RowId,
+    reported: Annotated[Membership, Depends(reported_member)],
     reason: FormStr = "",
     note: FormStr = "",
 ):
-    reported = await workspace_service.get_membership(
-        session=session, workspace_id=context.workspace.id, membership_id=membership_id
-    )
-    if reported is None:
-        raise HTTPException(status_code=404)
-    if not context.can(permissions.can_report_member, reported):
-        raise HTTPException(status_code=403)
 
     async def act():
         await moderation_service.report(
@@ -615,11 +639,9 @@ async def warn_member(
     session: SessionDep,
     context: Visible,
     user: CurrentUser,
-    membership_id: RowId,
+    membership: SanctionTarget,
     reason: FormStr = "",
 ):
-    membership = await _sanction_target(session, context, membership_id, user)
-
     async def act():
         await sanctions.warn(session=session, membership=membership, moderator=user, reason=reason)
 
@@ -632,12 +654,10 @@ async def ban_member(
     session: SessionDep,
     context: Visible,
     user: CurrentUser,
-    membership_id: RowId,
+    membership: SanctionTarget,
     length: FormStr = "",
     reason: FormStr = "",
 ):
-    membership = await _sanction_target(session, context, membership_id, user)
-
     async def act():
         await sanctions.ban(
             session=session, membership=membership, moderator=user, length=length, reason=reason
@@ -654,11 +674,9 @@ async def unban_member(
     session: SessionDep,
     context: Visible,
     user: CurrentUser,
-    membership_id: RowId,
+    membership: SanctionTarget,
     reason: FormStr = "",
 ):
-    membership = await _sanction_target(session, context, membership_id, user)
-
     async def act():
         await sanctions.unban(session=session, membership=membership, moderator=user, reason=reason)
 

@@ -19,7 +19,10 @@ from app.core import i18n, live
 from app.core.db import Mode, unit_of_work
 from app.ideas.models import Idea
 from app.voting import routes as voting_routes
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
+from app.voting import views as voting_views
 from app.voting.models import Ballot, ResultsVisibility
 from app.workspaces import permissions as workspace_permissions
 from app.workspaces import service as workspace_service
@@ -228,7 +231,7 @@ class RoomStream:
             return False
         secret_key = self.request.app.state.settings.voting_key
         vote = await self._db(
-            lambda s: voting_service.my_vote(session=s, ballot=ballot, user=self.user, secret_key=secret_key)
+            lambda s: voting_storage.my_vote(session=s, ballot=ballot, user=self.user, secret_key=secret_key)
         )
         return vote is not None
 
@@ -237,8 +240,8 @@ class RoomStream:
 
         async def load(session):
             ballot = await session.get(Ballot, ballot_id)
-            options = await voting_service.options_of(session=session, ballot_id=ballot_id)
-            view = await voting_service.results(session=session, ballot=ballot, options=options)
+            options = await voting_storage.options_of(session=session, ballot_id=ballot_id)
+            view = await voting_views.results(session=session, ballot=ballot, options=options)
             return ballot, view
 
         ballot, view = await _cache.get(("tally", event.id), lambda: self._db(load))
@@ -249,14 +252,14 @@ class RoomStream:
             # The vote's event names its voter by key; the database is asked once per ballot, for
             # papers cast before this stream began.
             secret_key = self.request.app.state.settings.voting_key
-            mine = voting_service.voter_key(secret_key=secret_key, ballot_id=ballot_id, user_id=self.user.id)
+            mine = voting_rules.voter_key(secret_key=secret_key, ballot_id=ballot_id, user_id=self.user.id)
             if event.data.get("voter_key") == mine:
                 self.voted.add(ballot_id)
             elif ballot_id not in self.checked:
                 self.checked.add(ballot_id)
                 if await self._has_voted(ballot):
                     self.voted.add(ballot_id)
-        if not voting_service.can_see_results(ballot, has_voted=ballot_id in self.voted):
+        if not voting_rules.can_see_results(ballot, has_voted=ballot_id in self.voted):
             return live.sse_message(event_id=event.id, event="ping", data="")
         closed = ballot.state(voting_service.now()) == "closed"
 

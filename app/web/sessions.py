@@ -20,9 +20,11 @@ from app.core.templating import flash, is_htmx_fragment_request, render
 from app.ideas import service as idea_service
 from app.voting import routes as voting_routes
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
+from app.voting import views as voting_views
 from app.web import room
 from app.workspaces import service as workspace_service
-from app.workspaces.deps import Visible, WorkspaceContext, allowed
+from app.workspaces.deps import Visible, WorkspaceContext, allowed, allowed_on
 
 router = APIRouter()
 
@@ -40,17 +42,20 @@ async def visible_session(
     return context, cs
 
 
-async def managed_session(
-    loaded: Annotated[tuple[WorkspaceContext, CocreationSession], Depends(visible_session)], user: CurrentUser
-) -> tuple[WorkspaceContext, CocreationSession]:
-    context, _cs = loaded
-    if not context.can(permissions.can_manage):
-        raise HTTPException(status_code=403)
-    return loaded
+def _may(predicate):
+    """A session rule (``permissions.can_manage``, ``can_register``, ...) as ``allowed_on`` asks it."""
+
+    def check(user, context: WorkspaceContext, cs: CocreationSession) -> bool:
+        return context.can(predicate)
+
+    return check
 
 
-VisibleSession = Annotated[tuple[WorkspaceContext, CocreationSession], Depends(visible_session)]
-ManagedSession = Annotated[tuple[WorkspaceContext, CocreationSession], Depends(managed_session)]
+SessionOf = tuple[WorkspaceContext, CocreationSession]
+VisibleSession = Annotated[SessionOf, Depends(visible_session)]
+ManagedSession = Annotated[SessionOf, allowed_on(visible_session, _may(permissions.can_manage))]
+SessionToJoin = Annotated[SessionOf, allowed_on(visible_session, _may(permissions.can_register))]
+LiveSession = Annotated[SessionOf, allowed_on(visible_session, _may(permissions.can_take_part_live))]
 
 
 def _url(context: WorkspaceContext, cs: CocreationSession | None = None, tail: str = "") -> str:
@@ -218,7 +223,7 @@ async def edit_session(request: Request, session: SessionDep, loaded: ManagedSes
 async def update_session(request: Request, session: SessionDep, loaded: ManagedSession, user: CurrentUser):
     context, cs = loaded
     if cs.status == SessionStatus.CLOSED:
-        raise HTTPException(status_code=403)
+        raise Refused(_("A closed session can no longer be changed."), 403)
     form = await request.form()
     data = _form_input(form)
     if "add_row" in form:
@@ -250,12 +255,12 @@ async def _session_context(session, context: WorkspaceContext, cs: CocreationSes
         "can_register": context.can(permissions.can_register) and session_service.can_register_now(cs),
         "is_member": context.can(permissions.can_register),
         "ideas": await session_service.ideas_of(session=session, session_id=cs.id),
-        "ballots": await voting_service.list_ballots(
+        "ballots": await voting_storage.list_ballots(
             session=session, workspace_id=cs.workspace_id, session_id=cs.id
         ),
         "labels": session_service,
         "status_labels": idea_service.STATUS_LABELS,
-        "ballot_states": voting_service.STATE_LABELS,
+        "ballot_states": voting_views.STATE_LABELS,
         "now": voting_service.now(),
     }
 
@@ -289,10 +294,8 @@ async def _rule_error(request, session, context, cs, message: str):
 
 
 @router.post("/w/{slug}/sessions/{session_id}/register")
-async def register(request: Request, session: SessionDep, loaded: VisibleSession, user: CurrentUser):
+async def register(request: Request, session: SessionDep, loaded: SessionToJoin, user: CurrentUser):
     context, cs = loaded
-    if not context.can(permissions.can_register):
-        raise HTTPException(status_code=403)
     try:
         registration = await session_service.register(session=session, cs=cs, user=user)
     except Refused as error:
@@ -428,7 +431,7 @@ async def _room_page(
         by_key.get(board.agenda_item_id or "none", by_key["none"])["ideas"].append(board.idea)
     ballots = [
         await voting_routes.ballot_context(session, settings, context, ballot)
-        for ballot in await voting_service.list_ballots(
+        for ballot in await voting_storage.list_ballots(
             session=session, workspace_id=cs.workspace_id, session_id=cs.id, limit=10
         )
         if ballot.state(voting_service.now()) != "upcoming"
@@ -516,14 +519,12 @@ async def add_live_idea(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    loaded: VisibleSession,
+    loaded: LiveSession,
     user: CurrentUser,
     title: FormStr = "",
     body: FormStr = "",
 ):
     context, cs = loaded
-    if not context.can(permissions.can_take_part_live):
-        raise HTTPException(status_code=403)
     if cs.status != SessionStatus.LIVE:
         return await _room_page(
             request, session, settings, context, cs, error=_("The session is not live."), status_code=422
@@ -557,17 +558,15 @@ async def add_live_idea(
 
 @router.post("/w/{slug}/sessions/{session_id}/live/ideas/{idea_id}/support")
 async def support_live_idea(
-    request: Request, session: SessionDep, loaded: VisibleSession, user: CurrentUser, idea_id: RowId
+    request: Request, session: SessionDep, loaded: LiveSession, user: CurrentUser, idea_id: RowId
 ):
     context, cs = loaded
-    if not context.can(permissions.can_take_part_live):
-        raise HTTPException(status_code=403)
     idea = await idea_service.get(session=session, workspace_id=context.workspace.id, idea_id=idea_id)
     if idea is None or not await session_service.on_board(session=session, session_id=cs.id, idea_id=idea_id):
         raise HTTPException(status_code=404)
     if idea.hidden_at is not None:
         # As on the idea's own page: a hidden idea takes no support, from anyone.
-        raise HTTPException(status_code=403)
+        raise Refused(_("A hidden idea takes no support."), 403)
     _supported, count = await idea_service.toggle_support(session=session, idea=idea, user=user)
     await session_service.publish_support(session=session, cs=cs, idea_id=idea.id, count=count)
     if is_htmx_fragment_request(request):

@@ -1,9 +1,12 @@
 """Seeding a topic into many workspaces at once, and the overview of a seeded topic across cities."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app.accounts.deps import CurrentUser
+from app.accounts.deps import user_allowed
+from app.accounts.models import User
 from app.core import i18n
 from app.core.deps import RowId, SessionDep
 from app.core.forms import FormError, form_text, whole_numbers
@@ -15,6 +18,8 @@ from app.network import service as network_service
 from app.topics import permissions
 from app.topics import service as topic_service
 from app.workspaces import service as workspace_service
+
+Facilitator = Annotated[User, user_allowed(permissions.can_seed)]
 
 router = APIRouter()
 
@@ -64,17 +69,13 @@ async def _form_page(request, session, user, *, form, errors, status_code=200):
 
 
 @router.get("/topics/seed")
-async def seed_form(request: Request, session: SessionDep, user: CurrentUser):
-    if not permissions.can_seed(user):
-        raise HTTPException(status_code=403)
+async def seed_form(request: Request, session: SessionDep, user: Facilitator):
     form = {"categories": [], "challenges": [], "workspace_ids": [], "phase": "co-diagnostic"}
     return await _form_page(request, session, user, form=form, errors={})
 
 
 @router.post("/topics/seed")
-async def seed_topic(request: Request, session: SessionDep, user: CurrentUser):
-    if not permissions.can_seed(user):
-        raise HTTPException(status_code=403)
+async def seed_topic(request: Request, session: SessionDep, user: Facilitator):
     form = await request.form()
     data = _input(form)
     workspace_ids = set(whole_numbers(form.getlist("workspace_ids")))
@@ -110,9 +111,7 @@ async def seed_topic(request: Request, session: SessionDep, user: CurrentUser):
 
 
 @router.get("/topics/seeds/{seed_id}")
-async def seed_overview(request: Request, session: SessionDep, user: CurrentUser, seed_id: RowId):
-    if not permissions.can_seed(user):
-        raise HTTPException(status_code=403)
+async def seed_overview(request: Request, session: SessionDep, user: Facilitator, seed_id: RowId):
     overview = await idea_service.seed_overview(session=session, seed_id=seed_id)
     if overview is None:
         raise HTTPException(status_code=404)

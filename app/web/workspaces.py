@@ -1,11 +1,13 @@
 """Workspace pages: the list, creating and editing, the workspace itself, joining, members, archiving."""
 
 import functools
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 
-from app.accounts.deps import CurrentUser, OptionalUser
+from app.accounts.deps import CurrentUser, OptionalUser, user_allowed
+from app.accounts.models import User
 from app.core.deps import FormStr, RowId, SessionDep
 from app.core.errors import Refused
 from app.core.forms import FormError, form_text
@@ -23,10 +25,16 @@ from app.notifications import service as notification_service
 from app.topics import service as topic_service
 from app.workspaces import permissions
 from app.workspaces import service as workspace_service
-from app.workspaces.deps import Editable, Moderated, Visible, WorkspaceContext
+from app.workspaces.deps import Editable, Moderated, Visible, WorkspaceContext, allowed
 from app.workspaces.models import JoinPolicy, MemberRole, Membership, MemberStatus, Visibility, Workspace
 
 router = APIRouter()
+
+WorkspaceCreator = Annotated[User, user_allowed(permissions.can_create_workspace)]
+
+
+def _can_appoint_moderators(user, workspace, _membership) -> bool:
+    return permissions.can_appoint_moderators(user, workspace)
 
 
 def _choices():
@@ -90,17 +98,13 @@ def _input(form) -> workspace_service.WorkspaceInput:
 
 
 @router.get("/workspaces/new")
-async def new_workspace(request: Request, session: SessionDep, user: CurrentUser):
-    if not permissions.can_create_workspace(user):
-        raise HTTPException(status_code=403)
+async def new_workspace(request: Request, session: SessionDep, user: WorkspaceCreator):
     form = {"visibility": Visibility.PUBLIC, "join_policy": JoinPolicy.OPEN, "city_ids": []}
     return await _form_page(request, session, form=form, errors={}, action="/workspaces/new")
 
 
 @router.post("/workspaces/new")
-async def create_workspace(request: Request, session: SessionDep, user: CurrentUser):
-    if not permissions.can_create_workspace(user):
-        raise HTTPException(status_code=403)
+async def create_workspace(request: Request, session: SessionDep, user: WorkspaceCreator):
     data = _input(await request.form())
     try:
         workspace = await workspace_service.create(session=session, creator=user, data=data)
@@ -332,14 +336,12 @@ async def decide_request(
 async def change_role(
     request: Request,
     session: SessionDep,
-    context: Visible,
+    context: Annotated[WorkspaceContext, allowed(_can_appoint_moderators)],
     user: CurrentUser,
     membership_id: RowId,
     role: FormStr = "",
 ):
     workspace = context.workspace
-    if not permissions.can_appoint_moderators(user, workspace):
-        raise HTTPException(status_code=403)
     members = f"/w/{workspace.slug}/members"
     membership = await _target_membership(session, workspace, membership_id)
     try:

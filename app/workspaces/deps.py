@@ -53,6 +53,21 @@ def allowed(predicate):
     return Depends(dependency)
 
 
+def allowed_on(loader, predicate):
+    """``allowed`` for a thing of a workspace that a route is about (an idea, a comment, a session, a
+    ballot), loaded by the dependency ``loader`` as ``(context, thing)`` or answered 404:
+    ``(context, thing)`` when ``predicate(user, context, thing)``, 403 otherwise, and the login page
+    first for a visitor."""
+
+    async def dependency(loaded: Annotated[tuple, Depends(loader)], user: CurrentUser) -> tuple:
+        context, thing = loaded
+        if not predicate(user, context, thing):
+            raise HTTPException(status_code=403)
+        return loaded
+
+    return Depends(dependency)
+
+
 def _can_edit(user, workspace, _membership) -> bool:
     return permissions.can_edit(user, workspace)
 

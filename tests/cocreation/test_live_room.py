@@ -16,6 +16,7 @@ from app.core import live
 from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 from app.web import room
 from app.workspaces import service as workspace_service
 from app.workspaces.deps import WorkspaceContext
@@ -93,7 +94,7 @@ async def test_each_reader_gets_tallies_only_when_they_may_see_them(app, session
     cs = await live_session(session, porto, facilitator)
     ballot = await make_ballot(session, porto, facilitator, cs=cs, results_visibility="after-vote")
     voter, watcher = await member_of(session, porto), await member_of(session, porto)
-    options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+    options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
     await voting_service.cast(
         session=session,
         ballot=ballot,
@@ -212,7 +213,7 @@ async def test_a_hidden_idea_on_the_board_takes_no_support(client, session, port
     idea = await session.get(Idea, link.idea_id)
     await hidden_by_a_moderator(session, porto, idea)
     answer = await post_form(client, f"{room_url}/ideas/{idea.id}/support")
-    assert answer.status_code == 403
+    assert answer.status_code == 403 and "A hidden idea takes no support." in answer.text
     await session.refresh(idea)
     assert idea.support_count == 0
 

@@ -7,7 +7,9 @@ from starlette.datastructures import FormData
 from app.cocreation import service as session_service
 from app.core.db import utcnow
 from app.ideas import service as idea_service
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 from tests.cocreation.test_routes import member_of, published_session
 from tests.conftest import TEST_SECRET_KEY, log_in, make_user
 
@@ -58,7 +60,7 @@ async def test_ballot_page_with_many_options_and_votes(client, session, porto, f
     closes = (utcnow() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
 
     async def ballot_with(options: int, voters: int):
-        data = voting_service.BallotInput(
+        data = voting_rules.BallotInput(
             question="Rank them",
             method="ranked",
             options_text="\n".join(f"Option {n}" for n in range(options)),
@@ -68,14 +70,14 @@ async def test_ballot_page_with_many_options_and_votes(client, session, porto, f
         ballot = await voting_service.create(
             session=session, workspace=porto, cs=None, author=facilitator, data=data
         )
-        ids = [o.id for o in await voting_service.options_of(session=session, ballot_id=ballot.id)]
+        ids = [o.id for o in await voting_storage.options_of(session=session, ballot_id=ballot.id)]
         for n in range(voters):
             voter = await member_of(session, porto)
             form = FormData([(f"rank-{ids[(n + k) % options]}", str(k + 1)) for k in range(options)])
             await voting_service.cast(
                 session=session,
                 ballot=ballot,
-                options=await voting_service.options_of(session=session, ballot_id=ballot.id),
+                options=await voting_storage.options_of(session=session, ballot_id=ballot.id),
                 user=voter,
                 member=True,
                 form=form,

@@ -334,3 +334,14 @@ async def test_add_a_row_on_the_edit_form_keeps_the_saved_session_unchanged(
     assert agenda_rows(response.text) == len(FORM["agenda_title"]) + 1
     await session.refresh(cs)
     assert cs.title == FORM["title"]
+
+
+async def test_a_closed_session_can_no_longer_be_changed_and_says_so(client, session, porto, facilitator):
+    cs = await published_session(session, porto, facilitator)
+    await session_service.set_status(session=session, cs=cs, status="closed", by=facilitator)
+    await log_in(client, facilitator)
+    changed = {**FORM, "title": "A new title"}
+    response = await post_form(client, f"/w/{porto.slug}/sessions/{cs.id}/edit", changed)
+    assert response.status_code == 403 and "A closed session can no longer be changed." in response.text
+    await session.refresh(cs)
+    assert cs.title == FORM["title"]

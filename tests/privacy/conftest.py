@@ -18,7 +18,9 @@ from app.ideas import service as idea_service
 from app.ideas.models import Idea
 from app.moderation import service as moderation_service
 from app.notifications import service as notification_service
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 from app.voting.models import Ballot
 from app.workspaces import service as workspace_service
 from app.workspaces.models import Workspace
@@ -88,7 +90,7 @@ async def workshop(session, workspace, author, *, capacity=1) -> CocreationSessi
 
 
 async def ballot(session, workspace, author, *, anonymous=False, question="Which first?") -> Ballot:
-    data = voting_service.BallotInput(
+    data = voting_rules.BallotInput(
         question=question,
         method="approval",
         options_text="Rain gardens\nGreen roofs",
@@ -102,7 +104,7 @@ async def ballot(session, workspace, author, *, anonymous=False, question="Which
 
 
 async def vote(session, ballot_row: Ballot, user: User, choice: int = 0) -> None:
-    options = await voting_service.options_of(session=session, ballot_id=ballot_row.id)
+    options = await voting_storage.options_of(session=session, ballot_id=ballot_row.id)
     await voting_service.cast(
         session=session,
         ballot=ballot_row,

@@ -14,7 +14,7 @@ from app.models import metadata
 from app.moderation.models import ModerationCase, Report
 from app.notifications.models import Follow, Notification
 from app.privacy import service as privacy_service
-from app.voting import service as voting_service
+from app.voting import rules as voting_rules
 from app.voting.models import Vote
 from app.workspaces.models import Membership, Workspace
 from tests.conftest import PASSWORD, TEST_SECRET_KEY, csrf_token, log_in, make_user, post_form
@@ -102,7 +102,7 @@ async def test_deleting_keeps_what_was_posted_under_a_former_participant(
     # Her papers stay counted, tied to no one: not even her keyed hash is left.
     for ballot in (seen.open_ballot, seen.closed_ballot, seen.anonymous_ballot):
         assert len(await papers_on(session, ballot.id)) == 2
-    gone_key = voting_service.voter_key(
+    gone_key = voting_rules.voter_key(
         secret_key=TEST_SECRET_KEY, ballot_id=seen.anonymous_ballot.id, user_id=ana_id
     )
     keys_after = {v.voter_key for v in await papers_on(session, seen.anonymous_ballot.id)}

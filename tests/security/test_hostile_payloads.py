@@ -22,7 +22,7 @@ from markdown_it import MarkdownIt
 from app.accounts.models import User
 from app.cocreation import service as cocreation_service
 from app.core.exports import FORMULA_STARTS
-from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 from app.workspaces import service as workspace_service
 from tests.attachments.files import png
 from tests.security import access
@@ -286,7 +286,7 @@ async def write_everything(world) -> Written:
         ballot = await made("moderator", "/w/{slug}/ballots/new", form)
         written.pages.add(f"/w/{ids['slug']}/ballots/{ballot}")
         ballot_options = [
-            option.id for option in await voting_service.options_of(session=world.session, ballot_id=ballot)
+            option.id for option in await voting_storage.options_of(session=world.session, ballot_id=ballot)
         ]
         for voter, reason in zip(("member", "author"), packed(1000), strict=False):
             block = {f"consent-{option}": "block" for option in ballot_options}

@@ -42,7 +42,7 @@ from app.moderation.models import ModerationCase, TargetKind
 from app.network import service as network_service
 from app.notifications.models import Notification
 from app.topics import service as topic_service
-from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 from app.workspaces import service as workspace_service
 from app.workspaces.models import Membership
 from tests.attachments.files import png
@@ -539,7 +539,7 @@ async def _build(world: World, text: Callable[[str, int], str]) -> None:
         ("private_ballot_id", "facilitator", "private_slug"),
     ):
         ids[key] = await world.created(role, f"/w/{{{slug_key}}}/ballots/new", ballot_form(key))
-        options = await voting_service.options_of(session=session, ballot_id=ids[key])
+        options = await voting_storage.options_of(session=session, ballot_id=ids[key])
         ids[key.replace("_id", "_options")] = [option.id for option in options]
     block = {f"consent-{option}": "block" for option in ids["closed_ballot_options"]}
     block["reason"] = text("block_reason", 1000)

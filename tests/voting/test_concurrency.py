@@ -10,7 +10,10 @@ from starlette.datastructures import FormData
 from app.cocreation import service as session_service
 from app.core.db import Mode, utcnow
 from app.core.live import LiveEvent
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
+from app.voting import views as voting_views
 from app.voting.models import Ballot, Vote
 from tests.cocreation.test_live_room import live_session
 from tests.conftest import TEST_DATABASE_URL, TEST_SECRET_KEY
@@ -26,7 +29,7 @@ async def arena(engine, database_url):
 
 async def open_ballot(arena, workspace, author, cs=None) -> tuple[Ballot, list[int]]:
     async with arena.work() as session:
-        data = voting_service.BallotInput(
+        data = voting_rules.BallotInput(
             question="Which garden first?",
             method="single",
             options_text="North\nSouth\nEast",
@@ -35,7 +38,7 @@ async def open_ballot(arena, workspace, author, cs=None) -> tuple[Ballot, list[i
         ballot = await voting_service.create(
             session=session, workspace=workspace, cs=cs, author=author, data=data
         )
-        options = await voting_service.options_of(session=session, ballot_id=ballot.id)
+        options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
         return ballot, [option.id for option in options]
 
 
@@ -44,7 +47,7 @@ async def cast(arena, ballot_id: int, user, option_id: int, *, alone: bool = Fal
     the vote's one statement, on PostgreSQL)."""
     async with arena.work(Mode.ALONE if alone else Mode.WRITE) as session:
         ballot = await session.get(Ballot, ballot_id)
-        options = await voting_service.options_of(session=session, ballot_id=ballot_id)
+        options = await voting_storage.options_of(session=session, ballot_id=ballot_id)
         done = await voting_service.cast(
             session=session,
             ballot=ballot,
@@ -112,10 +115,10 @@ async def test_a_thousand_voters_at_once_lose_no_vote(arena, alone):
     assert len(stored) == RUSH
     assert {paper.voter_id: paper.choices["options"][0] for paper in stored} == chosen
     async with arena.work() as session:
-        view = await voting_service.results(
+        view = await voting_views.results(
             session=session,
             ballot=ballot,
-            options=await voting_service.options_of(session=session, ballot_id=ballot.id),
+            options=await voting_storage.options_of(session=session, ballot_id=ballot.id),
         )
     assert sorted(row["value"] for row in view["rows"]) == sorted(
         sum(1 for option in chosen.values() if option == each) for each in options
@@ -135,7 +138,7 @@ async def test_votes_racing_an_early_close_leave_no_paper_after_it(arena, alone)
     async def vote(voter):
         try:
             return await cast(arena, ballot.id, voter, options[0], alone=alone)
-        except voting_service.VoteRefused as refused:
+        except voting_rules.VoteRefused as refused:
             return refused.message
 
     async def close():
@@ -164,11 +167,11 @@ async def test_a_vote_that_loaded_the_ballot_before_it_closed_is_refused(arena, 
         await voting_service.close_early(session=other, ballot=await other.get(Ballot, ballot.id))
     assert loaded.closed_early_at is None
     async with arena.work(Mode.ALONE if alone else Mode.WRITE) as session:
-        with pytest.raises(voting_service.VoteRefused, match="closed"):
+        with pytest.raises(voting_rules.VoteRefused, match="closed"):
             await voting_service.cast(
                 session=session,
                 ballot=loaded,
-                options=await voting_service.options_of(session=session, ballot_id=ballot.id),
+                options=await voting_storage.options_of(session=session, ballot_id=ballot.id),
                 user=voter,
                 member=True,
                 form=FormData([("option", str(options[0]))]),

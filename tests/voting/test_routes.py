@@ -6,7 +6,9 @@ from sqlmodel import func, select
 
 from app.cocreation import service as session_service
 from app.core.db import utcnow
+from app.voting import rules as voting_rules
 from app.voting import service as voting_service
+from app.voting import storage as voting_storage
 from app.voting.models import Ballot, Vote
 from app.workspaces import service as workspace_service
 from app.workspaces.models import Membership, MemberStatus
@@ -24,7 +26,7 @@ async def votes(session) -> list[Vote]:
 
 
 async def make_ballot(session, workspace, author, *, cs=None, **changes) -> Ballot:
-    data = voting_service.BallotInput(
+    data = voting_rules.BallotInput(
         question="Which solutions first?",
         method="approval",
         options_text="Rain gardens\nGreen roofs\nRiver walk",
@@ -51,7 +53,7 @@ async def workshop(session, workspace, author):
 
 
 async def option_ids(session, ballot) -> list[int]:
-    return [option.id for option in await voting_service.options_of(session=session, ballot_id=ballot.id)]
+    return [option.id for option in await voting_storage.options_of(session=session, ballot_id=ballot.id)]
 
 
 async def test_a_moderator_creates_a_ballot_and_members_vote_and_change_their_vote(
@@ -362,3 +364,19 @@ async def test_a_ranked_tie_reads_as_a_tie_in_the_runoff_and_in_schulze(client, 
     assert "Instant runoff: tied between Rain gardens and Green roofs." in page
     assert "Schulze: tied between Rain gardens and Green roofs." in page
     assert "1. Rain gardens · 1. Green roofs" in page
+
+
+async def test_files_not_ready_yet_say_why_in_the_readers_language(client, session, porto, facilitator):
+    """Results kept until the close, and papers of an open ballot, are refused with the reason."""
+    ballot = await make_ballot(session, porto, facilitator, results_visibility="after-close")
+    await log_in(client, await member_of(session, porto))
+    results = await client.get(f"/w/{porto.slug}/ballots/{ballot.id}/results.csv")
+    assert results.status_code == 403 and "The results are not shown yet." in results.text
+    papers = await client.get(f"/w/{porto.slug}/ballots/{ballot.id}/papers.csv")
+    assert (
+        papers.status_code == 403
+        and "The papers can be downloaded once the ballot has closed." in papers.text
+    )
+    await post_form(client, "/language", {"language": "zh"})
+    papers = await client.get(f"/w/{porto.slug}/ballots/{ballot.id}/papers.csv")
+    assert papers.status_code == 403 and "投票结束后才能下载选票。" in papers.text
