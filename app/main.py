@@ -17,7 +17,7 @@ from starlette.routing import Match
 
 import app.handlers
 import app.models  # noqa: F401 (every table, so foreign keys between domains resolve)
-from app.accounts.deps import LoginRequired
+from app.accounts.deps import LoginRequired, ensure_signed_in, signed_in
 from app.accounts.middleware import AuthContextMiddleware
 from app.admin.routes import router as admin_router
 from app.attachments import service as attachment_service
@@ -47,7 +47,6 @@ from app.privacy.routes import router as privacy_router
 from app.search.routes import router as search_router
 from app.voting import keys as voting_keys
 from app.voting.api import router as voting_api_router
-from app.voting.intake import VoteIntake
 from app.voting.routes import router as voting_router
 from app.web import header
 from app.web.accounts import router as accounts_router
@@ -180,7 +179,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
     app = FastAPI(
         title="cocreate",
         lifespan=lifespan,
-        dependencies=[Depends(verify_csrf), Depends(refuse_nul_characters)],
+        dependencies=[Depends(signed_in), Depends(verify_csrf), Depends(refuse_nul_characters)],
         docs_url=None,
         redoc_url=None,
         redirect_slashes=False,  # without_trailing_slash() does it with a path, not the Host header
@@ -199,8 +198,6 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
         session_factory=session_factory,
         header_counts=header.counts,
     )
-    # Takes a vote through the API before the sign-in middleware, and checks the sign-in itself.
-    app.add_middleware(VoteIntake, settings=settings, session_factory=session_factory)
     app.add_middleware(
         BodySizeLimitMiddleware,
         limit=settings.max_body_bytes,
@@ -243,16 +240,19 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
+        await ensure_signed_in(request)
         if exc.status_code == 404 and (target := without_trailing_slash(request)):
             return RedirectResponse(target, status_code=307)
         return error_page(request, exc.status_code, exc.headers, str(exc.detail or ""))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
+        await ensure_signed_in(request)
         return error_page(request, 422)
 
     @app.exception_handler(ratelimit.RateLimited)
     async def rate_limited_answer(request: Request, exc: ratelimit.RateLimited):
+        await ensure_signed_in(request)
         message = ngettext(
             "You did this many times in a short while. Try again in %(num)s minute.",
             "You did this many times in a short while. Try again in %(num)s minutes.",
@@ -262,6 +262,7 @@ def create_app(settings: Settings | None = None, session_factory: SessionFactory
 
     @app.exception_handler(Refused)
     async def refused_answer(request: Request, exc: Refused):
+        await ensure_signed_in(request)
         return refusal(request, exc.status, exc.message)
 
     @app.exception_handler(LoginRequired)

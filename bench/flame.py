@@ -33,7 +33,7 @@ CATEGORIES = {
     "SQLAlchemy Core (compile, execute, results)": r"sqlalchemy/",
     "database driver (asyncpg, aiosqlite and SQLite in its thread)": r"asyncpg/|aiosqlite/|sqlite3/",
     "ASGI stack (Starlette, FastAPI, the app's middleware)": (
-        r"starlette/|fastapi/|app/core/(security|db|i18n)\.py|middleware\.py|app/voting/intake\.py"
+        r"starlette/|fastapi/|app/core/(security|db|i18n)\.py|middleware\.py"
     ),
     "the app's own Python (routes, services, helpers)": r"\(app/",
     "uvicorn, the event loop, sockets": r"uvicorn/|asyncio/|uvloop|httptools",

@@ -8,16 +8,16 @@ ballot on it (5 options, up to 2 choices). Each client signs in as its own membe
 login form (with httpx), then sends its votes over its own keep-alive connection with ``bench.wire``,
 a lean HTTP/1.1 client: httpx's own CPU per request would be taken from the server under test.
 
-Then the clients vote through the JSON API, the way in for a room that votes at once (kiosks, scripts,
-a hall's clickers): ``POST /api/v1/ballots/<id>/vote`` with the ``X-CSRF-Token`` header and 1 or 2
-options drawn at random; the app stores the paper and answers 201 or 200 with ``first``. On PostgreSQL
-``app.voting.intake`` takes these votes. ``--htmx`` votes as the ballot page's form does with htmx
+Then the clients vote through the JSON API, the way in for a room that votes at once (kiosks, scripts, a
+hall's clickers): ``POST /api/v1/ballots/<id>/vote`` with the ``X-CSRF-Token`` header and 1 or 2 options
+drawn at random; the app stores the paper and answers 201 or 200 with ``first`` (the lean route of
+``app.voting.api``: two statements per vote). ``--htmx`` votes as the ballot page's form does with htmx
 instead: ``POST /w/<slug>/ballots/<id>/vote`` with ``HX-Request`` (the form's ``csrf_token`` field is
 sent too), answered 200 with the ballot re-rendered (turnout, the voter's marks, the results when they
 are visible); ``--plain-form`` sends the form as a browser without JavaScript does: the answer is a 303
-to the ballot page, not followed. Each client sends one vote after another, so ``--clients`` votes are
-in flight at once; ``--warmup`` votes go first, unmeasured, then ``--votes`` are timed. A first vote
-of a member inserts the paper, every later one replaces it.
+to the ballot page, not followed. Each client sends one vote after another, so ``--clients`` votes are in
+flight at once; ``--warmup`` votes go first, unmeasured, then ``--votes`` are timed. A first vote of a
+member inserts the paper, every later one replaces it.
 
 With ``--session-ballot`` the ballot belongs to a live co-creation session of the workspace, as a
 host makes it there: only registered people vote (all the clients register), the results are shown

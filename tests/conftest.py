@@ -150,6 +150,9 @@ async def other_client(app):
         yield client
 
 
+SAVEPOINTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
+
+
 @pytest.fixture
 def query_counter(connection, monkeypatch):
     """Counts the SQL statements run on the test connection while it is active, those run straight on
@@ -157,9 +160,17 @@ def query_counter(connection, monkeypatch):
 
     class Counter:
         count = 0
+        statements: list[str] = []
 
-    def count(*_args):
+        @classmethod
+        def since(cls, mark: int) -> list[str]:
+            """The statements run since the count was ``mark``, savepoints left out: the tests' requests
+            run in savepoints of the test's transaction, which a real request does not."""
+            return [sql for sql in cls.statements[mark:] if not sql.lstrip().upper().startswith(SAVEPOINTS)]
+
+    def count(*args):
         Counter.count += 1
+        Counter.statements.append(str(args[2]) if len(args) > 2 else "driver")
 
     fetch = DriverQuery.fetch
 
@@ -200,12 +211,14 @@ async def csrf_token(client: httpx.AsyncClient, path: str | None = None) -> str:
     as a browser does; otherwise derived from the client's cookies as the app derives it (the session's
     key while the app takes the session as live, else an anonymous id, set here when the client has
     none yet), which saves a page per form."""
+    app = getattr(client._transport, "app", None)
+    if path is None and app is None:
+        path = "/"  # a real server in another process: read its page as a browser does
     if path is not None:
         response = await client.get(path)
         match = CSRF_RE.search(response.text)
         assert match, f"no CSRF token on {path}"
         return match.group(1)
-    app = client._transport.app
     settings: Settings = app.state.settings
     token = client.cookies.get(settings.session_cookie_name)
     if token:
@@ -254,12 +267,12 @@ async def log_in(client: httpx.AsyncClient, user: User, password: str = PASSWORD
     """Signs ``user`` in on ``client``. By default the login session is started directly, as the login
     form starts it (its cookie, the user's last login, the client's earlier session ended), without
     the form's page and password check; ``via_form`` (or another password) posts the real form and
-    returns its answer, for tests of signing in itself."""
-    if via_form or password != PASSWORD:
+    returns its answer, for tests of signing in itself, and for a server in another process."""
+    app = getattr(client._transport, "app", None)
+    if via_form or password != PASSWORD or app is None:
         response = await post_form(client, "/login", {"email": user.email, "password": password})
         assert response.status_code == 303, response.text
         return response
-    app = client._transport.app
     settings: Settings = app.state.settings
     assert user.is_active, "a disabled account cannot sign in"
     earlier = client.cookies.get(settings.session_cookie_name)

@@ -1,4 +1,4 @@
-"""Loads the signed-in user for every request and derives the session's CSRF token."""
+"""Who is signed in on a request, looked up lazily, and the CSRF token of the browser session."""
 
 import secrets
 from collections.abc import Awaitable, Callable
@@ -8,6 +8,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.accounts import service as account_service
+from app.core import i18n
 from app.core.config import Settings
 from app.core.db import Mode, SessionFactory, bind_of, driver, runs_on_driver, unit_of_work
 from app.core.security import csrf_token_for
@@ -18,12 +19,84 @@ HeaderCounts = Callable[..., Awaitable[dict]]
 NO_COUNTS = {"unread_notifications": 0, "moderation_waiting": None}
 
 
+class SignIn:
+    """Who is signed in on one request, looked up when first asked for (``load``): most requests ask at
+    once (``app.accounts.deps.signed_in``, an app-wide dependency), a lean route asks together with
+    what it needs itself (``load_with``: one statement for the sign-in and, say, the voter's standing).
+
+    Loading sets ``state.user``, ``state.auth_session``, the header's counts for a whole page, the
+    CSRF token of the browser session and the user's language; a cookie of a session that is no longer
+    live is cleared, and the visitor gets an anonymous id instead."""
+
+    def __init__(self, middleware: "AuthContextMiddleware", scope: Scope, token: str | None) -> None:
+        self.middleware = middleware
+        self.scope = scope
+        self.token = token
+        self.loaded = token is None
+        self.set_cookies: list[str] = []
+        if token is None:
+            self._visitor()
+
+    async def load(self) -> None:
+        if not self.loaded:
+            self._settle(await self.middleware.load_session(self.token))
+            await self.header_counts()
+
+    async def load_with(self, fetch: Callable[[str], Awaitable[tuple]]):
+        """Loads the sign-in with ``fetch(token)``, which returns ``(auth_session, user, extra)`` in one
+        statement (``auth_session`` None when there is none); returns ``extra``, or None when nobody
+        is signed in. Its idle clock is moved on as ``load`` does."""
+        if self.token is None:
+            return None  # a visitor, settled as one from the start
+        if self.loaded:
+            raise RuntimeError("the sign-in is loaded already; load_with must come first")
+        auth_session, user, extra = await fetch(self.token)
+        loaded = None
+        if auth_session is not None:
+            loaded = account_service.live_session(auth_session, user, settings=self.middleware.settings)
+            if loaded and loaded.touch:
+                await self.middleware.touch(loaded)
+        self._settle(loaded)
+        await self.header_counts()
+        return extra if loaded else None
+
+    def _settle(self, loaded: account_service.LoadedSession | None) -> None:
+        settings = self.middleware.settings
+        state = self.scope["state"]
+        self.loaded = True
+        state["user"] = loaded.user if loaded else None
+        state["auth_session"] = loaded.auth_session if loaded else None
+        if loaded:
+            state["csrf_token"] = csrf_token_for(settings.secret_key, self.token)
+        else:
+            self.set_cookies.append(expired_cookie(settings.session_cookie_name))
+            self._visitor()
+        i18n.settle(self.scope, state["user"])
+
+    def _visitor(self) -> None:
+        settings = self.middleware.settings
+        anon = HTTPConnection(self.scope).cookies.get(settings.anon_cookie_name)
+        if not anon or len(anon) > 64:
+            anon = secrets.token_urlsafe(24)
+            self.set_cookies.append(cookie_header(settings, settings.anon_cookie_name, anon))
+        self.scope["state"]["csrf_token"] = csrf_token_for(settings.secret_key, "anon:" + anon)
+
+    async def header_counts(self) -> None:
+        """The counts a whole page's header shows the signed-in user, once loaded."""
+        user = self.scope["state"].get("user")
+        if user is not None and shows_header(HTTPConnection(self.scope)):
+            async with unit_of_work(self.middleware.session_factory, Mode.READ) as session:
+                self.scope["state"].update(await self.middleware.header_counts(session, user))
+
+
+def sign_in_of(scope: Scope) -> SignIn | None:
+    return scope.get("state", {}).get("sign_in")
+
+
 class AuthContextMiddleware:
-    """Sets ``state.user`` and ``state.auth_session`` from the session cookie (None when absent,
-    expired or revoked), the header's counts (``header_counts``, made above the domains it counts),
-    and ``state.csrf_token``. A visitor
-    who is not signed in gets an anonymous id cookie, so forms such as login and register are
-    CSRF-protected too."""
+    """Puts a ``SignIn`` for the session cookie on every request (``state.sign_in``), looked up when first
+    asked for; until then ``state.user`` and ``state.auth_session`` are None. A visitor who is not
+    signed in gets an anonymous id cookie, so forms such as login and register are CSRF-protected too."""
 
     def __init__(
         self, app: ASGIApp, settings: Settings, session_factory: SessionFactory, header_counts: HeaderCounts
@@ -32,7 +105,7 @@ class AuthContextMiddleware:
         self.settings = settings
         self.session_factory = session_factory
         self.header_counts = header_counts
-        # On PostgreSQL the sign-in lookup, run on every request, goes straight to asyncpg.
+        # On PostgreSQL the sign-in lookup, run on nearly every request, goes straight to asyncpg.
         self.bind = bind_of(session_factory)
         self.on_driver = runs_on_driver(self.bind)
 
@@ -45,51 +118,40 @@ class AuthContextMiddleware:
         async with unit_of_work(self.session_factory, Mode.READ) as session:
             loaded = await account_service.load_session(session=session, token=token, settings=self.settings)
         if loaded and loaded.touch:
-            async with unit_of_work(self.session_factory, Mode.ALONE) as session:
-                await account_service.touch_session(session=session, loaded=loaded)
+            await self.touch(loaded)
         return loaded
+
+    async def touch(self, loaded: account_service.LoadedSession) -> None:
+        """Moves the session's idle clock on, in a statement of its own."""
+        if self.on_driver:
+            async with driver(self.bind) as raw:
+                await account_service.driver_touch(connection=raw, loaded=loaded)
+            return
+        async with unit_of_work(self.session_factory, Mode.ALONE) as session:
+            await account_service.touch_session(session=session, loaded=loaded)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        connection = HTTPConnection(scope)
         state = scope.setdefault("state", {})
-        settings = self.settings
-        token = connection.cookies.get(settings.session_cookie_name)
-        loaded = None
-        counts = NO_COUNTS
-        if token:
-            loaded = await self.load_session(token)
-            if loaded and shows_header(connection):
-                async with unit_of_work(self.session_factory, Mode.READ) as session:
-                    counts = await self.header_counts(session, loaded.user)
-        state.update(counts)
-        state["user"] = loaded.user if loaded else None
-        state["auth_session"] = loaded.auth_session if loaded else None
-        set_cookies: list[str] = []
-        if loaded:
-            state["csrf_token"] = csrf_token_for(settings.secret_key, token)
-        else:
-            if token:
-                set_cookies.append(expired_cookie(settings.session_cookie_name))
-            anon = connection.cookies.get(settings.anon_cookie_name)
-            if not anon or len(anon) > 64:
-                anon = secrets.token_urlsafe(24)
-                set_cookies.append(cookie_header(settings, settings.anon_cookie_name, anon))
-            state["csrf_token"] = csrf_token_for(settings.secret_key, "anon:" + anon)
+        state.update(NO_COUNTS)
+        state["user"] = None
+        state["auth_session"] = None
+        sign_in = SignIn(self, scope, HTTPConnection(scope).cookies.get(self.settings.session_cookie_name))
+        state["sign_in"] = sign_in
+        session_cookie = f"{self.settings.session_cookie_name}="
 
         async def send_with_cookies(message: Message) -> None:
-            if message["type"] == "http.response.start" and set_cookies:
+            if message["type"] == "http.response.start" and sign_in.set_cookies:
                 headers = MutableHeaders(scope=message)
                 # A response that signs someone in sets the session cookie itself: clearing a stale one
                 # after it would log them out again at once.
                 sets_session = any(
-                    value.startswith(f"{settings.session_cookie_name}=")
-                    for value in headers.getlist("set-cookie")
+                    value.startswith(session_cookie) for value in headers.getlist("set-cookie")
                 )
-                for value in set_cookies:
-                    if not (sets_session and value.startswith(f"{settings.session_cookie_name}=")):
+                for value in sign_in.set_cookies:
+                    if not (sets_session and value.startswith(session_cookie)):
                         headers.append("set-cookie", value)
             await send(message)
 

@@ -13,6 +13,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.config import HTMX_CDN_URL, Settings
+from app.core.deps import is_lean
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -54,9 +55,16 @@ def csrf_token_for(secret_key: str, session_key: str) -> str:
 
 
 async def verify_csrf(request: Request) -> None:
-    """App-wide dependency: every unsafe request carries the session's token as a field or header."""
-    if request.method in SAFE_METHODS:
+    """App-wide dependency: every unsafe request carries the session's token as a field or header (a
+    lean route checks it itself, once it knows who is signed in)."""
+    if request.method in SAFE_METHODS or is_lean(request):
         return
+    await check_csrf(request)
+
+
+async def check_csrf(request: Request) -> None:
+    """403 unless the request carries the browser session's CSRF token (``state.csrf_token``): the
+    ``X-CSRF-Token`` header when there is one, else the form's field."""
     expected = getattr(request.state, "csrf_token", None)
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:

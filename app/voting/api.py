@@ -2,19 +2,23 @@
 kiosks use it, and it is the cheapest way in when a whole room votes at once.
 
 ``POST /api/v1/ballots/{ballot_id}/vote`` takes the form's fields (``option``, ``rank-<id>``,
-``dots-<id>``, ``score-<id>``, ``consent-<id>``, ``reason``) and the ``X-CSRF-Token`` header, and answers
-``{"first": true|false}`` (201 for a first paper, 200 for a changed one), or 403, 404 or 422 with
-``{"detail": message}``.
+``dots-<id>``, ``score-<id>``, ``consent-<id>``, ``reason``) and the ``X-CSRF-Token`` header (or the
+``csrf_token`` field), and answers ``{"first": true|false}`` (201 for a first paper, 200 for a changed
+one), or 401, 403, 404, 422 or 429 with ``{"detail": message}``.
 
-On PostgreSQL ``app.voting.intake`` answers the common vote before it reaches this route, by the same
-rules; this route answers every other request, and all of them on SQLite."""
+The route is lean (``app.core.deps.lean``): it looks up who is signed in together with the ballot and
+the voter's standing, in one statement (``voting.storage.voter_standing``), then checks the CSRF token,
+the rate limit and the ballot's rules as every route does, and stores the paper with
+``voting.service.cast_vote``, the same use case as the page's form. A vote is two statements."""
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from app.accounts.deps import CurrentUser
+from app.accounts.deps import LoginRequired
+from app.accounts.middleware import sign_in_of
 from app.core.db import Mode
-from app.core.deps import RowId, SessionDep, SettingsDep, rate_limited, unit_mode
+from app.core.deps import ClientAddress, RowId, SessionDep, SettingsDep, enforce_rate_limit, lean, unit_mode
+from app.core.security import check_csrf
 from app.voting import permissions
 from app.voting import rules as voting_rules
 from app.voting import service as voting_service
@@ -23,22 +27,29 @@ from app.voting import storage as voting_storage
 router = APIRouter(prefix="/api/v1")
 
 
-@router.post("/ballots/{ballot_id}/vote", dependencies=[unit_mode(Mode.ALONE), rate_limited("vote")])
+@router.post("/ballots/{ballot_id}/vote", dependencies=[unit_mode(Mode.ALONE)])
+@lean
 async def vote(
-    ballot_id: RowId, request: Request, session: SessionDep, settings: SettingsDep, user: CurrentUser
+    ballot_id: RowId, request: Request, session: SessionDep, settings: SettingsDep, address: ClientAddress
 ):
-    loaded = await voting_storage.ballot_standing(session=session, ballot_id=ballot_id, user=user)
-    if loaded is None or not permissions.can_see(user, loaded[1]):
+    found = await sign_in_of(request.scope).load_with(
+        lambda token: voting_storage.voter_standing(session=session, token=token, ballot_id=ballot_id)
+    )
+    # After the sign-in: the token of a session that is no longer live is not this browser's any more.
+    await check_csrf(request)
+    user = request.state.user
+    if user is None:
+        raise LoginRequired
+    await enforce_rate_limit(request, session, "vote", user, address)
+    if found.ballot is None or not permissions.can_see(user, found.standing):
         raise HTTPException(status_code=404)
-    ballot, standing = loaded
-    options = await voting_storage.options_of(session=session, ballot_id=ballot_id)
     try:
-        done = await voting_service.cast(
+        done = await voting_service.cast_vote(
             session=session,
-            ballot=ballot,
-            options=options,
+            ballot=found.ballot,
+            option_ids=found.option_ids,
             user=user,
-            member=permissions.can_vote_here(user, standing.workspace, standing.membership),
+            member=permissions.can_vote_here(user, found.standing.workspace, found.standing.membership),
             form=await request.form(),
             secret_key=settings.voting_key,
         )

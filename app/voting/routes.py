@@ -242,10 +242,10 @@ async def cast_vote(
     options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
     form = await request.form()
     try:
-        done = await voting_service.cast(
+        done = await voting_service.cast_vote(
             session=session,
             ballot=ballot,
-            options=options,
+            option_ids=[option.id for option in options],
             user=user,
             member=context.can(permissions.can_vote_here),
             form=form,

@@ -3,7 +3,6 @@ requests race), closing early, and forgetting a voter whose account is deleted. 
 ``rules``, the statements in ``storage``, what pages show in ``views`` and the CSV files in
 ``exports``."""
 
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -99,29 +98,29 @@ class Cast:
     paper: Vote
 
 
-async def cast(
+async def cast_vote(
     *,
     session: AsyncSession,
     ballot: Ballot,
-    options: list[BallotOption],
+    option_ids: list[int],
     user: User,
     member: bool,
     form,
     secret_key: str,
 ) -> Cast:
-    """Stores the voter's paper, replacing their earlier one.
+    """Stores the voter's paper, replacing their earlier one: the one use case of a vote, for the
+    ballot page's form and the JSON API alike. ``option_ids`` are the ballot's options in their order;
+    ``member``: the user may contribute to the ballot's workspace.
 
     One INSERT .. ON CONFLICT DO UPDATE: a voter sending twice at once ends with one paper, and
     1,000 voters at once each keep theirs. A vote on a session's ballot also raises a live event in
     the same transaction; any other vote is that one statement, which may commit on its own (see
     ``app.core.db.Mode.ALONE``)."""
-    option_ids = [option.id for option in options]
     choices = await _checked_choices(session, ballot, option_ids, user, member, form)
     if ballot.session_id is not None:
         await needs_transaction(session)
     key = rules.voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id)
     stamp = utcnow()
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     params = {
         "ballot_id": ballot.id,
         "voter_key": key,
@@ -129,7 +128,7 @@ async def cast(
         "choices": choices,
         "stamp": stamp,
     }
-    cast_at = (await session.exec(storage.upsert_paper(dialect), params=params)).scalar_one_or_none()
+    cast_at = await storage.write_paper(session=session, params=params)
     if cast_at is None:
         raise rules.VoteRefused(_("This ballot is closed."))
     if ballot.session_id is not None:
@@ -149,33 +148,6 @@ async def cast(
         updated_at=stamp,
     )
     return Cast(first=cast_at == stamp, paper=paper)
-
-
-# The vote API's path on PostgreSQL (``app.voting.intake``): what the sign-in lookup, ``ballot_standing``,
-# ``options_of`` and ``cast`` do, in two statements run on asyncpg without the ORM.
-
-
-async def driver_cast(
-    *, connection, ballot: Ballot, option_ids: list[int], user: User, member: bool, form, secret_key: str
-) -> bool:
-    """``cast`` on an asyncpg connection (``app.core.db.driver``), for a ballot outside a session (whose vote
-    raises no live event): the same checks, then the same single statement, which commits by itself.
-    Returns whether it was the voter's first paper."""
-    if ballot.session_id is not None:
-        raise ValueError("a session's ballot publishes its votes: use cast()")
-    choices = await _checked_choices(None, ballot, option_ids, user, member, form)
-    stamp = utcnow()
-    rows = await storage.driver_queries()[1].fetch(
-        connection,
-        ballot_id=ballot.id,
-        voter_key=rules.voter_key(secret_key=secret_key, ballot_id=ballot.id, user_id=user.id),
-        voter_id=None if ballot.anonymous else user.id,
-        choices=json.dumps(choices),
-        stamp=stamp,
-    )
-    if not rows:
-        raise rules.VoteRefused(_("This ballot is closed."))
-    return rows[0][0] == stamp
 
 
 async def close_early(*, session: AsyncSession, ballot: Ballot) -> None:

@@ -3,7 +3,9 @@ needs, built once where building it costs more than running it. Nothing here dec
 commits."""
 
 import functools
+import json
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.accounts.models import AuthSession, User
 from app.cocreation.models import CocreationSession
-from app.core.db import DriverQuery, loaded_models
+from app.core.db import DriverQuery, Mode, bind_of, driver, loaded_models, runs_on_driver, unit_of
 from app.core.security import token_digest
 from app.ideas.models import Idea
 from app.voting import rules
@@ -196,31 +198,83 @@ def driver_queries() -> tuple[DriverQuery, DriverQuery]:
 
 
 @dataclass
-class DriverStanding:
-    """What one statement tells the vote API: the sign-in behind the cookie and, when the ballot
-    exists, the ballot, where the user stands towards it and its options' ids in their order."""
+class VoterStanding:
+    """What a vote needs to know of its ballot, beside who votes: the ballot (None when there is no such
+    ballot), where the voter stands towards it and its options' ids in their order."""
 
-    auth_session: AuthSession
-    user: User
     ballot: Ballot | None
     standing: Standing | None
     option_ids: list[int]
 
 
-async def driver_standing(*, connection, token: str, ballot_id: int) -> DriverStanding | None:
-    """The session behind the cookie ``token`` (None when there is none, live or not: the caller checks
-    with ``app.accounts.service.live_session``), with ``ballot_standing`` and the ballot's option ids,
-    in one statement on an asyncpg connection (``app.core.db.driver``)."""
-    rows = await driver_queries()[0].fetch(connection, digest=token_digest(token), ballot_id=ballot_id)
-    if not rows:
-        return None
-    auth_session, user, ballot, workspace, membership, session_status, option_ids = loaded_models(
-        rows[0], (AuthSession, User, Ballot, Workspace, Membership)
+@functools.cache
+def _voter_standing_query(dialect: str):
+    """The sign-in behind a cookie and the voter's standing on a ballot, in one statement: the ballot's
+    option ids come as an array on PostgreSQL and as a JSON list elsewhere."""
+    if dialect == "postgresql":
+        return driver_queries()[0]
+    ordered = (
+        select(BallotOption.id)
+        .where(col(BallotOption.ballot_id) == bindparam("ballot_id"))
+        .order_by(col(BallotOption.position))
+        .subquery()
     )
+    option_ids = select(func.json_group_array(ordered.c.id)).scalar_subquery()
+    return (
+        select(AuthSession, User, Ballot, Workspace, Membership, CocreationSession.status, option_ids)
+        .select_from(AuthSession)
+        .join(User, col(User.id) == AuthSession.user_id)
+        .outerjoin(Ballot, col(Ballot.id) == bindparam("ballot_id"))
+        .outerjoin(Workspace, col(Workspace.id) == Ballot.workspace_id)
+        .outerjoin(
+            Membership,
+            (col(Membership.workspace_id) == Ballot.workspace_id) & (col(Membership.user_id) == User.id),
+        )
+        .outerjoin(CocreationSession, col(CocreationSession.id) == Ballot.session_id)
+        .where(col(AuthSession.token_hash) == bindparam("digest"))
+    )
+
+
+async def voter_standing(
+    *, session: AsyncSession, token: str, ballot_id: int
+) -> tuple[AuthSession | None, User | None, VoterStanding]:
+    """The login session behind the cookie ``token`` and its user (None when there is none, live or not:
+    ``app.accounts.service.live_session`` decides), with the voter's standing on the ballot, in one
+    statement: for ``SignIn.load_with``. On PostgreSQL it runs straight on asyncpg."""
+    bind = bind_of(unit_of(session).factory) if unit_of(session) else session.bind
+    params = {"digest": token_digest(token), "ballot_id": ballot_id}
+    if runs_on_driver(bind):
+        async with driver(bind) as raw:
+            rows = await _voter_standing_query("postgresql").fetch(raw, **params)
+        row = loaded_models(rows[0], (AuthSession, User, Ballot, Workspace, Membership)) if rows else None
+    else:
+        found = (await session.exec(_voter_standing_query(bind.dialect.name), params=params)).first()
+        row = list(found) if found is not None else None
+        if row is not None:
+            row[-1] = json.loads(row[-1]) if row[-1] else []
+    if row is None:
+        return None, None, VoterStanding(None, None, [])
+    auth_session, user, ballot, workspace, membership, session_status, option_ids = row
     standing = None
     if ballot is not None:
         standing = Standing(workspace=workspace, membership=membership, session_status=session_status)
-    return DriverStanding(auth_session, user, ballot, standing, option_ids or [])
+    return auth_session, user, VoterStanding(ballot, standing, list(option_ids or []))
+
+
+async def write_paper(*, session: AsyncSession, params: dict) -> datetime | None:
+    """Stores a paper by ``upsert_paper``'s one statement; returns its ``cast_at``, or None when the ballot
+    was closed. On PostgreSQL, while the unit of work runs its statements alone (``Mode.ALONE``, no
+    transaction begun), the statement goes straight to asyncpg and commits by itself."""
+    unit = unit_of(session)
+    bind = bind_of(unit.factory) if unit else session.bind
+    if runs_on_driver(bind) and unit is not None and unit.mode is Mode.ALONE and not session.in_transaction():
+        async with driver(bind) as raw:
+            rows = await driver_queries()[1].fetch(
+                raw, **{**params, "choices": json.dumps(params["choices"])}
+            )
+        return rows[0][0] if rows else None
+    result = await session.exec(upsert_paper(bind.dialect.name), params=params)
+    return result.scalar_one_or_none()
 
 
 async def papers(*, session: AsyncSession, ballot: Ballot) -> list[Vote]:

@@ -95,10 +95,10 @@ async def test_each_reader_gets_tallies_only_when_they_may_see_them(app, session
     ballot = await make_ballot(session, porto, facilitator, cs=cs, results_visibility="after-vote")
     voter, watcher = await member_of(session, porto), await member_of(session, porto)
     options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
-    await voting_service.cast(
+    await voting_service.cast_vote(
         session=session,
         ballot=ballot,
-        options=options,
+        option_ids=[option.id for option in options],
         user=voter,
         member=True,
         form=FormData([("option", str(options[0].id))]),

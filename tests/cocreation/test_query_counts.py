@@ -74,10 +74,12 @@ async def test_ballot_page_with_many_options_and_votes(client, session, porto, f
         for n in range(voters):
             voter = await member_of(session, porto)
             form = FormData([(f"rank-{ids[(n + k) % options]}", str(k + 1)) for k in range(options)])
-            await voting_service.cast(
+            await voting_service.cast_vote(
                 session=session,
                 ballot=ballot,
-                options=await voting_storage.options_of(session=session, ballot_id=ballot.id),
+                option_ids=[
+                    o.id for o in await voting_storage.options_of(session=session, ballot_id=ballot.id)
+                ],
                 user=voter,
                 member=True,
                 form=form,

@@ -105,10 +105,10 @@ async def ballot(session, workspace, author, *, anonymous=False, question="Which
 
 async def vote(session, ballot_row: Ballot, user: User, choice: int = 0) -> None:
     options = await voting_storage.options_of(session=session, ballot_id=ballot_row.id)
-    await voting_service.cast(
+    await voting_service.cast_vote(
         session=session,
         ballot=ballot_row,
-        options=options,
+        option_ids=[option.id for option in options],
         user=user,
         member=True,
         form=FormData([("option", str(options[choice].id))]),

@@ -48,10 +48,10 @@ async def cast(arena, ballot_id: int, user, option_id: int, *, alone: bool = Fal
     async with arena.work(Mode.ALONE if alone else Mode.WRITE) as session:
         ballot = await session.get(Ballot, ballot_id)
         options = await voting_storage.options_of(session=session, ballot_id=ballot_id)
-        done = await voting_service.cast(
+        done = await voting_service.cast_vote(
             session=session,
             ballot=ballot,
-            options=options,
+            option_ids=[option.id for option in options],
             user=user,
             member=True,
             form=FormData([("option", str(option_id))]),
@@ -168,10 +168,12 @@ async def test_a_vote_that_loaded_the_ballot_before_it_closed_is_refused(arena, 
     assert loaded.closed_early_at is None
     async with arena.work(Mode.ALONE if alone else Mode.WRITE) as session:
         with pytest.raises(voting_rules.VoteRefused, match="closed"):
-            await voting_service.cast(
+            await voting_service.cast_vote(
                 session=session,
                 ballot=loaded,
-                options=await voting_storage.options_of(session=session, ballot_id=ballot.id),
+                option_ids=[
+                    o.id for o in await voting_storage.options_of(session=session, ballot_id=ballot.id)
+                ],
                 user=voter,
                 member=True,
                 form=FormData([("option", str(options[0]))]),
