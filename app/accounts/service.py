@@ -439,3 +439,11 @@ async def display_names(*, session: AsyncSession, user_ids: list[int]) -> dict[i
         return {}
     rows = await session.exec(select(User.id, User.display_name).where(col(User.id).in_(set(user_ids))))
     return dict(rows.all())
+
+
+async def delete_user(*, session: AsyncSession, user_id: int) -> None:
+    """Deletes the ``user`` row, the last step of deleting an account (``app.privacy.service``): what
+    points at it is deleted or emptied by the database (``ON DELETE``), once every domain has forgotten
+    the person (``app.core.personal_data``)."""
+    await session.exec(delete(User).where(col(User.id) == user_id))
+    await session.flush()

@@ -384,6 +384,10 @@ async def count_cities(*, session: AsyncSession) -> int:
     return (await session.exec(select(func.count()).select_from(City))).one()
 
 
+async def get_organisation(*, session: AsyncSession, organisation_id: int | None) -> Organisation | None:
+    return await session.get(Organisation, organisation_id) if organisation_id else None
+
+
 async def list_organisations(*, session: AsyncSession) -> list[Organisation]:
     return list((await session.exec(select(Organisation).order_by(Organisation.name))).all())
 

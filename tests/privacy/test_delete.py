@@ -1,6 +1,8 @@
 """Deleting one's account: personal data erased, contributions kept under "a former participant"
 or removed on request, every counter right, the waiting list served, the last admin kept."""
 
+from collections import Counter
+
 from sqlmodel import func, select
 
 from app.accounts import service as account_service
@@ -9,6 +11,7 @@ from app.attachments.models import Attachment
 from app.audit.models import AuditEvent
 from app.cocreation.models import CocreationSession, Registration
 from app.comments.models import Comment
+from app.core import personal_data
 from app.ideas.models import Idea, Support
 from app.models import metadata
 from app.moderation.models import ModerationCase, Report
@@ -216,13 +219,20 @@ async def test_a_deleted_accounts_id_is_never_given_again(client, session):
 
 
 def test_every_column_pointing_at_a_user_has_a_decision():
+    """Each foreign key to ``user`` is decided by exactly one domain's registered part, and no part
+    decides a column the schema does not have."""
     pointing = {
         f"{table.name}.{fk.parent.name}"
         for table in metadata.sorted_tables
         for fk in table.foreign_keys
         if fk.column.table.name == "user"
     }
-    assert pointing == set(privacy_service.USER_REFERENCES)
+    assert pointing == set(privacy_service.user_references())
+    deciders = Counter(column for part in personal_data.parts() for column in part.references)
+    assert {column for column, parts in deciders.items() if parts != 1} == set()
+    columns = {f"{table.name}.{column.name}" for table in metadata.sorted_tables for column in table.columns}
+    assert set(deciders) <= columns
+    assert all(decision.strip() for decision in privacy_service.user_references().values())
 
 
 async def test_reports_about_a_deleted_member_leave_the_queue_with_them(client, session, porto):
