@@ -25,7 +25,7 @@ from app.accounts.models import User
 from app.cocreation import service as session_service
 from app.cocreation.models import Mode, Phase, SessionStatus
 from app.core.config import Settings
-from app.core.db import create_engine, create_session_factory, utcnow
+from app.core.db import create_engine, create_session_factory, unit_of_work, utcnow
 from app.core.forms import local_datetime_input
 from app.core.security import hash_password
 from app.voting import rules as voting_rules
@@ -83,7 +83,7 @@ async def prepare(
     engine = create_engine(Settings(database_url=database_url, _env_file=None))
     factory = create_session_factory(engine)
     try:
-        async with factory() as session:
+        async with unit_of_work(factory) as session:
             workspace = await workspace_service.get_by_slug(session=session, slug=WORKSPACE_SLUG)
             host = await account_service.get_by_email(session=session, email=HOST_EMAIL)
             if workspace is None or host is None:
@@ -103,7 +103,7 @@ async def prepare(
                     for n, email in enumerate(emails, start=1)
                 ],
             )
-            await session.commit()
+            await session.flush()
             found = await session.exec(
                 select(User).where(col(User.email).like(f"%@{EMAIL_DOMAIN}")).order_by(col(User.email))
             )
@@ -173,7 +173,7 @@ async def auth_cookies(database_url: str, user_ids: list[int]) -> list[str]:
     settings = Settings(database_url=database_url, _env_file=None)
     engine = create_engine(settings)
     try:
-        async with create_session_factory(engine)() as session:
+        async with unit_of_work(create_session_factory(engine)) as session:
             tokens = []
             for user_id in user_ids:
                 user = await session.get(User, user_id)
@@ -208,7 +208,12 @@ def serving(database_url: str | None, workers: int) -> Iterator[tuple[str, str]]
             database_url = f"sqlite+aiosqlite:///{folder}/bench.db"
         # All the crowd comes from 127.0.0.1 and votes far faster than people do: limits high enough
         # never to refuse it, so the limiter still does its counting on every vote.
-        env = {"WEB_CONCURRENCY": str(workers), "COCREATE_RATE_LIMITS": BENCH_RATE_LIMITS}
+        # As in production: no line in the log per request.
+        env = {
+            "WEB_CONCURRENCY": str(workers),
+            "COCREATE_RATE_LIMITS": BENCH_RATE_LIMITS,
+            "COCREATE_ACCESS_LOG": "false",
+        }
         base_url = stack.enter_context(running_app(database_url, extra_env=env))
         yield base_url, database_url
 

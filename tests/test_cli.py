@@ -3,9 +3,12 @@
 These run outside the per-test transaction, on a database file of their own.
 """
 
+import socket
 import subprocess
 import sys
+import time
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -136,3 +139,44 @@ def test_seed_demo_in_a_fresh_process(tmp_path):
         )
         assert result.returncode == 0, result.stderr[-2000:]
     assert "Demo workspaces" in result.stdout
+
+
+@pytest.mark.parametrize(("environment", "logged"), [("development", True), ("production", False)])
+def test_serve_logs_a_line_per_request_only_in_development(tmp_path, environment, logged):
+    """In production a busy room's requests are not each written to the log; errors still are."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "COCREATE_ENV": environment,
+        "COCREATE_SECRET_KEY": "a-long-secret-key-for-this-test-only-0123456789",
+        "COCREATE_BASE_URL": f"http://127.0.0.1:{port}",
+        "COCREATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+    }
+    command = [sys.executable, "-c", "from app.cli import main; main()"]
+    subprocess.run([*command, "migrate"], env=env, cwd=tmp_path, capture_output=True, timeout=120, check=True)
+    server = subprocess.Popen(
+        [*command, "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+    finally:
+        server.terminate()
+        log, _ = server.communicate(timeout=30)
+    assert "Application startup complete" in log
+    assert ('"GET /healthz HTTP/1.1" 200' in log) is logged, log[-2000:]

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     session_max_age_days: int = Field(default=30, gt=0)
     max_body_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
     trusted_proxies: str = ""
+    # A line per request in the server's log; by default in development only.
+    access_log: bool | None = None
     # Overrides of the default rate limits: action=per_user/per_address/seconds, comma separated.
     rate_limits: str = ""
     _limits: dict = PrivateAttr(default_factory=dict)
@@ -122,6 +124,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def logs_each_request(self) -> bool:
+        return (not self.is_production) if self.access_log is None else self.access_log
 
     @property
     def is_sqlite(self) -> bool:

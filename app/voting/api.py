@@ -7,22 +7,18 @@ kiosks use it, and it is the cheapest way in when a whole room votes at once.
 one), or 401, 403, 404, 422 or 429 with ``{"detail": message}``.
 
 The route is lean (``app.core.deps.lean``): it looks up who is signed in together with the ballot and
-the voter's standing, in one statement (``voting.storage.voter_standing``), then checks the CSRF token,
-the rate limit and the ballot's rules as every route does, and stores the paper with
+the voter's standing, in one statement (``voting.deps.voter``), then checks the CSRF token, the rate
+limit and the ballot's rules as every route does, and stores the paper with
 ``voting.service.cast_vote``, the same use case as the page's form. A vote is two statements."""
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from app.accounts.deps import LoginRequired
-from app.accounts.middleware import sign_in_of
 from app.core.db import Mode
-from app.core.deps import ClientAddress, RowId, SessionDep, SettingsDep, enforce_rate_limit, lean, unit_mode
-from app.core.security import check_csrf
-from app.voting import permissions
+from app.core.deps import ClientAddress, RowId, SessionDep, SettingsDep, lean, unit_mode
 from app.voting import rules as voting_rules
 from app.voting import service as voting_service
-from app.voting import storage as voting_storage
+from app.voting.deps import voter
 
 router = APIRouter(prefix="/api/v1")
 
@@ -32,24 +28,14 @@ router = APIRouter(prefix="/api/v1")
 async def vote(
     ballot_id: RowId, request: Request, session: SessionDep, settings: SettingsDep, address: ClientAddress
 ):
-    found = await sign_in_of(request.scope).load_with(
-        lambda token: voting_storage.voter_standing(session=session, token=token, ballot_id=ballot_id)
-    )
-    # After the sign-in: the token of a session that is no longer live is not this browser's any more.
-    await check_csrf(request)
-    user = request.state.user
-    if user is None:
-        raise LoginRequired
-    await enforce_rate_limit(request, session, "vote", user, address)
-    if found.ballot is None or not permissions.can_see(user, found.standing):
-        raise HTTPException(status_code=404)
+    who = await voter(request, session, ballot_id, address)
     try:
         done = await voting_service.cast_vote(
             session=session,
-            ballot=found.ballot,
-            option_ids=found.option_ids,
-            user=user,
-            member=permissions.can_vote_here(user, found.standing.workspace, found.standing.membership),
+            ballot=who.ballot,
+            option_ids=who.option_ids,
+            user=who.user,
+            member=who.member,
             form=await request.form(),
             secret_key=settings.voting_key,
         )

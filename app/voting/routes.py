@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts import service as account_service
-from app.accounts.deps import CurrentUser, OptionalUser
+from app.accounts.deps import CurrentUser
 from app.cocreation import permissions as session_permissions
 from app.cocreation import service as session_service
 from app.cocreation.models import CocreationSession
 from app.core.db import Mode
-from app.core.deps import RowId, SessionDep, SettingsDep, rate_limited, unit_mode
+from app.core.deps import ClientAddress, RowId, SessionDep, SettingsDep, lean, unit_mode
 from app.core.errors import Refused
 from app.core.forms import FormError, form_text, local_datetime_input, whole_number, whole_numbers
 from app.core.i18n import _, get_time_zone
@@ -24,8 +24,9 @@ from app.voting import rules as voting_rules
 from app.voting import service as voting_service
 from app.voting import storage as voting_storage
 from app.voting import views as voting_views
+from app.voting.deps import voter
 from app.voting.models import Ballot, BallotOption, BallotState, Eligibility, ResultsVisibility, Vote
-from app.workspaces.deps import Visible, WorkspaceContext, allowed, allowed_on, visible_workspace
+from app.workspaces.deps import Visible, WorkspaceContext, allowed, allowed_on
 
 router = APIRouter()
 
@@ -53,17 +54,6 @@ def _may_manage(user, context: WorkspaceContext, _ballot: Ballot) -> bool:
 
 
 ManagedBallot = Annotated[tuple[WorkspaceContext, Ballot], allowed_on(visible_ballot, _may_manage)]
-
-
-async def ballot_to_vote_on(
-    slug: str, ballot_id: RowId, session: SessionDep, user: OptionalUser
-) -> tuple[WorkspaceContext, Ballot]:
-    """``visible_ballot`` for a vote (whose route runs in ``Mode.ALONE``: a vote on a workspace's ballot
-    is its reads and one statement)."""
-    return await visible_ballot(ballot_id, session, await visible_workspace(slug, session, user))
-
-
-BallotToVoteOn = Annotated[tuple[WorkspaceContext, Ballot], Depends(ballot_to_vote_on)]
 
 
 def _url(context: WorkspaceContext, ballot: Ballot, tail: str = "") -> str:
@@ -234,20 +224,30 @@ async def ballot_page(request: Request, session: SessionDep, settings: SettingsD
     )
 
 
-@router.post("/w/{slug}/ballots/{ballot_id}/vote", dependencies=[unit_mode(Mode.ALONE), rate_limited("vote")])
+@router.post("/w/{slug}/ballots/{ballot_id}/vote", dependencies=[unit_mode(Mode.ALONE)])
+@lean
 async def cast_vote(
-    request: Request, session: SessionDep, settings: SettingsDep, loaded: BallotToVoteOn, user: CurrentUser
+    request: Request,
+    slug: str,
+    ballot_id: RowId,
+    session: SessionDep,
+    settings: SettingsDep,
+    address: ClientAddress,
 ):
-    context, ballot = loaded
-    options = await voting_storage.options_of(session=session, ballot_id=ballot.id)
+    """A vote from the ballot's form: with htmx the ballot comes back in place, with the voter's marks;
+    without JavaScript the browser goes back to the ballot page. Lean (``voting.deps.voter``): the
+    sign-in and the voter's standing come in one statement, the options from the process's memory."""
+    who = await voter(request, session, ballot_id, address, slug=slug[:80])
+    context, ballot = who.context, who.ballot
+    options = await voting_storage.options_cached(session=session, ballot=ballot)
     form = await request.form()
     try:
         done = await voting_service.cast_vote(
             session=session,
             ballot=ballot,
-            option_ids=[option.id for option in options],
-            user=user,
-            member=context.can(permissions.can_vote_here),
+            option_ids=who.option_ids,
+            user=who.user,
+            member=who.member,
             form=form,
             secret_key=settings.voting_key,
         )

@@ -153,6 +153,7 @@ async def cast_vote(
 async def close_early(*, session: AsyncSession, ballot: Ballot) -> None:
     if ballot.state(utcnow()) == BallotState.CLOSED:
         raise rules.VoteRefused(_("This ballot is closed."))
+    storage.forget_options(ballot)
     ballot.closed_early_at = utcnow()
     await session.exec(
         update(Ballot).where(col(Ballot.id) == ballot.id).values(closed_early_at=ballot.closed_early_at)

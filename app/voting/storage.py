@@ -4,6 +4,7 @@ commits."""
 
 import functools
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,6 +45,36 @@ def _options_query():
 async def options_of(*, session: AsyncSession, ballot_id: int) -> list[BallotOption]:
     rows = await session.exec(_options_query(), params={"ballot_id": ballot_id})
     return list(rows.all())
+
+
+# A ballot's options are made with it and never change: the busiest request, a vote through the ballot
+# page, takes them from the process's memory. An entry is dropped when the ballot closes here, and after
+# a minute in any case (an idea an option links to may have been removed since).
+OPTIONS_TTL_SECONDS = 60.0
+OPTIONS_CACHED_MAX = 500
+# By the ballot's id and creation time: an id of a ballot whose creation was rolled back may come again.
+_cached_options: dict[tuple[int, datetime], tuple[float, list[BallotOption]]] = {}
+
+
+async def options_cached(*, session: AsyncSession, ballot: Ballot) -> list[BallotOption]:
+    """``options_of``, from this process's memory when it read them less than a minute ago. The
+    options are copies, in no session: for reading only."""
+    now = time.monotonic()
+    key = (ballot.id, ballot.created_at)
+    found = _cached_options.get(key)
+    if found is not None and now - found[0] < OPTIONS_TTL_SECONDS:
+        return found[1]
+    loaded = await options_of(session=session, ballot_id=ballot.id)
+    options = [BallotOption.model_construct(**row.model_dump()) for row in loaded]
+    if len(_cached_options) >= OPTIONS_CACHED_MAX:
+        del _cached_options[next(iter(_cached_options))]  # the oldest entry
+    _cached_options[key] = (now, options)
+    return options
+
+
+def forget_options(ballot: Ballot) -> None:
+    """Drops a ballot's options from this process's memory (it closed: no one votes on it any more)."""
+    _cached_options.pop((ballot.id, ballot.created_at), None)
 
 
 async def list_ballots(
@@ -114,11 +145,12 @@ def _standing_query():
 
 
 async def ballot_standing(
-    *, session: AsyncSession, ballot_id: int, user: User
+    *, session: AsyncSession, ballot_id: int, user: User | None
 ) -> tuple[Ballot, Standing] | None:
     """One query for what the vote API checks before a vote: the ballot, its workspace, the user's
     membership there and the status of the ballot's session; None when there is no such ballot."""
-    row = (await session.exec(_standing_query(), params={"user_id": user.id, "ballot_id": ballot_id})).first()
+    params = {"user_id": user.id if user else None, "ballot_id": ballot_id}
+    row = (await session.exec(_standing_query(), params=params)).first()
     if row is None:
         return None
     return row[0], Standing(workspace=row[1], membership=row[2], session_status=row[3])

@@ -53,6 +53,8 @@ def running_app(database_url: str | None = None, *, extra_env: dict[str, str] | 
         base_url = f"http://127.0.0.1:{port}"
         log_path = Path(tmp) / "server.log"
         command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
+        if env.get("COCREATE_ACCESS_LOG", "").lower() in ("0", "false", "no", "off"):
+            command.append("--no-access-log")  # as `cocreate serve` in production
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 [*command, "--host", "127.0.0.1", "--port", str(port)],

@@ -271,3 +271,43 @@ async def test_a_token_that_is_not_plain_text_is_refused_not_a_server_error(
     in_field = await client.post(url, data={"option": str(first), "csrf_token": "\u4ee4\u724c"})
     assert in_header.status_code == 403 and in_field.status_code == 403
     assert await papers(session) == []
+
+
+async def test_a_vote_through_the_ballot_page_reads_its_options_once(
+    client, session, porto, facilitator, query_counter
+):
+    """The page's form is lean too: the sign-in and the voter's standing in one statement, the paper in
+    another, and the ballot's options from the process's memory after the first vote."""
+    ballot = await make_ballot(session, porto, facilitator, method="single", results_visibility="after-close")
+    first, second, _ = await option_ids(session, ballot)
+    voter = await member_of(session, porto)
+    await log_in(client, voter)
+    token = await csrf_token(client)
+    url = f"/w/{porto.slug}/ballots/{ballot.id}/vote"
+    headers = {"HX-Request": "true", "X-CSRF-Token": token}
+    before = query_counter.count
+    answer = await client.post(url, data={"option": str(first)}, headers=headers)
+    assert answer.status_code == 200 and "Your vote has been recorded." in answer.text
+    first_vote = query_counter.since(before)
+    before = query_counter.count
+    again = await client.post(url, data={"option": str(second)}, headers=headers)
+    assert again.status_code == 200 and "Your vote has been updated." in again.text
+    # the standing, the paper and the turnout shown with the ballot; the options only the first time
+    assert len(query_counter.since(before)) == 3, query_counter.since(before)
+    assert len(first_vote) == 4, first_vote
+    [paper] = await papers(session)
+    assert paper.choices == {"options": [second]}
+
+
+async def test_a_visitor_is_sent_to_log_in_unless_the_ballot_is_hidden_from_them(
+    client, session, porto, facilitator
+):
+    ballot = await make_ballot(session, porto, facilitator, method="single")
+    first, *_ = await option_ids(session, ballot)
+    token = await csrf_token(client)
+    url = f"/w/{porto.slug}/ballots/{ballot.id}/vote"
+    public = await client.post(url, data={"option": str(first), "csrf_token": token})
+    assert public.status_code == 303 and public.headers["location"].startswith("/login")
+    elsewhere = await client.post(f"/w/not-{porto.slug}/ballots/{ballot.id}/vote", data={"csrf_token": token})
+    assert elsewhere.status_code == 404
+    assert await papers(session) == []
