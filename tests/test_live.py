@@ -21,6 +21,7 @@ from app.core import live
 from app.core.config import BASE_DIR
 from app.core.db import create_engine, create_session_factory, utcnow
 from app.core.live import LiveEvent
+from app.core.live import events as live_events
 from app.main import create_app
 from tests.conftest import TEST_DATABASE_URL, make_settings
 
@@ -192,7 +193,7 @@ async def test_events_older_than_two_days_are_deleted(session):
 
 
 async def test_publishing_deletes_expired_events_at_most_once_an_hour(session, monkeypatch):
-    monkeypatch.setattr(live, "_next_purge", 0.0)
+    monkeypatch.setattr(live_events, "_next_purge", 0.0)
 
     async def add_expired() -> int:
         expired = LiveEvent(channel="session:1", kind="idea_added", created_at=utcnow() - timedelta(days=3))

@@ -1,233 +1,43 @@
-"""Live events: services publish on a channel (``session:42``); the live room streams them as SSE.
-
-Publishing writes a ``live_event`` row in the caller's transaction, so an event exists if and only if the
-business change commits. Delivery follows the commit: PostgreSQL sends a NOTIFY that every process's
-:class:`PostgresHub` hears on its own LISTEN connection; on SQLite (one process) the session's commit
-hands the event to the in-process :class:`LocalHub`.
-
-Every subscriber gets each event of its channel once, in id order. Ids grow in commit order within a
-channel (publishers of one channel take a transaction lock on PostgreSQL; SQLite has a single writer), so
-``id > last delivered id`` is an exact test for "new", a browser resuming with ``Last-Event-ID`` misses
-nothing, and whatever a subscriber could not take live (a full queue, a lost LISTEN connection) is read
-back from the table.
-
-An SSE route::
-
-    hub: live.Hub = request.app.state.live
-    last_event_id = live.parse_last_event_id(request)
-
-    async def messages():
-        async with hub.subscribe(f"session:{session_id}", last_event_id=last_event_id) as events:
-            async for event in events:
-                yield live.sse_message(event_id=event.id, event=event.kind, data=render(event))
-
-    return StreamingResponse(live.sse_stream(request, messages()), media_type="text/event-stream")
-"""
+"""Hubs: each process's subscriptions to live channels, fed by PostgreSQL's LISTEN (``PostgresHub``) or
+by the commits of the process itself (``LocalHub``, SQLite), and read back from the table whatever a
+subscriber could not take live."""
 
 import asyncio
-import hashlib
 import json
 import logging
 import random
-import re
-import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
-from weakref import WeakSet
+from datetime import datetime
 
 import asyncpg
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import Session, SessionTransaction
-from sqlmodel import Field, SQLModel, col, delete, func, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.requests import Request
+from sqlmodel import col, select
 
-from app.core.db import SessionFactory, UTCDateTime, create_session_factory, utcnow
+from app.core.db import SessionFactory, create_session_factory
+from app.core.live.events import (
+    NOTIFY_CHANNEL,
+    ChannelEvent,
+    LiveEvent,
+    database_key,
+    latest_event_id,
+    local_hubs,
+)
 
 logger = logging.getLogger("cocreate")
 
-CHANNEL_MAX_LENGTH = 100
-KIND_MAX_LENGTH = 40
-NOTIFY_CHANNEL = "cocreate_live"
-# PostgreSQL refuses NOTIFY payloads from 8,000 bytes; larger events are announced by id and read back.
-NOTIFY_PAYLOAD_LIMIT = 7500
-# pg_advisory_xact_lock(int, int) keys: this namespace, then a hash of the channel.
-LOCK_NAMESPACE = 0x4C495645
 QUEUE_SIZE = 1000
+
+
 READ_BATCH = 500
-RETENTION = timedelta(days=2)
-PURGE_INTERVAL_SECONDS = 3600.0
-KEEPALIVE_SECONDS = 15.0
+
+
 LISTEN_CONNECT_TIMEOUT_SECONDS = 10.0
-MAX_EVENT_ID = 2**63 - 1
 
-
-class LiveEvent(SQLModel, table=True):
-    """One published event; kept for two days so subscribers can catch up from the last id they saw."""
-
-    __tablename__ = "live_event"
-    # AUTOINCREMENT: SQLite must never hand out an id again, even once old rows are gone.
-    __table_args__ = (sa.Index("ix_live_event_channel_id", "channel", "id"), {"sqlite_autoincrement": True})
-
-    id: int | None = Field(
-        default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-    )
-    channel: str = Field(max_length=CHANNEL_MAX_LENGTH)
-    kind: str = Field(max_length=KIND_MAX_LENGTH)
-    data: dict = Field(default_factory=dict, sa_type=sa.JSON)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelEvent:
-    """An event as subscribers receive it; one instance goes to every subscriber, so leave ``data`` be."""
-
-    id: int
-    channel: str
-    kind: str
-    data: dict[str, Any]
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: LiveEvent) -> "ChannelEvent":
-        return cls(id=row.id, channel=row.channel, kind=row.kind, data=row.data, created_at=row.created_at)
-
-
-async def publish(session: AsyncSession, *, channel: str, kind: str, data: dict) -> LiveEvent:
-    """Record an event in the caller's transaction; subscribers get it once that transaction commits.
-
-    On PostgreSQL the channel stays locked until the commit, and other publishers to it wait: publish as
-    the last step before committing, and to one channel per transaction (or always in the same order).
-    """
-    if not isinstance(data, dict):
-        raise TypeError("live event data must be a dict")
-    if len(channel) > CHANNEL_MAX_LENGTH or len(kind) > KIND_MAX_LENGTH:
-        raise ValueError(f"live event channel or kind too long: {channel!r}, {kind!r}")
-    # Subscribers on either database see the data as JSON gives it back (tuples become lists...).
-    data = json.loads(json.dumps(data, allow_nan=False))
-    on_postgresql = session.get_bind().dialect.name == "postgresql"
-    if on_postgresql:
-        # Held to commit: the next publisher on this channel gets a higher id and commits after us.
-        await session.exec(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, _channel_lock_id(channel))))
-    row = LiveEvent(channel=channel, kind=kind, data=data)
-    session.add(row)
-    await session.flush()
-    event = ChannelEvent.from_row(row)
-    if on_postgresql:
-        await session.exec(select(func.pg_notify(NOTIFY_CHANNEL, _notification_payload(event))))
-    else:
-        _deliver_after_commit(session.sync_session, event)
-    await _delete_expired_now_and_then(session)
-    return row
-
-
-async def latest_event_id(session: AsyncSession, *, channel: str) -> int:
-    """The id of the channel's newest stored event (0 if none), for a page to resume its stream from."""
-    latest = (await session.exec(select(func.max(LiveEvent.id)).where(LiveEvent.channel == channel))).one()
-    return latest or 0
-
-
-async def delete_expired(session: AsyncSession) -> None:
-    """Delete events past the retention period, skipping rows another process is deleting right now."""
-    expired = (
-        select(LiveEvent.id)
-        .where(LiveEvent.created_at < utcnow() - RETENTION)
-        .with_for_update(skip_locked=True)
-    )
-    await session.exec(delete(LiveEvent).where(col(LiveEvent.id).in_(expired)))
-
-
-_next_purge = 0.0
-
-
-async def _delete_expired_now_and_then(session: AsyncSession) -> None:
-    global _next_purge
-    if time.monotonic() < _next_purge:
-        return
-    _next_purge = time.monotonic() + PURGE_INTERVAL_SECONDS
-    await delete_expired(session)
-
-
-def _channel_lock_id(channel: str) -> int:
-    return int.from_bytes(hashlib.blake2b(channel.encode(), digest_size=4).digest(), "big", signed=True)
-
-
-def _notification_payload(event: ChannelEvent) -> str:
-    payload = _compact_json(
-        {
-            "id": event.id,
-            "channel": event.channel,
-            "kind": event.kind,
-            "data": event.data,
-            "created_at": event.created_at.isoformat(),
-        }
-    )
-    if len(payload.encode()) > NOTIFY_PAYLOAD_LIMIT:
-        return _compact_json({"id": event.id, "channel": event.channel})
-    return payload
-
-
-def _compact_json(value: dict) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-# In-process delivery (SQLite): events wait on the session until its transaction commits.
-
-_PENDING = "live_pending_events"
-_local_hubs: "WeakSet[LocalHub]" = WeakSet()
-
-
-def _database_key(engine: sa.Engine) -> tuple[str, str | None]:
-    return engine.url.get_backend_name(), engine.url.database
-
-
-def _deliver_after_commit(session: Session, event: ChannelEvent) -> None:
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        sa.event.listen(session, "after_commit", _on_commit)
-        sa.event.listen(session, "after_soft_rollback", _on_rollback)
-        sa.event.listen(session, "after_transaction_end", _on_transaction_end)
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    pending.append((transaction, _database_key(session.get_bind().engine), event))
-
-
-def _on_commit(session: Session) -> None:
-    if session.get_nested_transaction() is not None:
-        return  # a savepoint was released; its events wait for the outer transaction
-    committed = list(session.info[_PENDING])
-    session.info[_PENDING].clear()
-    for _transaction, database, event in committed:
-        for hub in list(_local_hubs):
-            if hub.database_key == database:
-                hub._fan_out(event)
-
-
-def _on_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
-    pending = session.info[_PENDING]
-    pending[:] = [entry for entry in pending if not _inside(entry[0], previous_transaction)]
-
-
-def _on_transaction_end(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info[_PENDING].clear()  # closed without a commit: nothing of it happened
-
-
-def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
-    while transaction is not None:
-        if transaction is outer:
-            return True
-        transaction = transaction.parent
-    return False
-
-
-# Hubs and subscriptions.
 
 _RESYNC = object()  # "read the table from your last id": the queue overflowed or live delivery had a gap
+
+
 _CLOSED = object()
 
 
@@ -241,7 +51,7 @@ class Hub:
         session_factory: SessionFactory | None = None,
         queue_size: int = QUEUE_SIZE,
     ) -> None:
-        self.database_key = _database_key(engine.sync_engine)
+        self.database_key = database_key(engine.sync_engine)
         self._session_factory = session_factory or create_session_factory(engine)
         self._queue_size = queue_size
         self._subscribers: dict[str, set[Subscription]] = {}
@@ -416,10 +226,10 @@ class LocalHub(Hub):
         queue_size: int = QUEUE_SIZE,
     ) -> None:
         super().__init__(engine, session_factory=session_factory, queue_size=queue_size)
-        _local_hubs.add(self)
+        local_hubs.add(self)
 
     async def close(self) -> None:
-        _local_hubs.discard(self)
+        local_hubs.discard(self)
         await super().close()
 
 
@@ -586,84 +396,3 @@ def create_hub(engine: AsyncEngine, *, session_factory: SessionFactory | None = 
     if engine.dialect.name == "postgresql":
         return PostgresHub(engine, session_factory=session_factory)
     return LocalHub(engine, session_factory=session_factory)
-
-
-# Server-Sent Events.
-
-KEEPALIVE_MESSAGE = ": keep-alive\n\n"
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_EVENT_ID = re.compile(r"[0-9]{1,19}")
-
-
-def sse_message(*, event_id: int | None, event: str | None, data: str) -> str:
-    """One Server-Sent Event; each line of ``data`` becomes its own ``data:`` line."""
-    if event is not None and _LINE_BREAK.search(event):
-        raise ValueError("an SSE event name cannot contain a line break")
-    lines = []
-    if event_id is not None:
-        lines.append(f"id: {event_id}")
-    if event:
-        lines.append(f"event: {event}")
-    lines.extend(f"data: {line}" for line in _LINE_BREAK.split(data))
-    return "\n".join(lines) + "\n\n"
-
-
-async def sse_stream(
-    request: Request,
-    messages: AsyncIterator[str],
-    *,
-    keepalive: float = KEEPALIVE_SECONDS,
-    allowed: Callable[[], Awaitable[bool]] | None = None,
-    farewell: str = "",
-) -> AsyncIterator[str]:
-    """The body of a ``text/event-stream`` response: ``messages`` as they come, a comment when idle.
-
-    Before each message and keep-alive it asks ``allowed`` (when given) whether the reader may still
-    read the stream; when not, it sends ``farewell`` and ends, and what was waiting is never sent.
-    Ends too when the client disconnects, ``messages`` ends or the app's hub closes, and then closes
-    ``messages`` (so an ``async with hub.subscribe(...)`` inside it unregisters).
-    """
-    hub: Hub | None = getattr(request.app.state, "live", None)
-    shutdown = asyncio.ensure_future(hub.wait_closed()) if hub is not None else None
-    next_message: asyncio.Future | None = None
-    try:
-        while not await request.is_disconnected():
-            if next_message is None:
-                next_message = asyncio.ensure_future(anext(messages))
-            waiting = {next_message} if shutdown is None else {next_message, shutdown}
-            done, _ = await asyncio.wait(waiting, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED)
-            if shutdown in done:
-                return
-            if allowed is not None and not await allowed():
-                if farewell:
-                    yield farewell
-                return
-            if next_message not in done:
-                yield KEEPALIVE_MESSAGE
-                continue
-            finished, next_message = next_message, None
-            try:
-                message = finished.result()
-            except StopAsyncIteration:
-                return
-            yield message
-    finally:
-        # Cancelling first: it needs no await, so it happens even if this generator is being cancelled.
-        unfinished = [task for task in (next_message, shutdown) if task is not None]
-        for task in unfinished:
-            task.cancel()
-        await asyncio.gather(*unfinished, return_exceptions=True)
-        close_messages = getattr(messages, "aclose", None)
-        if close_messages is not None:
-            await close_messages()
-
-
-def parse_last_event_id(request: Request) -> int | None:
-    """The id to resume after: the ``Last-Event-ID`` header (an EventSource reconnecting) or a
-    ``last_event_id`` query parameter (the page's first connection); None if neither is a valid id."""
-    for value in (request.headers.get("last-event-id"), request.query_params.get("last_event_id")):
-        if value is not None and _EVENT_ID.fullmatch(value.strip()):
-            event_id = int(value.strip())
-            if event_id <= MAX_EVENT_ID:
-                return event_id
-    return None
