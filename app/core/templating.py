@@ -9,7 +9,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, select_autoescape
+from jinja2.bccache import Bucket
 
 from app.core import forms, i18n
 from app.core.config import (
@@ -61,6 +62,26 @@ def static_url(path: str) -> str:
     return f"/static/{path}?v={static_version(path)}"
 
 
+class ProcessBytecodeCache(BytecodeCache):
+    """Compiled templates kept in the process's memory, for every environment it makes (each app has
+    one; the tests make an app per test). Jinja checks each entry against its template's source, so
+    an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = ProcessBytecodeCache()
+
+
 def create_environment(settings: Settings, helpers: dict[str, Any] | None = None) -> Environment:
     """The templates' environment; ``helpers`` are the domains' functions the templates call (a
     permission check, say), given by the layer above them (``app.web.template_helpers``)."""
@@ -71,6 +92,7 @@ def create_environment(settings: Settings, helpers: dict[str, Any] | None = None
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=not settings.is_production,
+        bytecode_cache=COMPILED_TEMPLATES,
     )
     env.install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
     env.globals.update(
