@@ -206,14 +206,10 @@ def upsert_paper(dialect: str):
     ).returning(columns.cast_at)
 
 
-@functools.cache
-def driver_queries() -> tuple[DriverQuery, DriverQuery]:
-    option_ids = (
-        select(func.array_agg(aggregate_order_by(col(BallotOption.id), col(BallotOption.position))))
-        .where(col(BallotOption.ballot_id) == col(Ballot.id))
-        .scalar_subquery()
-    )
-    standing = (
+def _voter_standing_select(option_ids):
+    """The sign-in behind a cookie's digest and the voter's standing on a ballot, with ``option_ids``
+    (the ballot's option ids in their order, as the database aggregates them) as the last column."""
+    return (
         select(AuthSession, User, Ballot, Workspace, Membership, CocreationSession.status, option_ids)
         .select_from(AuthSession)
         .join(User, col(User.id) == AuthSession.user_id)
@@ -226,7 +222,18 @@ def driver_queries() -> tuple[DriverQuery, DriverQuery]:
         .outerjoin(CocreationSession, col(CocreationSession.id) == Ballot.session_id)
         .where(col(AuthSession.token_hash) == bindparam("digest"))
     )
-    return DriverQuery(standing), DriverQuery(upsert_paper("postgresql"))
+
+
+@functools.cache
+def driver_queries() -> tuple[DriverQuery, DriverQuery]:
+    """The vote's two statements compiled for asyncpg: the voter's standing (option ids as an array)
+    and the paper's upsert."""
+    option_ids = (
+        select(func.array_agg(aggregate_order_by(col(BallotOption.id), col(BallotOption.position))))
+        .where(col(BallotOption.ballot_id) == col(Ballot.id))
+        .scalar_subquery()
+    )
+    return DriverQuery(_voter_standing_select(option_ids)), DriverQuery(upsert_paper("postgresql"))
 
 
 @dataclass
@@ -241,8 +248,8 @@ class VoterStanding:
 
 @functools.cache
 def _voter_standing_query(dialect: str):
-    """The sign-in behind a cookie and the voter's standing on a ballot, in one statement: the ballot's
-    option ids come as an array on PostgreSQL and as a JSON list elsewhere."""
+    """``_voter_standing_select`` for the dialect: the ballot's option ids come as an array on
+    PostgreSQL and as a JSON list elsewhere."""
     if dialect == "postgresql":
         return driver_queries()[0]
     ordered = (
@@ -251,20 +258,7 @@ def _voter_standing_query(dialect: str):
         .order_by(col(BallotOption.position))
         .subquery()
     )
-    option_ids = select(func.json_group_array(ordered.c.id)).scalar_subquery()
-    return (
-        select(AuthSession, User, Ballot, Workspace, Membership, CocreationSession.status, option_ids)
-        .select_from(AuthSession)
-        .join(User, col(User.id) == AuthSession.user_id)
-        .outerjoin(Ballot, col(Ballot.id) == bindparam("ballot_id"))
-        .outerjoin(Workspace, col(Workspace.id) == Ballot.workspace_id)
-        .outerjoin(
-            Membership,
-            (col(Membership.workspace_id) == Ballot.workspace_id) & (col(Membership.user_id) == User.id),
-        )
-        .outerjoin(CocreationSession, col(CocreationSession.id) == Ballot.session_id)
-        .where(col(AuthSession.token_hash) == bindparam("digest"))
-    )
+    return _voter_standing_select(select(func.json_group_array(ordered.c.id)).scalar_subquery())
 
 
 async def voter_standing(
