@@ -320,6 +320,7 @@ LOGGED_IN_PAGES: dict[str, list[tuple[str, str, str, Action]]] = {
         (FACILITATOR, "ballots", f"{PORTO}/ballots", None),
         (ANA, "ballot-vote", f"{PORTO}/ballots/1", None),
         (ANA, "ballot-results", f"{PORTO}/ballots/1", vote_first_option),
+        (ANA, "ballot-papers-not-yet", f"{PORTO}/ballots/1/papers.csv", None),
         (FACILITATOR, "live-room", f"{PORTO}/sessions/2", go_live),
         (ANA, "comment-report", f"{PORTO}/ideas/1", open_report),
         (FACILITATOR, "moderation-queue", f"{PORTO}/moderation", None),
