@@ -309,7 +309,7 @@ async def import_cities(
     }
     memberships = {(m.network_id, m.city_id): m for m in (await session.exec(select(NetworkCity))).all()}
     now = utcnow()
-    for done, row in enumerate(rows, start=1):
+    for row in rows:
         key = city_key(row.country_code, row.region, row.name_en)
         city = cities.get(key)
         values = {
@@ -323,7 +323,6 @@ async def import_cities(
         if city is None:
             city = City(**values, created_at=now, updated_at=now)
             session.add(city)
-            await session.flush()
             cities[key] = city
             report.cities_created += 1
         elif any(getattr(city, name) != value for name, value in values.items()):
@@ -334,6 +333,9 @@ async def import_cities(
             report.cities_updated += 1
         else:
             report.cities_unchanged += 1
+    await session.flush()  # the new cities in one statement, and their ids
+    for done, row in enumerate(rows, start=1):
+        city = cities[city_key(row.country_code, row.region, row.name_en)]
         network = networks[row.network]
         membership = memberships.get((network.id, city.id))
         if membership is None:

@@ -6,6 +6,7 @@ from sqlmodel import func, select
 from app.demo.seed import DEMO_NETWORK_CSV
 from app.network import service as network_service
 from app.network.models import City, NetworkCity
+from tests.conftest import TEST_DATABASE_URL
 
 HEADER = "network,name_en,name_local,country_code,region,role,latitude,longitude\n"
 
@@ -87,3 +88,18 @@ def test_byte_order_mark_and_blank_lines_are_fine():
         b"\xef\xbb\xbf" + csv_bytes("nscjl,Hefei,,CN,Anhui,member,31.82,117.22", "", ",,,,,,,")
     )
     assert not parsed.rejected and parsed.rows[0].name_local == "Hefei"
+
+
+@pytest.mark.skipif(
+    not TEST_DATABASE_URL.startswith("postgresql"),
+    reason="SQLite hands back the ids of new rows one statement at a time",
+)
+async def test_on_postgresql_an_import_is_a_few_statements_whatever_the_number_of_cities(
+    session, query_counter
+):
+    rows = network_service.parse_cities_csv(DEMO_NETWORK_CSV.read_bytes()).rows
+    before = query_counter.count
+    report = await network_service.import_cities(session=session, rows=rows)
+    assert report.cities_created == len({(r.country_code, r.region, r.name_en) for r in rows}) > 10
+    # the networks, the cities and the memberships known, then one insert of each kind
+    assert query_counter.count - before <= 8, query_counter.statements[before:]
