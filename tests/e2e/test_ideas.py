@@ -95,6 +95,10 @@ def test_post_an_idea_with_a_picture_then_support_reply_and_notification(new_con
     picture = author.get_by_role("main").locator(".gallery img")
     expect(picture).to_be_visible()
     expect(picture).to_have_attribute("alt", text["not described"])
+    # Visible is laid out, not yet loaded (the picture loads lazily): wait until the browser has it, or
+    # has given up on it.
+    picture.scroll_into_view_if_needed()
+    author.wait_for_function("img => img.complete", arg=picture.element_handle())
     assert author.evaluate("img => img.naturalWidth", picture.element_handle()) == 40
     idea_url = author.url
     # The author describes the picture: its description is what a screen reader reads.
