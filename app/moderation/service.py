@@ -680,15 +680,18 @@ async def waiting_by_workspace(
     return [(workspace, count) for workspace, count in (await session.exec(statement)).all()]
 
 
-def _moderated_by(user: User):
+def _moderated_by(user_id, now=None):
     """The ids of the workspaces the user moderates as a city official (``can_moderate`` for one who
-    is not staff), as a subquery."""
+    is not staff), as a subquery. ``user_id`` and ``now`` may be bound parameters."""
     return select(Membership.workspace_id).where(
-        Membership.user_id == user.id,
+        Membership.user_id == user_id,
         Membership.role == MemberRole.MODERATOR,
         or_(
             Membership.status == MemberStatus.ACTIVE,
-            and_(Membership.status == MemberStatus.BANNED, col(Membership.banned_until) <= utcnow()),
+            and_(
+                Membership.status == MemberStatus.BANNED,
+                col(Membership.banned_until) <= (utcnow() if now is None else now),
+            ),
         ),
     )
 
@@ -698,16 +701,17 @@ async def inbox_scope(*, session: AsyncSession, user: User) -> list[int] | None:
     the ids of the workspaces they moderate (none for someone who moderates nothing)."""
     if workspace_permissions.is_staff(user):
         return None
-    return list((await session.exec(_moderated_by(user))).all())
+    return list((await session.exec(_moderated_by(user.id))).all())
 
 
-def waiting_for(user: User):
-    """For the header, as parts of one statement: how many cases wait in the workspaces the user
-    moderates, and whether they moderate any."""
+def waiting_for(*, staff: bool, reader_id, now=None):
+    """For the header, as parts of one statement: how many cases wait in the workspaces the reader
+    moderates (every workspace for ``staff``), and whether they moderate any. ``reader_id`` and
+    ``now`` may be bound parameters."""
     count = select(func.count()).select_from(ModerationCase).where(WAITING)
-    if workspace_permissions.is_staff(user):
+    if staff:
         return count.scalar_subquery(), true()
-    moderated = _moderated_by(user)
+    moderated = _moderated_by(reader_id, now)
     return (
         count.where(col(ModerationCase.workspace_id).in_(moderated)).scalar_subquery(),
         moderated.exists(),

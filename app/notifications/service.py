@@ -79,11 +79,12 @@ class _Sight:
     moderates: ColumnElement[bool]
 
 
-def _sight(*, staff, membership, reader_id, public, idea_shown, idea_author_id) -> _Sight:
+def _sight(*, staff, membership, reader_id, public, idea_shown, idea_author_id, now=None) -> _Sight:
     """The rules of ``workspace_permissions.can_view`` and ``idea_permissions.can_see`` over a row
     holding the reader's membership (outer-joined, so NULL without one): ``public`` whether the
-    workspace is, ``idea_shown`` whether there is no idea or it is not hidden."""
-    now = utcnow()
+    workspace is, ``idea_shown`` whether there is no idea or it is not hidden. ``now`` is the moment
+    a ban is over by (the current time unless given, as a bound parameter, say)."""
+    now = utcnow() if now is None else now
     taking_part = or_(
         membership.status == MemberStatus.ACTIVE,
         and_(membership.status == MemberStatus.BANNED, membership.banned_until <= now),
@@ -100,16 +101,17 @@ def _sight(*, staff, membership, reader_id, public, idea_shown, idea_author_id) 
     )
 
 
-def _listed_for(user: User, membership) -> ColumnElement[bool]:
-    """Which of the user's notifications they may still read: one about a workspace they no longer
+def _listed_for(*, staff: bool, reader_id, membership, now=None) -> ColumnElement[bool]:
+    """Which of the reader's notifications they may still read: one about a workspace they no longer
     see, an idea hidden from them or a moderators' matter they no longer moderate is not listed."""
     sight = _sight(
-        staff=true() if workspace_permissions.is_staff(user) else false(),
+        staff=true() if staff else false(),
         membership=membership,
-        reader_id=user.id,
+        reader_id=reader_id,
         public=Workspace.visibility == Visibility.PUBLIC,
         idea_shown=or_(col(Notification.idea_id).is_(None), col(Idea.hidden_at).is_(None)),
         idea_author_id=Idea.author_id,
+        now=now,
     )
     return and_(
         or_(
@@ -121,9 +123,9 @@ def _listed_for(user: User, membership) -> ColumnElement[bool]:
     )
 
 
-def _readers_membership(user: User):
+def _readers_membership(reader_id):
     membership = aliased(Membership)
-    joined = (col(membership.workspace_id) == Notification.workspace_id) & (membership.user_id == user.id)
+    joined = (col(membership.workspace_id) == Notification.workspace_id) & (membership.user_id == reader_id)
     return membership, joined
 
 
@@ -164,9 +166,10 @@ async def withdraw(*, session: AsyncSession, kind: str, actor_id: int, workspace
     )
 
 
-def unread_statement(user: User):
-    """The count of the user's unread notifications that they may still read, as one statement."""
-    membership, joined = _readers_membership(user)
+def unread_statement(*, staff: bool, reader_id, now=None):
+    """The count of the reader's unread notifications that they may still read, as one statement.
+    ``reader_id`` and ``now`` may be values or bound parameters (a statement built once)."""
+    membership, joined = _readers_membership(reader_id)
     return (
         select(func.count())
         .select_from(Notification)
@@ -174,15 +177,16 @@ def unread_statement(user: User):
         .outerjoin(Idea, col(Idea.id) == Notification.idea_id)
         .outerjoin(membership, joined)
         .where(
-            Notification.user_id == user.id,
+            Notification.user_id == reader_id,
             col(Notification.read_at).is_(None),
-            _listed_for(user, membership),
+            _listed_for(staff=staff, reader_id=reader_id, membership=membership, now=now),
         )
     )
 
 
 async def unread_count(*, session: AsyncSession, user: User) -> int:
-    return (await session.exec(unread_statement(user))).one()
+    statement = unread_statement(staff=workspace_permissions.is_staff(user), reader_id=user.id)
+    return (await session.exec(statement)).one()
 
 
 @dataclass
@@ -198,7 +202,7 @@ async def list_for(*, session: AsyncSession, user: User, page: int = 1) -> tuple
     """A page of the user's notifications that they may still read, newest first, with who did it
     and where: one query."""
     actor = aliased(User)
-    membership, joined = _readers_membership(user)
+    membership, joined = _readers_membership(user.id)
     rows = await session.exec(
         select(Notification, actor, Workspace, Idea, CocreationSession)
         .outerjoin(actor, col(actor.id) == Notification.actor_id)
@@ -206,7 +210,10 @@ async def list_for(*, session: AsyncSession, user: User, page: int = 1) -> tuple
         .outerjoin(Idea, col(Idea.id) == Notification.idea_id)
         .outerjoin(CocreationSession, col(CocreationSession.id) == Notification.session_id)
         .outerjoin(membership, joined)
-        .where(Notification.user_id == user.id, _listed_for(user, membership))
+        .where(
+            Notification.user_id == user.id,
+            _listed_for(staff=workspace_permissions.is_staff(user), reader_id=user.id, membership=membership),
+        )
         .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
