@@ -1,5 +1,6 @@
 """Ideas: posting and editing, tags and place, moderators' status changes, supports, and listings."""
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -140,14 +141,19 @@ async def get(*, session: AsyncSession, workspace_id: int, idea_id: int) -> Idea
     return idea if idea is not None and idea.workspace_id == workspace_id else None
 
 
+@functools.cache
+def _tags_statement():
+    return (
+        select(IdeaTag.idea_id, IdeaTag.tag)
+        .where(col(IdeaTag.idea_id).in_(sa.bindparam("idea_ids", expanding=True)))
+        .order_by(IdeaTag.id)
+    )
+
+
 async def tags_of(*, session: AsyncSession, idea_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {idea_id: [] for idea_id in idea_ids}
     if idea_ids:
-        rows = await session.exec(
-            select(IdeaTag.idea_id, IdeaTag.tag)
-            .where(col(IdeaTag.idea_id).in_(idea_ids))
-            .order_by(IdeaTag.id)
-        )
+        rows = await session.execute(_tags_statement(), {"idea_ids": list(idea_ids)})
         for idea_id, tag in rows:
             found[idea_id].append(tag)
     return found
@@ -265,53 +271,88 @@ def filters_from_query(*, topic: str, tag: str, status: str, sort: str, page: in
 
 @dataclass
 class IdeaListing:
-    ideas: list[Idea]
-    authors: dict[int, User]
+    """A page of ideas as a list shows them: each a row of ``CARD_COLUMNS`` (``id``, ``title``,
+    ``author_name``, ``supported`` by the reader, ...), not a whole idea."""
+
+    ideas: list[sa.Row]
     tags: dict[int, list[str]]
-    supported: set[int]
     has_next: bool
     filters: IdeaFilters = field(default_factory=IdeaFilters)
+
+
+# What an idea's card in a list shows, and nothing more (no body): read as plain rows.
+CARD_COLUMNS = (
+    Idea.id,
+    Idea.title,
+    Idea.author_id,
+    Idea.created_at,
+    Idea.status,
+    Idea.support_count,
+    Idea.comment_count,
+)
+LISTING_ORDER = {
+    "supported": (col(Idea.support_count).desc(), col(Idea.id).desc()),
+    "discussed": (col(Idea.comment_count).desc(), col(Idea.id).desc()),
+    "active": (col(Idea.last_activity_at).desc(), col(Idea.id).desc()),
+    "newest": (col(Idea.created_at).desc(), col(Idea.id).desc()),
+}
+
+
+@functools.cache
+def _listing_statement(*, topic: bool, status: bool, tag: bool, sort: str):
+    """The listing's statement for one combination of filters, built once: the workspace, the reader,
+    the filters' values and the page are bound parameters. Each card comes with its author's name and
+    whether the reader supports it."""
+    supported = (
+        sa.exists()
+        .where(col(Support.idea_id) == Idea.id, col(Support.user_id) == sa.bindparam("reader_id"))
+        .label("supported")
+    )
+    statement = (
+        select(*CARD_COLUMNS, col(User.display_name).label("author_name"), supported)
+        .outerjoin(User, col(User.id) == Idea.author_id)
+        .where(col(Idea.workspace_id) == sa.bindparam("workspace_id"), col(Idea.hidden_at).is_(None))
+    )
+    if topic:
+        statement = statement.where(col(Idea.topic_id) == sa.bindparam("topic_id"))
+    if status:
+        statement = statement.where(col(Idea.status) == sa.bindparam("status"))
+    if tag:
+        statement = statement.where(
+            col(Idea.id).in_(select(IdeaTag.idea_id).where(col(IdeaTag.tag) == sa.bindparam("tag")))
+        )
+    return (
+        statement.order_by(*LISTING_ORDER[sort])
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
 
 
 async def list_ideas(
     *, session: AsyncSession, workspace: Workspace, filters: IdeaFilters, user: User | None
 ) -> IdeaListing:
     """A page of a workspace's ideas, filtered and sorted, with authors, tags and the reader's
-    supports: four queries whatever the page holds."""
-    statement = select(Idea).where(Idea.workspace_id == workspace.id, col(Idea.hidden_at).is_(None))
-    if filters.topic_id is not None:
-        statement = statement.where(Idea.topic_id == filters.topic_id)
-    if filters.status in STATUS_LABELS:
-        statement = statement.where(Idea.status == filters.status)
-    if filters.tag:
-        statement = statement.where(
-            col(Idea.id).in_(select(IdeaTag.idea_id).where(IdeaTag.tag == filters.tag))
-        )
-    order = {
-        "supported": (col(Idea.support_count).desc(), col(Idea.id).desc()),
-        "discussed": (col(Idea.comment_count).desc(), col(Idea.id).desc()),
-        "active": (col(Idea.last_activity_at).desc(), col(Idea.id).desc()),
-    }.get(filters.sort, (col(Idea.created_at).desc(), col(Idea.id).desc()))
-    rows = list(
-        (
-            await session.exec(
-                statement.order_by(*order).offset((filters.page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-            )
-        ).all()
+    supports: two queries whatever the page holds."""
+    statement = _listing_statement(
+        topic=filters.topic_id is not None,
+        status=filters.status in STATUS_LABELS,
+        tag=bool(filters.tag),
+        sort=filters.sort if filters.sort in LISTING_ORDER else "newest",
     )
+    params = {
+        "workspace_id": workspace.id,
+        "reader_id": user.id if user else None,
+        "topic_id": filters.topic_id,
+        "status": filters.status,
+        "tag": filters.tag,
+        "offset": (filters.page - 1) * PAGE_SIZE,
+        "limit": PAGE_SIZE + 1,
+    }
+    rows = list((await session.execute(statement, params)).all())
     ideas = rows[:PAGE_SIZE]
-    ids = [idea.id for idea in ideas]
-    author_ids = {idea.author_id for idea in ideas if idea.author_id}
-    authors = {}
-    if author_ids:
-        authors = {
-            u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(author_ids)))).all()
-        }
     return IdeaListing(
         ideas=ideas,
-        authors=authors,
-        tags=await tags_of(session=session, idea_ids=ids),
-        supported=await supported_by(session=session, user=user, idea_ids=ids),
+        tags=await tags_of(session=session, idea_ids=[idea.id for idea in ideas]),
         has_next=len(rows) > PAGE_SIZE,
         filters=filters,
     )
@@ -344,37 +385,31 @@ FEED_SIZE = 30
 TOP_IDEAS = 10
 
 
-@dataclass
-class FeedItem:
-    activity: Activity
-    actor: User | None
-    subject: User | None
-
-
-async def feed(*, session: AsyncSession, workspace_id: int, limit: int = FEED_SIZE) -> list[FeedItem]:
-    """The workspace's activity, newest first, with the people involved: two queries."""
-    activities = list(
-        (
-            await session.exec(
-                select(Activity)
-                .outerjoin(Idea, col(Idea.id) == Activity.idea_id)
-                .where(Activity.workspace_id == workspace_id, col(Idea.hidden_at).is_(None))
-                .order_by(col(Activity.created_at).desc(), col(Activity.id).desc())
-                .limit(limit)
-            )
-        ).all()
+@functools.cache
+def _feed_statement():
+    """The workspace's activity, newest first, with the names of the people involved, built once."""
+    actor, subject = sa.orm.aliased(User), sa.orm.aliased(User)
+    return (
+        select(
+            Activity.kind,
+            Activity.created_at,
+            col(actor.display_name).label("actor_name"),
+            col(subject.display_name).label("subject_name"),
+        )
+        .outerjoin(Idea, col(Idea.id) == Activity.idea_id)
+        .outerjoin(actor, col(actor.id) == Activity.actor_id)
+        .outerjoin(subject, col(subject.id) == Activity.subject_id)
+        .where(col(Activity.workspace_id) == sa.bindparam("workspace_id"), col(Idea.hidden_at).is_(None))
+        .order_by(col(Activity.created_at).desc(), col(Activity.id).desc())
+        .limit(sa.bindparam("limit", type_=sa.Integer))
     )
-    people_ids = {a.actor_id for a in activities} | {a.subject_id for a in activities}
-    people_ids.discard(None)
-    people = {}
-    if people_ids:
-        people = {
-            u.id: u for u in (await session.exec(select(User).where(col(User.id).in_(people_ids)))).all()
-        }
-    return [
-        FeedItem(activity=a, actor=people.get(a.actor_id), subject=people.get(a.subject_id))
-        for a in activities
-    ]
+
+
+async def feed(*, session: AsyncSession, workspace_id: int, limit: int = FEED_SIZE) -> list[sa.Row]:
+    """The workspace's activity, newest first: rows of ``kind``, ``created_at``, ``actor_name`` and
+    ``subject_name`` (None for someone no longer there), in one query."""
+    result = await session.execute(_feed_statement(), {"workspace_id": workspace_id, "limit": limit})
+    return list(result.all())
 
 
 @dataclass

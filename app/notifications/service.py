@@ -1,9 +1,10 @@
 """Telling users what happened: create, count, list and mark notifications read."""
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, delete, func, select, update
@@ -247,11 +248,17 @@ async def belongs_to(*, session: AsyncSession, user_id: int, notification_id: in
 async def is_following(
     *, session: AsyncSession, user_id: int, workspace_id: int | None = None, idea_id: int | None = None
 ) -> bool:
-    statement = select(Follow.id).where(Follow.user_id == user_id)
-    statement = statement.where(
-        Follow.workspace_id == workspace_id if workspace_id is not None else Follow.idea_id == idea_id
+    statement = _follow_statement(on_idea=workspace_id is None)
+    target = idea_id if workspace_id is None else workspace_id
+    return (await session.exec(statement, params={"user_id": user_id, "target": target})).first() is not None
+
+
+@functools.cache
+def _follow_statement(*, on_idea: bool):
+    target = Follow.idea_id if on_idea else Follow.workspace_id
+    return select(Follow.id).where(
+        col(Follow.user_id) == bindparam("user_id"), col(target) == bindparam("target")
     )
-    return (await session.exec(statement)).first() is not None
 
 
 async def toggle_follow(

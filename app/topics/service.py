@@ -1,7 +1,9 @@
 """Topics: a facilitator seeds one topic into many workspaces at once and follows it across cities."""
 
+import functools
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -141,14 +143,17 @@ async def seed(
     return topic_seed
 
 
-async def topics_of(*, session: AsyncSession, workspace_id: int) -> list[Topic]:
-    return list(
-        (
-            await session.exec(
-                select(Topic).where(Topic.workspace_id == workspace_id).order_by(col(Topic.id).desc())
-            )
-        ).all()
+@functools.cache
+def _topics_statement():
+    return (
+        select(Topic)
+        .where(col(Topic.workspace_id) == bindparam("workspace_id"))
+        .order_by(col(Topic.id).desc())
     )
+
+
+async def topics_of(*, session: AsyncSession, workspace_id: int) -> list[Topic]:
+    return list((await session.exec(_topics_statement(), params={"workspace_id": workspace_id})).all())
 
 
 async def get(*, session: AsyncSession, topic_id: int) -> Topic | None:

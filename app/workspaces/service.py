@@ -193,17 +193,22 @@ async def membership_of(*, session: AsyncSession, workspace_id: int, user: User 
     ).first()
 
 
+@functools.cache
+def _cities_statement():
+    return (
+        select(WorkspaceCity.workspace_id, City)
+        .join(City, col(City.id) == WorkspaceCity.city_id)
+        .where(col(WorkspaceCity.workspace_id).in_(bindparam("workspace_ids", expanding=True)))
+        .order_by(City.name_en)
+    )
+
+
 async def cities_of(*, session: AsyncSession, workspace_ids: list[int]) -> dict[int, list[City]]:
     """The cities of several workspaces in one query."""
     found: dict[int, list[City]] = {workspace_id: [] for workspace_id in workspace_ids}
     if not workspace_ids:
         return found
-    rows = await session.exec(
-        select(WorkspaceCity.workspace_id, City)
-        .join(City, col(City.id) == WorkspaceCity.city_id)
-        .where(col(WorkspaceCity.workspace_id).in_(workspace_ids))
-        .order_by(City.name_en)
-    )
+    rows = await session.exec(_cities_statement(), params={"workspace_ids": list(workspace_ids)})
     for workspace_id, city in rows:
         found[workspace_id].append(city)
     return found
