@@ -1,8 +1,10 @@
 """Two languages: negotiation, the switch, complete catalogs, and dates in the reader's zone."""
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from babel import dates as babel_dates
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -111,3 +113,23 @@ async def test_profile_shows_times_in_the_users_zone(client, session):
     await log_in(client, user)
     page = await client.get("/profile")
     assert "加入" in page.text and "年" in page.text
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "Europe/Lisbon", "America/New_York"])
+def test_dates_read_as_babel_writes_them_at_every_standard_length(language, zone):
+    """The date patterns are looked up once per language: the text is still Babel's own, for moments
+    over thirty years, across daylight saving changes, in both languages."""
+    rng = random.Random(f"{language}{zone}")
+    i18n.set_context(language, zone)
+    try:
+        for format in ("short", "medium", "long", "full"):
+            for _ in range(200):
+                moment = datetime(1996, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(10**9))
+                local = i18n.in_zone(moment)
+                expected = babel_dates.format_datetime(
+                    local, format=format, tzinfo=local.tzinfo, locale=i18n.babel_locale()
+                )
+                assert i18n.format_datetime(moment, format) == expected
+    finally:
+        i18n.set_context("en")

@@ -67,8 +67,14 @@ def get_time_zone() -> str:
     return _time_zone.get()
 
 
+@cache
+def _locale_of(language: str) -> Locale:
+    return Locale.parse(LANGUAGES[language][0])
+
+
 def babel_locale() -> Locale:
-    return Locale.parse(LANGUAGES[get_language()][0])
+    """The reader's Babel locale (parsed once per language: a page formats a hundred dates)."""
+    return _locale_of(get_language())
 
 
 def set_context(language: str, time_zone: str = "UTC") -> None:
@@ -127,8 +133,13 @@ def time_zones() -> tuple[str, ...]:
     return tuple(sorted(zone for zone in available_timezones() if "/" in zone or zone == "UTC"))
 
 
+@cache
+def _time_zone_names() -> frozenset[str]:
+    return frozenset(time_zones())
+
+
 def is_time_zone(name: str) -> bool:
-    if name not in time_zones():
+    if name not in _time_zone_names():
         return False
     try:
         ZoneInfo(name)
@@ -153,11 +164,39 @@ def in_zone(value: datetime, zone: str | None = None) -> datetime:
         return value.astimezone(UTC_ZONE)
 
 
+# The locale's standard lengths of a date and time, whose patterns are looked up once per language.
+STANDARD_FORMATS = ("full", "long", "medium", "short")
+# Patterns that show a zone's name need the date for the zone's variant: left to Babel's own path.
+_ZONE_FIELDS = frozenset("zZvVOxX")
+
+
+@cache
+def _datetime_patterns(language: str, format: str):
+    """For a standard length: how the date and time are joined, the time's pattern and the date's,
+    as ``babel.dates.format_datetime`` finds them each time it is called; None when the time's
+    pattern shows a zone."""
+    locale = _locale_of(language)
+    time_pattern = babel_dates.parse_pattern(babel_dates.get_time_format(format, locale=locale))
+    if any(letter in _ZONE_FIELDS for letter in time_pattern.pattern):
+        return None
+    joined = babel_dates.get_datetime_format(format, locale=locale).replace("'", "")
+    date_pattern = babel_dates.parse_pattern(babel_dates.get_date_format(format, locale=locale))
+    return joined, time_pattern, date_pattern
+
+
 def format_datetime(value: datetime | None, format: str = "medium") -> str:
     if value is None:
         return ""
     local = in_zone(value)
-    return babel_dates.format_datetime(local, format=format, tzinfo=local.tzinfo, locale=babel_locale())
+    language = get_language()
+    patterns = _datetime_patterns(language, format) if format in STANDARD_FORMATS else None
+    if patterns is None:
+        return babel_dates.format_datetime(local, format=format, tzinfo=local.tzinfo, locale=babel_locale())
+    joined, time_pattern, date_pattern = patterns
+    locale = _locale_of(language)
+    return joined.replace("{0}", time_pattern.apply(local, locale)).replace(
+        "{1}", date_pattern.apply(local.date(), locale)
+    )
 
 
 def format_when(value: datetime | None, zone: str | None = None) -> str:
