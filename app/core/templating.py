@@ -4,13 +4,14 @@ import base64
 import hashlib
 import hmac
 import json
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
-from jinja2 import BytecodeCache, Environment, FileSystemLoader, select_autoescape
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.bccache import Bucket
+from markupsafe import Markup
 
 from app.core import forms, i18n
 from app.core.config import (
@@ -95,6 +96,9 @@ def create_environment(settings: Settings, helpers: dict[str, Any] | None = None
         bytecode_cache=COMPILED_TEMPLATES,
     )
     env.install_gettext_callables(i18n.raw_gettext, i18n.raw_ngettext, newstyle=True)
+    # Jinja's newstyle gettext, with the same results, in one call instead of three (a page with many
+    # comments asks for some 800 translations): see ``_gettext``.
+    env.globals.update(_=_gettext, gettext=_gettext, ngettext=_ngettext)
     env.globals.update(
         static_url=static_url,
         settings=settings,
@@ -122,6 +126,35 @@ def create_environment(settings: Settings, helpers: dict[str, Any] | None = None
         zone_choice=i18n.time_zone_choice,
     )
     return env
+
+
+@lru_cache(maxsize=8192)
+def _translated_markup(language: str, message: str) -> Markup:
+    """A message translated and formatted without variables, as Jinja's newstyle gettext gives it in
+    an escaping template (``%%`` becomes ``%``). Bounded: a message is normally a literal of a template
+    or a marked label, but a template may pass one it computes."""
+    return Markup(i18n.translations(language).ugettext(message)) % {}  # noqa: S704 (see _gettext)
+
+
+@pass_context
+def _gettext(__context, __string: str, **variables):
+    """``jinja2.ext``'s newstyle ``gettext``: the message's translation is markup (the catalog's text, as
+    Jinja's own takes it), the variables are escaped into it."""
+    if __context.eval_ctx.autoescape:
+        if not variables:
+            return _translated_markup(i18n.get_language(), __string)
+        return Markup(i18n.raw_gettext(__string)) % variables  # noqa: S704
+    return i18n.raw_gettext(__string) % variables
+
+
+@pass_context
+def _ngettext(__context, __singular: str, __plural: str, __num: int, **variables):
+    """``jinja2.ext``'s newstyle ``ngettext``: ``num`` is the count unless given."""
+    variables.setdefault("num", __num)
+    text = i18n.raw_ngettext(__singular, __plural, __num)
+    if __context.eval_ctx.autoescape:
+        return Markup(text) % variables  # noqa: S704 (as _gettext)
+    return text % variables
 
 
 def _sign(secret_key: str, payload: bytes) -> str:
