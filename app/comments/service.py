@@ -1,8 +1,10 @@
 """Comments on ideas: posting and replying three levels deep, editing for a short while, and pages of
 threads read in a fixed number of queries however long the discussion."""
 
+import functools
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,10 +28,11 @@ PAGE_SIZE = 20
 
 @dataclass
 class CommentNode:
-    """A comment with its author and its replies, oldest first."""
+    """A comment with its author's name (None for someone no longer there) and its replies, oldest
+    first."""
 
     comment: Comment
-    author: User | None
+    author_name: str | None
     children: list["CommentNode"] = field(default_factory=list)
     # Set by ``app.moderation.service.annotate``: the comment's moderation case, if any, and whether
     # the reader has reported it.
@@ -160,13 +163,41 @@ async def get(*, session: AsyncSession, workspace_id: int, comment_id: int) -> C
     workspace."""
     row = (
         await session.exec(
-            select(Comment, User, Idea)
+            select(Comment, User.display_name, Idea)
             .join(Idea, col(Idea.id) == Comment.idea_id)
             .outerjoin(User, col(User.id) == Comment.author_id)
             .where(col(Comment.id) == comment_id, Idea.workspace_id == workspace_id)
         )
     ).first()
-    return CommentNode(comment=row[0], author=row[1], idea=row[2]) if row else None
+    return CommentNode(comment=row[0], author_name=row[1], idea=row[2]) if row else None
+
+
+@functools.cache
+def _thread_statements():
+    """A page of an idea's top-level comments, and the replies in those threads, each comment with
+    its author's name; built once, the idea, the page and the threads bound."""
+    # A top-level comment's thread_id is its own id; ordering by it follows the
+    # (idea_id, thread_id, id) index.
+    idea_id = sa.bindparam("idea_id", type_=sa.Integer)
+    first = (
+        select(Comment, User.display_name)
+        .outerjoin(User, col(User.id) == Comment.author_id)
+        .where(col(Comment.idea_id) == idea_id, col(Comment.parent_id).is_(None))
+        .order_by(col(Comment.thread_id), col(Comment.id))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+    )
+    replies = (
+        select(Comment, User.display_name)
+        .outerjoin(User, col(User.id) == Comment.author_id)
+        .where(
+            col(Comment.idea_id) == idea_id,
+            col(Comment.thread_id).in_(sa.bindparam("thread_ids", expanding=True)),
+            col(Comment.parent_id).is_not(None),
+        )
+        .order_by(col(Comment.id))
+    )
+    return first, replies
 
 
 async def page_of_threads(
@@ -174,36 +205,16 @@ async def page_of_threads(
 ) -> ThreadPage:
     """A page of top-level comments, oldest first, each with all its replies as a tree: two queries
     whatever the number of comments."""
-    # A top-level comment's thread_id is its own id; ordering by it follows the
-    # (idea_id, thread_id, id) index.
-    rows = list(
-        (
-            await session.exec(
-                select(Comment, User)
-                .outerjoin(User, col(User.id) == Comment.author_id)
-                .where(Comment.idea_id == idea_id, col(Comment.parent_id).is_(None))
-                .order_by(col(Comment.thread_id), col(Comment.id))
-                .offset((page - 1) * per_page)
-                .limit(per_page + 1)
-            )
-        ).all()
-    )
-    threads = [CommentNode(comment=comment, author=author) for comment, author in rows[:per_page]]
+    first, replies = _thread_statements()
+    params = {"idea_id": idea_id, "offset": (page - 1) * per_page, "limit": per_page + 1}
+    rows = list((await session.execute(first, params)).all())
+    threads = [CommentNode(comment=comment, author_name=name) for comment, name in rows[:per_page]]
     nodes = {node.comment.id: node for node in threads}
     if nodes:
-        replies = await session.exec(
-            select(Comment, User)
-            .outerjoin(User, col(User.id) == Comment.author_id)
-            .where(
-                Comment.idea_id == idea_id,
-                col(Comment.thread_id).in_(list(nodes)),
-                col(Comment.parent_id).is_not(None),
-            )
-            .order_by(col(Comment.id))
-        )
+        found = await session.execute(replies, {"idea_id": idea_id, "thread_ids": list(nodes)})
         # A reply always has a larger id than its parent, so in id order the parent comes first.
-        for comment, author in replies.all():
-            node = nodes[comment.id] = CommentNode(comment=comment, author=author)
+        for comment, name in found.all():
+            node = nodes[comment.id] = CommentNode(comment=comment, author_name=name)
             nodes[comment.parent_id].children.append(node)
     return ThreadPage(threads=threads, page=page, has_next=len(rows) > per_page)
 

@@ -5,9 +5,10 @@ Every change takes the case row's lock first (SELECT .. FOR UPDATE on PostgreSQL
 writer at a time), so reports arriving together are all counted and two moderators deciding at once
 leave one consistent state. Each act is written to the audit log in the same transaction."""
 
+import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, not_, true
+from sqlalchemy import and_, bindparam, not_, true
 from sqlalchemy import case as sql_case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -480,17 +481,30 @@ async def set_locked(
 # Reading cases --------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _cases_statement(*, many: bool):
+    """The cases of one target (``target_id``) or of several (``target_ids``) of a kind, each with
+    whether the reader (``viewer_id``, None for nobody) reported it; built once, all of it bound."""
+    reported = (
+        select(Report.id)
+        .where(col(Report.case_id) == ModerationCase.id, col(Report.reporter_id) == bindparam("viewer_id"))
+        .exists()
+    )
+    target = (
+        col(ModerationCase.target_id).in_(bindparam("target_ids", expanding=True))
+        if many
+        else col(ModerationCase.target_id) == bindparam("target_id")
+    )
+    kind = col(ModerationCase.target_kind) == bindparam("kind")
+    return select(ModerationCase, reported).where(kind, target)
+
+
 async def case_of(
     *, session: AsyncSession, target: Target, viewer: User | None
 ) -> tuple[ModerationCase | None, bool]:
     """The target's case (None when it has none) and whether the viewer reported it: one query."""
-    of_target = (ModerationCase.target_kind == target.kind, ModerationCase.target_id == target.id)
-    if viewer is None:
-        return (await session.exec(select(ModerationCase).where(*of_target))).first(), False
-    reported = (
-        select(Report.id).where(Report.case_id == ModerationCase.id, Report.reporter_id == viewer.id).exists()
-    )
-    row = (await session.exec(select(ModerationCase, reported).where(*of_target))).first()
+    params = {"kind": target.kind, "target_id": target.id, "viewer_id": viewer.id if viewer else None}
+    row = (await session.execute(_cases_statement(many=False), params)).first()
     return (row[0], bool(row[1])) if row else (None, False)
 
 
@@ -498,32 +512,23 @@ async def cases_for_comments(*, session: AsyncSession, comment_ids: list[int]) -
     """The cases of these comments, by comment id, in one query."""
     if not comment_ids:
         return {}
-    rows = await session.exec(
-        select(ModerationCase).where(
-            ModerationCase.target_kind == TargetKind.COMMENT, col(ModerationCase.target_id).in_(comment_ids)
-        )
-    )
-    return {case.target_id: case for case in rows.all()}
+    params = {"kind": TargetKind.COMMENT, "target_ids": list(comment_ids), "viewer_id": None}
+    rows = await session.execute(_cases_statement(many=True), params)
+    return {case.target_id: case for case, _reported in rows.all()}
 
 
 async def annotate(*, session: AsyncSession, nodes: list, viewer: User | None) -> None:
-    """Gives each comment node (and its replies) its case and whether the viewer reported it: at most
-    two queries, whatever the number of comments."""
+    """Gives each comment node (and its replies) its case and whether the viewer reported it: one
+    query, whatever the number of comments."""
     by_id = {node.comment.id: node for root in nodes for node in root.walk()}
-    cases = await cases_for_comments(session=session, comment_ids=list(by_id))
-    for comment_id, case in cases.items():
-        by_id[comment_id].case = case
-    if viewer is None or not cases:
+    if not by_id:
         return
-    reported = await session.exec(
-        select(ModerationCase.target_id)
-        .join(Report, col(Report.case_id) == ModerationCase.id)
-        .where(
-            col(ModerationCase.id).in_([case.id for case in cases.values()]), Report.reporter_id == viewer.id
-        )
-    )
-    for comment_id in reported.all():
-        by_id[comment_id].reported = True
+    viewer_id = viewer.id if viewer else None
+    params = {"kind": TargetKind.COMMENT, "target_ids": list(by_id), "viewer_id": viewer_id}
+    for case, reported in (await session.execute(_cases_statement(many=True), params)).all():
+        node = by_id[case.target_id]
+        node.case = case
+        node.reported = bool(reported)
 
 
 # The queue ------------------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ async def post_comment(
             block="form",
         )
     if is_htmx_fragment_request(request):
-        node = comment_service.CommentNode(comment=comment, author=user)
+        node = comment_service.CommentNode(comment=comment, author_name=user.display_name)
         return render(request, "comments/_posted.html", comments_context(context, idea=idea, node=node))
     response = RedirectResponse(await comment_url(session, context.workspace.slug, comment), status_code=303)
     flash(request, response, _("Your comment is posted."), "success")

@@ -223,6 +223,37 @@ class WorkspacePage:
     has_next: bool
 
 
+@functools.cache
+def _visible_statement(*, staff: bool, signed_in: bool, searched: bool):
+    """``list_visible``'s statement for one kind of reader and search, built once; the reader, the
+    search pattern and the page are bound parameters."""
+    reader_id = bindparam("reader_id", type_=sa.Integer)
+    status = (
+        select(Membership.status)
+        .where(col(Membership.workspace_id) == Workspace.id, col(Membership.user_id) == reader_id)
+        .scalar_subquery()
+    )
+    statement = select(Workspace, status if signed_in else sa.null())
+    if not staff:
+        visible = col(Workspace.visibility) == Visibility.PUBLIC
+        if signed_in:
+            mine = select(Membership.workspace_id).where(
+                col(Membership.user_id) == reader_id, Membership.status == MemberStatus.ACTIVE
+            )
+            visible = or_(visible, col(Workspace.id).in_(mine))
+        statement = statement.where(visible)
+    if searched:
+        pattern = bindparam("pattern")
+        statement = statement.where(
+            or_(func.lower(Workspace.title_en).like(pattern), func.lower(Workspace.title_zh).like(pattern))
+        )
+    return (
+        statement.order_by(col(Workspace.archived_at).is_not(None), col(Workspace.id).desc())
+        .offset(bindparam("offset", type_=sa.Integer))
+        .limit(bindparam("limit", type_=sa.Integer))
+    )
+
+
 async def list_visible(
     *,
     session: AsyncSession,
@@ -233,33 +264,18 @@ async def list_visible(
     page_size: int = PAGE_SIZE,
 ) -> WorkspacePage:
     """Workspaces this user may see: public ones, the ones they belong to, all for staff. Newest
-    first, paged; three queries whatever the page size."""
-    statement = select(Workspace)
-    if not staff:
-        visible = col(Workspace.visibility) == Visibility.PUBLIC
-        if user is not None:
-            mine = select(Membership.workspace_id).where(
-                Membership.user_id == user.id, Membership.status == MemberStatus.ACTIVE
-            )
-            visible = or_(visible, col(Workspace.id).in_(mine))
-        statement = statement.where(visible)
-    if query:
-        pattern = f"%{query.lower()}%"
-        statement = statement.where(
-            or_(func.lower(Workspace.title_en).like(pattern), func.lower(Workspace.title_zh).like(pattern))
-        )
-    statement = statement.order_by(col(Workspace.archived_at).is_not(None), col(Workspace.id).desc())
-    rows = list((await session.exec(statement.offset((page - 1) * page_size).limit(page_size + 1))).all())
-    workspaces = rows[:page_size]
+    first, paged, with the user's membership status in each; two queries whatever the page size."""
+    statement = _visible_statement(staff=staff, signed_in=user is not None, searched=bool(query))
+    params = {
+        "reader_id": user.id if user else None,
+        "pattern": f"%{query.lower()}%",
+        "offset": (page - 1) * page_size,
+        "limit": page_size + 1,
+    }
+    rows = list((await session.execute(statement, params)).all())
+    workspaces = [workspace for workspace, _status in rows[:page_size]]
+    my_status = {workspace.id: status for workspace, status in rows[:page_size] if status is not None}
     ids = [w.id for w in workspaces]
-    my_status: dict[int, str] = {}
-    if user is not None and ids:
-        memberships = await session.exec(
-            select(Membership.workspace_id, Membership.status).where(
-                Membership.user_id == user.id, col(Membership.workspace_id).in_(ids)
-            )
-        )
-        my_status = dict(memberships.all())
     return WorkspacePage(
         workspaces=workspaces,
         cities=await cities_of(session=session, workspace_ids=ids),
