@@ -1,6 +1,7 @@
 """Attachments on ideas: files checked by their content, stored under names the server makes, and
 written in one transaction with the idea they belong to."""
 
+import functools
 import logging
 import re
 import unicodedata
@@ -11,6 +12,7 @@ from typing import BinaryIO
 
 import anyio.to_thread
 from babel.numbers import format_decimal
+from sqlalchemy import bindparam
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -253,11 +255,15 @@ async def count(*, session: AsyncSession, idea_id: int) -> int:
     ).one()
 
 
-async def of_idea(*, session: AsyncSession, idea_id: int) -> list[Attachment]:
-    rows = await session.exec(
-        select(Attachment).where(Attachment.idea_id == idea_id).order_by(col(Attachment.id))
+@functools.cache
+def _of_idea_statement():
+    return (
+        select(Attachment).where(col(Attachment.idea_id) == bindparam("idea_id")).order_by(col(Attachment.id))
     )
-    return list(rows.all())
+
+
+async def of_idea(*, session: AsyncSession, idea_id: int) -> list[Attachment]:
+    return list((await session.exec(_of_idea_statement(), params={"idea_id": idea_id})).all())
 
 
 async def get(*, session: AsyncSession, idea_id: int, attachment_id: int) -> Attachment | None:

@@ -187,16 +187,52 @@ async def change_status(
     return idea
 
 
-async def status_history(
-    *, session: AsyncSession, idea_id: int
-) -> list[tuple[IdeaStatusChange, User | None]]:
-    rows = await session.exec(
-        select(IdeaStatusChange, User)
+@functools.cache
+def _history_statement():
+    return (
+        select(IdeaStatusChange, User.display_name)
         .outerjoin(User, col(User.id) == IdeaStatusChange.changed_by_id)
-        .where(IdeaStatusChange.idea_id == idea_id)
+        .where(col(IdeaStatusChange.idea_id) == sa.bindparam("idea_id"))
         .order_by(col(IdeaStatusChange.created_at).desc(), col(IdeaStatusChange.id).desc())
     )
-    return list(rows.all())
+
+
+async def status_history(*, session: AsyncSession, idea_id: int) -> list[tuple[IdeaStatusChange, str | None]]:
+    """The idea's status changes, newest first, each with the name of who made it (None for
+    someone no longer there)."""
+    return list((await session.execute(_history_statement(), {"idea_id": idea_id})).all())
+
+
+@dataclass
+class ReaderView:
+    """What an idea's page shows around the idea for one reader."""
+
+    author_name: str | None
+    supported: bool
+    topic: dict | None  # id and title
+
+
+@functools.cache
+def _reader_view_statement():
+    author = select(User.display_name).where(col(User.id) == sa.bindparam("author_id")).scalar_subquery()
+    supported = sa.exists().where(
+        col(Support.idea_id) == sa.bindparam("idea_id"), col(Support.user_id) == sa.bindparam("reader_id")
+    )
+    topic = select(Topic.title).where(col(Topic.id) == sa.bindparam("topic_id")).scalar_subquery()
+    return select(author, supported, topic)
+
+
+async def reader_view(*, session: AsyncSession, idea: Idea, user: User | None) -> ReaderView:
+    """The idea's author's name, whether the reader supports it, and its topic: one statement."""
+    params = {
+        "author_id": idea.author_id,
+        "idea_id": idea.id,
+        "reader_id": user.id if user else None,
+        "topic_id": idea.topic_id,
+    }
+    author_name, supported, topic_title = (await session.execute(_reader_view_statement(), params)).one()
+    topic = {"id": idea.topic_id, "title": topic_title} if topic_title is not None else None
+    return ReaderView(author_name=author_name, supported=bool(supported), topic=topic)
 
 
 # An idea's counters belong to this domain: comments and privacy change them through these.

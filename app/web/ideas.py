@@ -6,7 +6,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.datastructures import FormData, UploadFile
 
-from app.accounts import service as account_service
 from app.accounts.deps import CurrentUser
 from app.attachments import service as attachment_service
 from app.attachments.deps import StorageDep
@@ -189,10 +188,8 @@ async def idea_view(
     """The idea page; the moderation forms on it come back here with their errors (``errors`` and
     ``form``) or a refusal (``notice``)."""
     workspace = context.workspace
-    supported = await idea_service.supported_by(session=session, user=context.user, idea_ids=[idea.id])
-    author = await account_service.get(session=session, user_id=idea.author_id) if idea.author_id else None
+    view = await idea_service.reader_view(session=session, idea=idea, user=context.user)
     tags = await idea_service.tags_of(session=session, idea_ids=[idea.id])
-    topic = await topic_service.get(session=session, topic_id=idea.topic_id) if idea.topic_id else None
     attachments = await attachment_service.of_idea(session=session, idea_id=idea.id)
     threads = await comment_service.page_of_threads(
         session=session, idea_id=idea.id, page=max(1, min(comments_page, 10_000))
@@ -205,10 +202,10 @@ async def idea_view(
         request,
         "ideas/idea.html",
         {
-            **_support_context(context, idea, idea.id in supported),
-            "author": author,
+            **_support_context(context, idea, view.supported),
+            "author_name": view.author_name,
             "tags": [taxonomy().tag(key) for key in tags[idea.id] if taxonomy().tag(key)],
-            "topic": topic,
+            "topic": view.topic,
             "images": [attachment for attachment in attachments if attachment.is_image],
             "documents": [attachment for attachment in attachments if not attachment.is_image],
             "file_size": attachment_service.size_label,
