@@ -207,11 +207,11 @@ async def page_of_threads(
     whatever the number of comments."""
     first, replies = _thread_statements()
     params = {"idea_id": idea_id, "offset": (page - 1) * per_page, "limit": per_page + 1}
-    rows = list((await session.execute(first, params)).all())
+    rows = list((await session.exec(first, params=params)).all())
     threads = [CommentNode(comment=comment, author_name=name) for comment, name in rows[:per_page]]
     nodes = {node.comment.id: node for node in threads}
     if nodes:
-        found = await session.execute(replies, {"idea_id": idea_id, "thread_ids": list(nodes)})
+        found = await session.exec(replies, params={"idea_id": idea_id, "thread_ids": list(nodes)})
         # A reply always has a larger id than its parent, so in id order the parent comes first.
         for comment, name in found.all():
             node = nodes[comment.id] = CommentNode(comment=comment, author_name=name)

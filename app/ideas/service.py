@@ -153,7 +153,7 @@ def _tags_statement():
 async def tags_of(*, session: AsyncSession, idea_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {idea_id: [] for idea_id in idea_ids}
     if idea_ids:
-        rows = await session.execute(_tags_statement(), {"idea_ids": list(idea_ids)})
+        rows = await session.exec(_tags_statement(), params={"idea_ids": list(idea_ids)})
         for idea_id, tag in rows:
             found[idea_id].append(tag)
     return found
@@ -200,7 +200,7 @@ def _history_statement():
 async def status_history(*, session: AsyncSession, idea_id: int) -> list[tuple[IdeaStatusChange, str | None]]:
     """The idea's status changes, newest first, each with the name of who made it (None for
     someone no longer there)."""
-    return list((await session.execute(_history_statement(), {"idea_id": idea_id})).all())
+    return list((await session.exec(_history_statement(), params={"idea_id": idea_id})).all())
 
 
 @dataclass
@@ -230,7 +230,7 @@ async def reader_view(*, session: AsyncSession, idea: Idea, user: User | None) -
         "reader_id": user.id if user else None,
         "topic_id": idea.topic_id,
     }
-    author_name, supported, topic_title = (await session.execute(_reader_view_statement(), params)).one()
+    author_name, supported, topic_title = (await session.exec(_reader_view_statement(), params=params)).one()
     topic = {"id": idea.topic_id, "title": topic_title} if topic_title is not None else None
     return ReaderView(author_name=author_name, supported=bool(supported), topic=topic)
 
@@ -384,7 +384,7 @@ async def list_ideas(
         "offset": (filters.page - 1) * PAGE_SIZE,
         "limit": PAGE_SIZE + 1,
     }
-    rows = list((await session.execute(statement, params)).all())
+    rows = list((await session.exec(statement, params=params)).all())
     ideas = rows[:PAGE_SIZE]
     return IdeaListing(
         ideas=ideas,
@@ -444,7 +444,7 @@ def _feed_statement():
 async def feed(*, session: AsyncSession, workspace_id: int, limit: int = FEED_SIZE) -> list[sa.Row]:
     """The workspace's activity, newest first: rows of ``kind``, ``created_at``, ``actor_name`` and
     ``subject_name`` (None for someone no longer there), in one query."""
-    result = await session.execute(_feed_statement(), {"workspace_id": workspace_id, "limit": limit})
+    result = await session.exec(_feed_statement(), params={"workspace_id": workspace_id, "limit": limit})
     return list(result.all())
 
 

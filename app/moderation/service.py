@@ -504,7 +504,7 @@ async def case_of(
 ) -> tuple[ModerationCase | None, bool]:
     """The target's case (None when it has none) and whether the viewer reported it: one query."""
     params = {"kind": target.kind, "target_id": target.id, "viewer_id": viewer.id if viewer else None}
-    row = (await session.execute(_cases_statement(many=False), params)).first()
+    row = (await session.exec(_cases_statement(many=False), params=params)).first()
     return (row[0], bool(row[1])) if row else (None, False)
 
 
@@ -513,7 +513,7 @@ async def cases_for_comments(*, session: AsyncSession, comment_ids: list[int]) -
     if not comment_ids:
         return {}
     params = {"kind": TargetKind.COMMENT, "target_ids": list(comment_ids), "viewer_id": None}
-    rows = await session.execute(_cases_statement(many=True), params)
+    rows = await session.exec(_cases_statement(many=True), params=params)
     return {case.target_id: case for case, _reported in rows.all()}
 
 
@@ -525,7 +525,7 @@ async def annotate(*, session: AsyncSession, nodes: list, viewer: User | None) -
         return
     viewer_id = viewer.id if viewer else None
     params = {"kind": TargetKind.COMMENT, "target_ids": list(by_id), "viewer_id": viewer_id}
-    for case, reported in (await session.execute(_cases_statement(many=True), params)).all():
+    for case, reported in (await session.exec(_cases_statement(many=True), params=params)).all():
         node = by_id[case.target_id]
         node.case = case
         node.reported = bool(reported)

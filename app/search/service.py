@@ -108,7 +108,7 @@ async def search_ideas(
         params["phrase"] = '"' + query.replace('"', '""') + '"'
     else:
         params["pattern"] = f"%{_escape_like(query)}%"
-    rows = list((await session.execute(statement, params)).all())
+    rows = list((await session.exec(statement, params=params)).all())
     hits = [(idea, workspace) for idea, workspace, _name in rows[:PAGE_SIZE]]
     names = {idea.author_id: name for idea, _workspace, name in rows[:PAGE_SIZE] if name is not None}
     return SearchResults(

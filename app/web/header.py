@@ -27,6 +27,7 @@ def _statement(staff: bool):
 
 async def counts(session: AsyncSession, user: User) -> dict:
     """``unread_notifications``, and ``moderation_waiting``: None for someone who moderates nothing."""
-    result = await session.execute(_statement(is_staff(user)), {"reader_id": user.id, "now": utcnow()})
+    params = {"reader_id": user.id, "now": utcnow()}
+    result = await session.exec(_statement(is_staff(user)), params=params)
     row = result.one()
     return {"unread_notifications": row[0], "moderation_waiting": row[1] if row[2] else None}

@@ -272,7 +272,7 @@ async def list_visible(
         "offset": (page - 1) * page_size,
         "limit": page_size + 1,
     }
-    rows = list((await session.execute(statement, params)).all())
+    rows = list((await session.exec(statement, params=params)).all())
     workspaces = [workspace for workspace, _status in rows[:page_size]]
     my_status = {workspace.id: status for workspace, status in rows[:page_size] if status is not None}
     ids = [w.id for w in workspaces]
