@@ -39,8 +39,13 @@ class SignIn:
 
     async def load(self) -> None:
         if not self.loaded:
-            self._settle(await self.middleware.load_session(self.token))
-            await self.header_counts()
+            wants_counts = shows_header(HTTPConnection(self.scope))
+            loaded, counts = await self.middleware.load_session(self.token, with_counts=wants_counts)
+            self._settle(loaded)
+            if counts is not None:
+                self.scope["state"].update(counts)
+            else:
+                await self.header_counts()
 
     async def load_with(self, fetch: Callable[[str], Awaitable[tuple]]):
         """Loads the sign-in with ``fetch(token)``, which returns ``(auth_session, user, extra)`` in one
@@ -109,17 +114,26 @@ class AuthContextMiddleware:
         self.bind = bind_of(session_factory)
         self.on_driver = runs_on_driver(self.bind)
 
-    async def load_session(self, token: str) -> account_service.LoadedSession | None:
+    async def load_session(
+        self, token: str, *, with_counts: bool = False
+    ) -> tuple[account_service.LoadedSession | None, dict | None]:
+        """The live session behind the token, and, ``with_counts``, the header's counts for its user
+        when they could be read with it (None otherwise: ``SignIn.header_counts`` reads them). On
+        SQLite both are read in one unit of work; on PostgreSQL the lookup goes straight to asyncpg."""
         if self.on_driver:
             async with driver(self.bind) as raw:
-                return await account_service.driver_load_session(
+                loaded = await account_service.driver_load_session(
                     connection=raw, token=token, settings=self.settings
                 )
+            return loaded, None
+        counts = None
         async with unit_of_work(self.session_factory, Mode.READ) as session:
             loaded = await account_service.load_session(session=session, token=token, settings=self.settings)
+            if loaded and with_counts:
+                counts = await self.header_counts(session, loaded.user)
         if loaded and loaded.touch:
             await self.touch(loaded)
-        return loaded
+        return loaded, counts
 
     async def touch(self, loaded: account_service.LoadedSession) -> None:
         """Moves the session's idle clock on, in a statement of its own."""

@@ -660,6 +660,16 @@ async def queue(
     ], more
 
 
+def waiting_in(workspace_id):
+    """How many cases wait for a decision in one workspace, as a statement (``workspace_id`` may be
+    bound)."""
+    return (
+        select(func.count())
+        .select_from(ModerationCase)
+        .where(WAITING, col(ModerationCase.workspace_id) == workspace_id)
+    )
+
+
 async def pending_count(*, session: AsyncSession, workspace_ids: list[int] | None) -> int:
     statement = select(func.count()).select_from(ModerationCase).where(WAITING)
     if workspace_ids is not None:

@@ -253,6 +253,15 @@ async def is_following(
     return (await session.exec(statement, params={"user_id": user_id, "target": target})).first() is not None
 
 
+def follows_workspace(user_id, workspace_id):
+    """Whether the user follows the workspace, as a condition (the ids may be bound)."""
+    return (
+        select(Follow.id)
+        .where(col(Follow.user_id) == user_id, col(Follow.workspace_id) == workspace_id)
+        .exists()
+    )
+
+
 @functools.cache
 def _follow_statement(*, on_idea: bool):
     target = Follow.idea_id if on_idea else Follow.workspace_id

@@ -5,6 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import Integer, bindparam
+from sqlmodel import select
 
 from app.accounts.deps import CurrentUser, OptionalUser, user_allowed
 from app.accounts.models import User
@@ -154,20 +156,33 @@ async def workspace_page(
             "can_moderate": can_moderate,
             "can_edit": permissions.can_edit(context.user, workspace),
             "can_post": context.can(idea_permissions.can_post),
-            "following": context.user is not None
-            and await notification_service.is_following(
-                session=session, user_id=context.user.id, workspace_id=workspace.id
-            ),
-            "pending": await workspace_service.pending_count(session=session, workspace_id=workspace.id)
-            if can_moderate
-            else 0,
-            "to_moderate": await moderation_service.pending_count(
-                session=session, workspace_ids=[workspace.id]
-            )
-            if can_moderate
-            else 0,
+            **await _reader_counts(session, workspace, context.user, can_moderate=can_moderate),
         },
     )
+
+
+@functools.cache
+def _reader_counts_statement(*, moderates: bool):
+    """Whether the reader follows the workspace and, for its moderators, how many ask to join and how
+    many cases wait: one statement of the domains' parts, built once, the ids bound."""
+    reader_id, workspace_id = bindparam("reader_id", type_=Integer), bindparam("workspace_id", type_=Integer)
+    parts = [notification_service.follows_workspace(reader_id, workspace_id)]
+    if moderates:
+        parts += [
+            workspace_service.pending_statement(workspace_id).scalar_subquery(),
+            moderation_service.waiting_in(workspace_id).scalar_subquery(),
+        ]
+    return select(*parts)
+
+
+async def _reader_counts(session, workspace: Workspace, user: User | None, *, can_moderate: bool) -> dict:
+    if user is None:
+        return {"following": False, "pending": 0, "to_moderate": 0}
+    params = {"reader_id": user.id, "workspace_id": workspace.id}
+    row = (await session.exec(_reader_counts_statement(moderates=can_moderate), params=params)).one()
+    # One column comes back as a value, three as a row.
+    following, pending, to_moderate = row if can_moderate else (row, 0, 0)
+    return {"following": bool(following), "pending": pending, "to_moderate": to_moderate}
 
 
 def _ideas_context(workspace: Workspace, ideas: idea_service.IdeaListing, topics: list) -> dict:

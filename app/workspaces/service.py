@@ -506,11 +506,14 @@ async def members(
     return found[:page_size], len(found) > page_size
 
 
-async def pending_count(*, session: AsyncSession, workspace_id: int) -> int:
+def pending_statement(workspace_id):
+    """How many ask to join the workspace, as a statement (``workspace_id`` may be bound)."""
     return (
-        await session.exec(
-            select(func.count())
-            .select_from(Membership)
-            .where(Membership.workspace_id == workspace_id, Membership.status == MemberStatus.PENDING)
-        )
-    ).one()
+        select(func.count())
+        .select_from(Membership)
+        .where(col(Membership.workspace_id) == workspace_id, Membership.status == MemberStatus.PENDING)
+    )
+
+
+async def pending_count(*, session: AsyncSession, workspace_id: int) -> int:
+    return (await session.exec(pending_statement(workspace_id))).one()
