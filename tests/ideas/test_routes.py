@@ -2,6 +2,7 @@
 
 from sqlmodel import func, select
 
+from app.core.taxonomy import taxonomy
 from app.ideas import service as idea_service
 from app.ideas.models import Idea, IdeaStatusChange, IdeaTag, Support
 from app.workspaces import service as workspace_service
@@ -254,6 +255,33 @@ async def test_workspace_and_idea_pages_run_a_fixed_number_of_queries(client, se
         await idea_service.toggle_support(session=session, idea=first, user=await member(session, porto))
     many = {path: await queries(path) for path in paths}
     assert many == few
+
+
+async def test_a_card_shows_its_tags_in_the_order_they_were_given(client, session, porto):
+    """The listing reads each idea's tags in one aggregate, which keeps no order: the cards still show
+    them as the author gave them, and each idea only its own."""
+    author = await member(session, porto)
+    given = ("water-management", "biodiversity", "air-quality")
+    for title, tags in (("Ordered", given), ("Reversed", tuple(reversed(given))), ("Bare", ())):
+        await idea_service.create(
+            session=session,
+            workspace=porto,
+            author=author,
+            data=idea_service.IdeaInput(title=title, tags=tags),
+        )
+    page = (await client.get(f"/w/{porto.slug}")).text
+    labels = {key: taxonomy().tag(key).label for key in given}
+
+    def card(title: str) -> str:
+        return page.split(f">{title}</a>", 1)[1].split("</li>", 1)[0]
+
+    def shown(title: str) -> list[str]:
+        text = card(title)
+        return sorted((key for key in given if labels[key] in text), key=lambda key: text.index(labels[key]))
+
+    assert shown("Ordered") == list(given)
+    assert shown("Reversed") == list(reversed(given))
+    assert shown("Bare") == []
 
 
 async def test_ids_out_of_range_are_refused_not_a_500(client, session, porto, facilitator):
