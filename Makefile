@@ -26,9 +26,14 @@ run: $(VENV)/.installed
 	$(BIN)/cocreate seed-demo --if-empty
 	COCREATE_ASSETS=$${COCREATE_ASSETS:-local} $(BIN)/cocreate serve --host $(HOST) --port $(PORT)
 
+# The suite runs over the cores (pytest-xdist, a database per worker), the browser tests after it in
+# one process. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+
 ## test: lint, then the whole suite (SQLite; browser tests run when Chromium is present)
 test: $(VENV)/.installed-dev lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --ignore=tests/e2e
+	$(BIN)/pytest tests/e2e
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -42,7 +47,7 @@ format: $(VENV)/.installed-dev
 ## test-postgres: the suite on PostgreSQL (COCREATE_TEST_DATABASE_URL, default a local server)
 test-postgres: $(VENV)/.installed-dev
 	COCREATE_TEST_DATABASE_URL=$${COCREATE_TEST_DATABASE_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/cocreate_test} \
-		$(BIN)/pytest --ignore=tests/e2e
+		$(BIN)/pytest -n $(TEST_WORKERS) --ignore=tests/e2e
 
 test-e2e: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/e2e -v

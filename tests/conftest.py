@@ -8,8 +8,8 @@ import secrets
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import event, make_url, text
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,7 +22,19 @@ from app.core.security import csrf_token_for, token_digest
 from app.main import create_app
 from tests.e2e import chromium
 
-TEST_DATABASE_URL = os.environ.get("COCREATE_TEST_DATABASE_URL", "")
+
+def worker_database_url(url: str) -> str:
+    """The database of this test process. Under pytest-xdist (``make test`` runs the suite over the
+    cores) each worker has its own PostgreSQL database beside the one named, ``<name>_gw0`` and so on,
+    made afresh by the worker (``engine``); SQLite's file is per worker already (``database_url``)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = worker_database_url(os.environ.get("COCREATE_TEST_DATABASE_URL", ""))
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production-0123456789"
 # Tests that cast papers through the service give it the key the app uses.
 TEST_VOTING_KEY = TEST_SECRET_KEY
@@ -86,8 +98,23 @@ def light_password_hashing():
         yield
 
 
+async def _recreate_worker_database(url: str) -> None:
+    """A worker's own PostgreSQL database, dropped if an earlier run left it and created empty."""
+    parsed = make_url(url)
+    maintenance = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = maintenance.dialect.identifier_preparer.quote(parsed.database)
+    try:
+        async with maintenance.connect() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            await connection.execute(text(f"CREATE DATABASE {name}"))
+    finally:
+        await maintenance.dispose()
+
+
 @pytest.fixture(scope="session")
 async def engine(database_url):
+    if database_url.startswith("postgresql") and os.environ.get("PYTEST_XDIST_WORKER"):
+        await _recreate_worker_database(database_url)
     engine = create_engine(make_settings(database_url))
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
