@@ -98,23 +98,26 @@ def light_password_hashing():
         yield
 
 
-async def _recreate_worker_database(url: str) -> None:
-    """A worker's own PostgreSQL database, dropped if an earlier run left it and created empty."""
+async def _worker_database(url: str, *, create: bool) -> None:
+    """A worker's own PostgreSQL database: dropped if there (an earlier run's), then created empty
+    when ``create``."""
     parsed = make_url(url)
     maintenance = create_async_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
     name = maintenance.dialect.identifier_preparer.quote(parsed.database)
     try:
         async with maintenance.connect() as connection:
             await connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            await connection.execute(text(f"CREATE DATABASE {name}"))
+            if create:
+                await connection.execute(text(f"CREATE DATABASE {name}"))
     finally:
         await maintenance.dispose()
 
 
 @pytest.fixture(scope="session")
 async def engine(database_url):
-    if database_url.startswith("postgresql") and os.environ.get("PYTEST_XDIST_WORKER"):
-        await _recreate_worker_database(database_url)
+    own_database = database_url.startswith("postgresql") and bool(os.environ.get("PYTEST_XDIST_WORKER"))
+    if own_database:
+        await _worker_database(database_url, create=True)
     engine = create_engine(make_settings(database_url))
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
@@ -123,6 +126,8 @@ async def engine(database_url):
         await connection.run_sync(migrations.upgrade_on)
     yield engine
     await engine.dispose()
+    if own_database:
+        await _worker_database(database_url, create=False)
 
 
 @pytest.fixture
