@@ -276,15 +276,6 @@ async def toggle_support(*, session: AsyncSession, idea: Idea, user: User) -> tu
     return supported, count
 
 
-async def supported_by(*, session: AsyncSession, user: User | None, idea_ids: list[int]) -> set[int]:
-    if user is None or not idea_ids:
-        return set()
-    rows = await session.exec(
-        select(Support.idea_id).where(Support.user_id == user.id, col(Support.idea_id).in_(idea_ids))
-    )
-    return set(rows.all())
-
-
 @dataclass
 class IdeaFilters:
     topic_id: int | None = None

@@ -508,15 +508,6 @@ async def case_of(
     return (row[0], bool(row[1])) if row else (None, False)
 
 
-async def cases_for_comments(*, session: AsyncSession, comment_ids: list[int]) -> dict[int, ModerationCase]:
-    """The cases of these comments, by comment id, in one query."""
-    if not comment_ids:
-        return {}
-    params = {"kind": TargetKind.COMMENT, "target_ids": list(comment_ids), "viewer_id": None}
-    rows = await session.exec(_cases_statement(many=True), params=params)
-    return {case.target_id: case for case, _reported in rows.all()}
-
-
 async def annotate(*, session: AsyncSession, nodes: list, viewer: User | None) -> None:
     """Gives each comment node (and its replies) its case and whether the viewer reported it: one
     query, whatever the number of comments."""
