@@ -248,26 +248,29 @@ async def belongs_to(*, session: AsyncSession, user_id: int, notification_id: in
 async def is_following(
     *, session: AsyncSession, user_id: int, workspace_id: int | None = None, idea_id: int | None = None
 ) -> bool:
-    statement = _follow_statement(on_idea=workspace_id is None)
-    target = idea_id if workspace_id is None else workspace_id
-    return (await session.exec(statement, params={"user_id": user_id, "target": target})).first() is not None
+    on_idea = workspace_id is None
+    params = {"user_id": user_id, "target": idea_id if on_idea else workspace_id}
+    return bool((await session.exec(_following_statement(on_idea=on_idea), params=params)).one())
 
 
 def follows_workspace(user_id, workspace_id):
     """Whether the user follows the workspace, as a condition (the ids may be bound)."""
-    return (
-        select(Follow.id)
-        .where(col(Follow.user_id) == user_id, col(Follow.workspace_id) == workspace_id)
-        .exists()
-    )
+    return _follows(Follow.workspace_id, user_id, workspace_id)
+
+
+def follows_idea(user_id, idea_id):
+    """Whether the user follows the idea, as a condition (the ids may be bound)."""
+    return _follows(Follow.idea_id, user_id, idea_id)
+
+
+def _follows(target_column, user_id, target_id):
+    return select(Follow.id).where(col(Follow.user_id) == user_id, col(target_column) == target_id).exists()
 
 
 @functools.cache
-def _follow_statement(*, on_idea: bool):
-    target = Follow.idea_id if on_idea else Follow.workspace_id
-    return select(Follow.id).where(
-        col(Follow.user_id) == bindparam("user_id"), col(target) == bindparam("target")
-    )
+def _following_statement(*, on_idea: bool):
+    user_id, target = bindparam("user_id"), bindparam("target")
+    return select(follows_idea(user_id, target) if on_idea else follows_workspace(user_id, target))
 
 
 async def toggle_follow(
